@@ -1,0 +1,294 @@
+//! The adapter contract: how eidconf drives a relying party.
+//!
+//! `Operation`, `Environment` and `Outcome` are plain serde types so that the same JSON can travel
+//! over the out-of-process transports. Their names and field names are part of the public contract.
+
+mod builtin;
+
+pub use builtin::{AlwaysAccept, AlwaysReject};
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A relying party under test.
+#[async_trait]
+pub trait RelyingParty: Send + Sync {
+    /// Name, version and the operations this RP implements (the capability handshake).
+    fn describe(&self) -> RpDescription;
+    /// Perform one operation in the environment the harness stood up for this vector.
+    async fn perform(&self, env: &Environment, op: Operation) -> Outcome;
+}
+
+/// What an RP says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RpDescription {
+    pub name: String,
+    pub version: String,
+    /// Operation names (`freja.authenticate`, …) the RP implements; others are skipped.
+    pub operations: Vec<String>,
+}
+
+/// One thing the RP is asked to do. Tagged by `op`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Run a whole Freja eID authentication: init, poll `getOneResult` until a final status,
+    /// verify the `details` JWS and return the identity the RP would log in.
+    #[serde(rename = "freja.authenticate")]
+    FrejaAuthenticate(FrejaRequest),
+    /// Run a whole Freja eID signature transaction, as above with the signature endpoints.
+    #[serde(rename = "freja.sign")]
+    FrejaSign(FrejaSignRequest),
+}
+
+impl Operation {
+    /// Every operation name the harness knows.
+    pub const NAMES: &'static [&'static str] = &["freja.authenticate", "freja.sign"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::FrejaAuthenticate(_) => "freja.authenticate",
+            Operation::FrejaSign(_) => "freja.sign",
+        }
+    }
+}
+
+/// How the end user is addressed in a Freja eID request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserInfoType {
+    Email,
+    Phone,
+    Ssn,
+    Inferred,
+    OrgId,
+    Upi,
+}
+
+impl UserInfoType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserInfoType::Email => "EMAIL",
+            UserInfoType::Phone => "PHONE",
+            UserInfoType::Ssn => "SSN",
+            UserInfoType::Inferred => "INFERRED",
+            UserInfoType::OrgId => "ORG_ID",
+            UserInfoType::Upi => "UPI",
+        }
+    }
+}
+
+/// Inputs of `freja.authenticate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrejaRequest {
+    pub user_info_type: UserInfoType,
+    /// The user reference: an e-mail address, a phone number, an SSN, or `N/A` for INFERRED.
+    pub user_info: String,
+    /// For `SSN`: the country of the SSN (`SE`, `NO`, `FI`, `DK`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// `BASIC`, `EXTENDED`, `PLUS` or `INFERRED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_registration_level: Option<String>,
+    /// Attribute names such as `BASIC_USER_INFO`, `SSN`, `EMAIL_ADDRESS`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes_to_return: Vec<String>,
+}
+
+/// Inputs of `freja.sign`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrejaSignRequest {
+    pub user_info_type: UserInfoType,
+    pub user_info: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_registration_level: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes_to_return: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The text shown to the user, plain UTF-8 (the RP Base64-encodes it).
+    pub text: String,
+}
+
+/// Everything a real deployment would configure, pointing at the mocks the harness stood up.
+/// All URLs are loopback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// The vector being run, for the RP's logs.
+    pub vector_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freja: Option<FrejaEnvironment>,
+}
+
+/// The Freja eID side of an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrejaEnvironment {
+    /// Base URL of the mock services host, e.g. `https://127.0.0.1:40123`.
+    pub base_url: String,
+    /// PEM certificates the RP must trust for the server (and nothing else).
+    pub trust_anchors_pem: Vec<String>,
+    /// The RP's TLS client certificate chain (PEM).
+    pub client_certificate_pem: String,
+    /// The RP's TLS client private key (PKCS#8 PEM). Redacted in reports.
+    pub client_key_pem: String,
+    /// The provider's JWS signing certificates the RP pins, selected by `x5t`.
+    pub jws_certificates_pem: Vec<String>,
+    /// Interval between `getOneResult` polls.
+    pub poll_interval_ms: u64,
+    /// Upper bound on any single HTTP exchange.
+    pub http_timeout_ms: u64,
+    /// Upper bound on the whole flow (init to final status).
+    pub flow_timeout_ms: u64,
+    /// For integrator RPs: sent as `relyingPartyId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relying_party_id: Option<String>,
+}
+
+/// What the RP reports it did. The harness never infers a rejection from silence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "verdict", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Outcome {
+    /// The RP would log the user in (or accept the signature) with this identity.
+    Accepted {
+        /// The claims the RP would trust.
+        #[serde(default)]
+        identity: BTreeMap<String, serde_json::Value>,
+    },
+    /// The RP refused, and says why.
+    Rejected(Rejection),
+    /// The RP does not implement this operation.
+    Unsupported,
+}
+
+/// A refusal with its reason class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    pub reason: Reason,
+    /// The provider's error code, for `provider_error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// The transaction status, for `status_not_approved`; the HTTP status for `http_status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The claim at fault, for `claims_invalid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    /// Free text for humans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Rejection {
+    pub fn new(reason: Reason) -> Self {
+        Rejection { reason, code: None, status: None, claim: None, detail: None }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn code(mut self, code: i64) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+}
+
+impl From<Rejection> for Outcome {
+    fn from(r: Rejection) -> Self {
+        Outcome::Rejected(r)
+    }
+}
+
+/// The closed list of reason classes. Extend it deliberately: RPs in other languages map onto it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The provider answered with an error payload (`code` carries its code).
+    ProviderError,
+    /// The provider answered with an HTTP status the RP does not take as success.
+    HttpStatus,
+    /// The response could not be understood (not JSON, missing fields, truncated).
+    MalformedResponse,
+    /// The connection failed (refused, reset, TLS alert other than trust).
+    Transport,
+    /// The server's certificate is not trusted for this host.
+    ServerUntrusted,
+    /// The transaction ended in a status other than APPROVED (`status` carries it).
+    StatusNotApproved,
+    /// The signed result is for another transaction.
+    ReferenceMismatch,
+    SignatureInvalid,
+    AlgorithmRejected,
+    KeyUnknown,
+    DecryptionFailed,
+    EncryptionRequired,
+    /// A claim is wrong (`claim` names it).
+    ClaimsInvalid,
+    /// The RP refused its own input before calling the provider.
+    InvalidInput,
+    /// The provider did not answer in time, or the flow did not end in time.
+    Timeout,
+}
+
+impl Reason {
+    pub const ALL: &'static [Reason] = &[
+        Reason::ProviderError,
+        Reason::HttpStatus,
+        Reason::MalformedResponse,
+        Reason::Transport,
+        Reason::ServerUntrusted,
+        Reason::StatusNotApproved,
+        Reason::ReferenceMismatch,
+        Reason::SignatureInvalid,
+        Reason::AlgorithmRejected,
+        Reason::KeyUnknown,
+        Reason::DecryptionFailed,
+        Reason::EncryptionRequired,
+        Reason::ClaimsInvalid,
+        Reason::InvalidInput,
+        Reason::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ProviderError => "provider_error",
+            Reason::HttpStatus => "http_status",
+            Reason::MalformedResponse => "malformed_response",
+            Reason::Transport => "transport",
+            Reason::ServerUntrusted => "server_untrusted",
+            Reason::StatusNotApproved => "status_not_approved",
+            Reason::ReferenceMismatch => "reference_mismatch",
+            Reason::SignatureInvalid => "signature_invalid",
+            Reason::AlgorithmRejected => "algorithm_rejected",
+            Reason::KeyUnknown => "key_unknown",
+            Reason::DecryptionFailed => "decryption_failed",
+            Reason::EncryptionRequired => "encryption_required",
+            Reason::ClaimsInvalid => "claims_invalid",
+            Reason::InvalidInput => "invalid_input",
+            Reason::Timeout => "timeout",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

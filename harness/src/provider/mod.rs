@@ -1,0 +1,1 @@
+//! The mock providers the RP talks to, all bound to loopback.

@@ -1,0 +1,1 @@
+//! The reference relying party and its deliberate faults.

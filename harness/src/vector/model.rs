@@ -1,0 +1,424 @@
+//! The vector model: what a YAML vector file may say. Every struct denies unknown fields, so a typo
+//! is an error with its file, line and column. `vectors/schema.json` is generated from these types.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::duration::Duration;
+use crate::adapter::{Operation, Reason};
+
+/// One vector file: a topic holding any number of vectors.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VectorFile {
+    pub vectors: Vec<VectorSpec>,
+}
+
+/// One vector as written. With `matrix`, it is a template that expands into a family.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VectorSpec {
+    /// Unique across the corpus, stable, namespaced: `freja.http.status-500-not-retried`.
+    /// In a matrix template it uses `${name}` placeholders so every expansion gets its own id.
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Requirement IDs from `suites/*.yaml`; at least one.
+    pub requirements: Vec<String>,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// What the RP performs, with its inputs.
+    pub operation: Operation,
+    /// Settings of the environment the RP is given, where the defaults do not fit.
+    #[serde(default)]
+    pub environment: EnvironmentSpec,
+    /// What the mock provider does.
+    #[serde(default)]
+    pub provider: ProviderSpec,
+    /// What the RP must do.
+    pub expect: Expect,
+    /// Expands this vector into a family: either a map of axes (`status: [400, 404]`, the
+    /// cartesian product) or a list of rows (`[{code: 1001, op: …}, …]`). Placeholders
+    /// `${name}` in the vector are replaced by each row's values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<Matrix>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Authentication bypass: an attacker logs in as someone else.
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+/// A matrix: axes (cartesian product) or explicit rows.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Matrix {
+    Axes(BTreeMap<String, Vec<MatrixValue>>),
+    Rows(Vec<BTreeMap<String, MatrixValue>>),
+}
+
+/// A scalar a matrix placeholder stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MatrixValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// Environment settings a vector may override. Names of keys and certificates refer to
+/// `vectors/keys/`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentSpec {
+    /// Interval between polls (default 5ms: the harness is fast, real deployments are not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_interval: Option<Duration>,
+    /// Upper bound the RP is told to put on one HTTP exchange (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_timeout: Option<Duration>,
+    /// Upper bound the RP is told to put on the whole flow (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_timeout: Option<Duration>,
+    /// The client certificate given to the RP (default `rp-client`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<String>,
+    /// The JWS certificates the RP pins (default `[freja-jws-current]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jws_certificates: Option<Vec<String>>,
+    /// Sent as `relyingPartyId` by integrator RPs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relying_party_id: Option<String>,
+}
+
+/// What the mock provider does for this vector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSpec {
+    #[serde(default)]
+    pub tls: TlsSpec,
+    /// Scripted answers per Freja endpoint. An endpoint not listed answers like the real service
+    /// on a happy path (init: a fresh reference; getOneResult: APPROVED with signed details).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub freja: BTreeMap<FrejaEndpoint, Vec<ResponseSpec>>,
+}
+
+/// The TLS front of the mock.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// The server certificate presented (default `server-localhost`). Others in the test PKI:
+    /// `server-expired`, `server-wrong-host`, `server-untrusted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_certificate: Option<String>,
+}
+
+/// The Freja eID REST endpoints the mock serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FrejaEndpoint {
+    AuthInit,
+    AuthGetOneResult,
+    AuthGetResults,
+    AuthCancel,
+    SignInit,
+    SignGetOneResult,
+    SignGetResults,
+    SignCancel,
+    OrgAuthInit,
+    OrgAuthGetOneResult,
+    OrgAuthGetResults,
+    OrgAuthCancel,
+    OrgSignInit,
+    OrgSignGetOneResult,
+    OrgSignGetResults,
+    OrgSignCancel,
+}
+
+impl FrejaEndpoint {
+    pub const ALL: &'static [FrejaEndpoint] = &[
+        FrejaEndpoint::AuthInit,
+        FrejaEndpoint::AuthGetOneResult,
+        FrejaEndpoint::AuthGetResults,
+        FrejaEndpoint::AuthCancel,
+        FrejaEndpoint::SignInit,
+        FrejaEndpoint::SignGetOneResult,
+        FrejaEndpoint::SignGetResults,
+        FrejaEndpoint::SignCancel,
+        FrejaEndpoint::OrgAuthInit,
+        FrejaEndpoint::OrgAuthGetOneResult,
+        FrejaEndpoint::OrgAuthGetResults,
+        FrejaEndpoint::OrgAuthCancel,
+        FrejaEndpoint::OrgSignInit,
+        FrejaEndpoint::OrgSignGetOneResult,
+        FrejaEndpoint::OrgSignGetResults,
+        FrejaEndpoint::OrgSignCancel,
+    ];
+
+    /// The path on the services host (freja-eid.md §2).
+    pub fn path(self) -> &'static str {
+        use FrejaEndpoint::*;
+        match self {
+            AuthInit => "/authentication/1.0/initAuthentication",
+            AuthGetOneResult => "/authentication/1.0/getOneResult",
+            AuthGetResults => "/authentication/1.0/getResults",
+            AuthCancel => "/authentication/1.0/cancel",
+            SignInit => "/sign/1.0/initSignature",
+            SignGetOneResult => "/sign/1.0/getOneResult",
+            SignGetResults => "/sign/1.0/getResults",
+            SignCancel => "/sign/1.0/cancel",
+            OrgAuthInit => "/organisation/authentication/1.0/init",
+            OrgAuthGetOneResult => "/organisation/authentication/1.0/getOneResult",
+            OrgAuthGetResults => "/organisation/authentication/1.0/getResults",
+            OrgAuthCancel => "/organisation/authentication/1.0/cancel",
+            OrgSignInit => "/organisation/sign/1.0/init",
+            OrgSignGetOneResult => "/organisation/sign/1.0/getOneResult",
+            OrgSignGetResults => "/organisation/sign/1.0/getResults",
+            OrgSignCancel => "/organisation/sign/1.0/cancel",
+        }
+    }
+
+    /// The form parameter carrying the Base64 JSON request.
+    pub fn param(self) -> &'static str {
+        use FrejaEndpoint::*;
+        match self {
+            AuthInit | OrgAuthInit => "initAuthRequest",
+            AuthGetOneResult | OrgAuthGetOneResult => "getOneAuthResultRequest",
+            AuthGetResults | OrgAuthGetResults => "getAuthResultsRequest",
+            AuthCancel | OrgAuthCancel => "cancelAuthRequest",
+            SignInit | OrgSignInit => "initSignRequest",
+            SignGetOneResult | OrgSignGetOneResult => "getOneSignResultRequest",
+            SignGetResults | OrgSignGetResults => "getSignResultsRequest",
+            SignCancel | OrgSignCancel => "cancelSignRequest",
+        }
+    }
+
+    /// `authRef` or `signRef`.
+    pub fn reference_field(self) -> &'static str {
+        use FrejaEndpoint::*;
+        match self {
+            SignInit | SignGetOneResult | SignGetResults | SignCancel | OrgSignInit
+            | OrgSignGetOneResult | OrgSignGetResults | OrgSignCancel => "signRef",
+            _ => "authRef",
+        }
+    }
+
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+}
+
+/// One scripted answer. An endpoint's answers are used in order; the last one repeats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    /// HTTP status (default 200).
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// Extra or replacing headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The body. Absent: the endpoint's happy-path body for 2xx, an empty body otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodySpec>,
+    /// Wait this long before answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    /// Misbehave on the wire instead of (or while) answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<WireFault>,
+    /// Answer with a redirect (use `status: 301/302/307`) to a loopback canary on another host;
+    /// the canary records any request the RP sends it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redirect_to_canary: bool,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+/// A response body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum BodySpec {
+    /// This JSON, verbatim.
+    Json(serde_json::Value),
+    /// This text, verbatim (no JSON encoding).
+    Text(String),
+    /// The documented error payload `{"code": …, "message": …}`; the message defaults to the
+    /// documented text for known codes.
+    Error {
+        code: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// `{"authRef": …}` or `{"signRef": …}` with the transaction's reference.
+    Reference,
+    /// A transaction result object built by the mock.
+    Result(ResultSpec),
+    /// No body at all.
+    Empty,
+    /// `text` repeated `times` times (huge bodies).
+    Repeat { text: String, times: u32 },
+}
+
+/// A `getOneResult` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultSpec {
+    /// `STARTED`, `DELIVERED_TO_MOBILE`, `APPROVED`, `CANCELED`, `RP_CANCELED`, `EXPIRED`,
+    /// `REJECTED`, or anything else (an unknown future status).
+    pub status: String,
+    /// The signed `details`. Default: present when `status` is APPROVED, signed by
+    /// `freja-jws-current`, with the transaction's reference and status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<DetailsSpec>,
+    /// The unsigned top-level `requestedAttributes` (default: the signed ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_attributes: Option<serde_json::Value>,
+    /// Extra top-level fields, e.g. fields a future API version adds.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How the mock builds the `details` JWS.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetailsSpec {
+    /// Leave `details` out entirely.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub omit: bool,
+    /// The signing key by name (default `freja-jws-current`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Members merged over the default protected header `{"x5t": …, "alg": "RS256"}`; `null`
+    /// removes a member.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub header: serde_json::Map<String, serde_json::Value>,
+    /// Members merged over the default payload (`authRef`/`signRef`, `status`, `userInfoType`,
+    /// `userInfo`, `minRegistrationLevel`, `requestedAttributes`, `timestamp`); `null` removes one.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub payload: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A misbehaviour on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireFault {
+    /// Close the connection without answering.
+    Reset,
+    /// Send the status line and headers with the full `content-length`, then half the body, then close.
+    Truncate,
+}
+
+/// What the RP must do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub verdict: Verdict,
+    /// Acceptable reason classes for a rejection (one or a list). Empty: any reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
+    #[schemars(with = "OneOrMany<Reason>")]
+    pub reason: Vec<Reason>,
+    /// The provider error code the RP must report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// The transaction status the RP must report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// For accepted outcomes: identity fields the RP must return, exactly these values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<serde_json::Map<String, serde_json::Value>>,
+    /// How many requests the mock must have seen per endpoint.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<FrejaEndpoint, Count>,
+    /// The canary must not have been contacted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_canary_fetch: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accepted,
+    Rejected,
+}
+
+/// An exact count, or bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Count {
+    Exactly(u32),
+    Between {
+        #[serde(default)]
+        min: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u32>,
+    },
+}
+
+impl Count {
+    pub fn admits(self, n: u32) -> bool {
+        match self {
+            Count::Exactly(k) => n == k,
+            Count::Between { min, max } => n >= min && max.is_none_or(|m| n <= m),
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Count::Exactly(k) => write!(f, "exactly {k}"),
+            Count::Between { min, max: Some(max) } => write!(f, "between {min} and {max}"),
+            Count::Between { min, max: None } => write!(f, "at least {min}"),
+        }
+    }
+}
+
+/// Schema helper for fields that take one value or a list.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+fn one_or_many<'de, D, T>(de: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+    Ok(match Either::deserialize(de)? {
+        Either::One(t) => vec![t],
+        Either::Many(v) => v,
+    })
+}
