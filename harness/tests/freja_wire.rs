@@ -571,6 +571,117 @@ async fn unsigned_requested_attributes_are_ignored() {
     assert_eq!(r.identity()["requestedAttributes"], default_attributes());
 }
 
+#[tokio::test]
+async fn every_endpoint_answers_its_happy_path() {
+    let op = email_auth();
+    let mock = start("", &op).await;
+    let env = mock.environment(&EnvironmentSpec::default()).unwrap();
+    let client = raw_client(&env);
+    let reference = reference_for(VECTOR);
+    for ep in FrejaEndpoint::ALL {
+        let request = json!({ ep.reference_field(): reference, "includePrevious": "ALL" });
+        let body = format!("{}={}", ep.param(), STANDARD.encode(request.to_string()));
+        let url = format!("{}{}", mock.base_url(), ep.path());
+        let resp = client.post(url).body(body).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{}", ep.name());
+        let v: Value = resp.json().await.unwrap();
+        let name = ep.name();
+        if name.ends_with("init") {
+            assert_eq!(v[ep.reference_field()], json!(reference), "{name}");
+        } else if name.ends_with("get_one_result") {
+            assert_eq!(v["status"], "APPROVED", "{name}");
+            assert!(v["details"].is_string(), "{name}");
+        } else if name.ends_with("get_results") {
+            let list = if ep.reference_field() == "signRef" {
+                "signatureResults"
+            } else {
+                "authenticationResults"
+            };
+            assert_eq!(v[list][0]["status"], "APPROVED", "{name}");
+        } else {
+            assert_eq!(v, json!({}), "{name}");
+        }
+    }
+    let obs = mock.observations().await;
+    mock.shutdown().await;
+    for ep in FrejaEndpoint::ALL {
+        assert_eq!(obs.count(*ep), 1, "{}", ep.name());
+    }
+}
+
+#[tokio::test]
+async fn no_content_where_a_body_is_required_is_malformed() {
+    let r = run(
+        "freja:\n  auth_init:\n    - status: 204\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::MalformedResponse, "{:?}", r.outcome);
+    let r = run(
+        "freja:\n  auth_init:\n    - body: {json: {authRef: \"\"}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::MalformedResponse, "{:?}", r.outcome);
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - body: {text: \"{\\\"status\\\": 1}\"}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::MalformedResponse, "{:?}", r.outcome);
+}
+
+#[tokio::test]
+async fn error_messages_may_be_null_missing_or_non_ascii() {
+    for body in [
+        "{json: {code: 1002, message: null}}",
+        "{json: {code: 1002}}",
+        "{error: {code: 1002, message: \"Ogiltig användare ✗\"}}",
+    ] {
+        let r = run(
+            &format!("freja:\n  auth_init:\n    - status: 400\n      body: {body}\n"),
+            "",
+            email_auth(),
+        )
+        .await;
+        assert_eq!(
+            (r.reason(), r.rejection().code),
+            (Reason::ProviderError, Some(1002)),
+            "{body}"
+        );
+    }
+    // A code that is not an integer is no error payload.
+    let r = run(
+        "freja:\n  auth_init:\n    - status: 400\n      body: {json: {code: \"1002\"}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::HttpStatus);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_mocks_in_parallel() {
+    let runs = (0..24).map(|i| async move {
+        let yaml = if i % 2 == 0 {
+            ""
+        } else {
+            "freja:\n  auth_init:\n    - fault: reset\n"
+        };
+        (i, run(yaml, "", email_auth()).await)
+    });
+    for (i, r) in futures::future::join_all(runs).await {
+        if i % 2 == 0 {
+            assert!(r.accepted(), "{i}: {:?}", r.outcome);
+        } else {
+            assert_eq!(r.reason(), Reason::Transport, "{i}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every fault changes behaviour observably
 

@@ -352,7 +352,8 @@ impl Core {
     fn body(&self, ep: FrejaEndpoint, r: &ResponseSpec) -> Result<Option<Vec<u8>>, String> {
         let json = |v: Value| Ok(Some(v.to_string().into_bytes()));
         match &r.body {
-            None if (200..300).contains(&r.status) => json(self.happy_body(ep)?),
+            // 204 carries no body by definition.
+            None if (200..300).contains(&r.status) && r.status != 204 => json(self.happy_body(ep)?),
             None | Some(BodySpec::Empty) => Ok(None),
             Some(BodySpec::Json(v)) => json(v.clone()),
             Some(BodySpec::Text(t)) => Ok(Some(t.clone().into_bytes())),

@@ -295,7 +295,12 @@ impl Instance {
         canary: bool,
     ) -> Result<Instance, ProviderError> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let server = MockServer::builder().listener(listener).start().await;
+        let server = MockServer::builder()
+            .listener(listener)
+            // The responder records what matters; wiremock's own copy would only cost memory.
+            .disable_request_recording()
+            .start()
+            .await;
         Mock::given(wiremock::matchers::any())
             .respond_with(responder)
             .mount(&server)
