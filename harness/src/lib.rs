@@ -5,6 +5,7 @@
 
 pub mod adapter;
 pub mod pki;
-pub mod vector;
 pub mod provider;
 pub mod reference;
+pub mod suite;
+pub mod vector;

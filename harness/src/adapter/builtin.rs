@@ -25,7 +25,9 @@ impl RelyingParty for AlwaysAccept {
     }
 
     async fn perform(&self, _env: &Environment, _op: Operation) -> Outcome {
-        Outcome::Accepted { identity: Default::default() }
+        Outcome::Accepted {
+            identity: Default::default(),
+        }
     }
 }
 
@@ -40,6 +42,8 @@ impl RelyingParty for AlwaysReject {
     }
 
     async fn perform(&self, _env: &Environment, _op: Operation) -> Outcome {
-        Rejection::new(Reason::InvalidInput).detail("always-reject rejects everything").into()
+        Rejection::new(Reason::InvalidInput)
+            .detail("always-reject rejects everything")
+            .into()
     }
 }

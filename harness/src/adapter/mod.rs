@@ -191,7 +191,13 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(reason: Reason) -> Self {
-        Rejection { reason, code: None, status: None, claim: None, detail: None }
+        Rejection {
+            reason,
+            code: None,
+            status: None,
+            claim: None,
+            detail: None,
+        }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -217,7 +223,9 @@ impl From<Rejection> for Outcome {
 }
 
 /// The closed list of reason classes. Extend it deliberately: RPs in other languages map onto it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The provider answered with an error payload (`code` carries its code).

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256, SanType, date_time_ymd,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256, SanType, date_time_ymd,
 };
 
 use super::{MANIFEST, Manifest, ManifestEntry};
@@ -36,19 +36,110 @@ const VALID: (i32, i32) = (2025, 2045);
 pub fn specs() -> Vec<Spec> {
     use Kind::*;
     vec![
-        Spec { name: "test-root-ca", issuer: None, purpose: "Root the RP trusts for the mock services host and the mock trusts for RP client certificates", kind: Ca, common_name: "eidconf TEST Root CA", validity: VALID },
-        Spec { name: "test-issuing-ca", issuer: Some("test-root-ca"), purpose: "Issuing CA under the test root", kind: Ca, common_name: "eidconf TEST Issuing CA", validity: VALID },
-        Spec { name: "untrusted-ca", issuer: None, purpose: "A CA nobody trusts: issues the untrusted server and client certificates", kind: Ca, common_name: "eidconf UNTRUSTED CA", validity: VALID },
-        Spec { name: "other-env-root-ca", issuer: None, purpose: "Root of the other environment (stands for PRODUCTION when the RP is configured for TEST)", kind: Ca, common_name: "eidconf OTHER ENVIRONMENT Root CA", validity: VALID },
-        Spec { name: "server-localhost", issuer: Some("test-issuing-ca"), purpose: "The mock services host: localhost, 127.0.0.1, ::1", kind: Server(LOOPBACK), common_name: "localhost", validity: VALID },
-        Spec { name: "server-expired", issuer: Some("test-issuing-ca"), purpose: "Loopback server certificate that expired in 2020", kind: Server(LOOPBACK), common_name: "localhost", validity: (2018, 2020) },
-        Spec { name: "server-wrong-host", issuer: Some("test-issuing-ca"), purpose: "Trusted server certificate for another host name only", kind: Server(&["services.wrong-host.invalid"]), common_name: "services.wrong-host.invalid", validity: VALID },
-        Spec { name: "server-untrusted", issuer: Some("untrusted-ca"), purpose: "Loopback server certificate from a CA the RP does not trust", kind: Server(LOOPBACK), common_name: "localhost", validity: VALID },
-        Spec { name: "rp-client", issuer: Some("test-issuing-ca"), purpose: "The RP's TLS client certificate", kind: Client, common_name: "eidconf test RP", validity: VALID },
-        Spec { name: "rp-client-untrusted", issuer: Some("untrusted-ca"), purpose: "A client certificate from a second, untrusted CA", kind: Client, common_name: "eidconf untrusted RP", validity: VALID },
-        Spec { name: "freja-jws-current", issuer: Some("test-issuing-ca"), purpose: "The provider's current JWS signing certificate (the RP pins it)", kind: Signing, common_name: "eidconf TEST JWS Signing current", validity: VALID },
-        Spec { name: "freja-jws-retired", issuer: Some("test-issuing-ca"), purpose: "The provider's previous JWS signing certificate, expired and no longer pinned", kind: Signing, common_name: "eidconf TEST JWS Signing retired", validity: (2017, 2020) },
-        Spec { name: "freja-jws-other-env", issuer: Some("other-env-root-ca"), purpose: "The JWS signing certificate of the other environment", kind: Signing, common_name: "eidconf OTHER ENVIRONMENT JWS Signing", validity: VALID },
+        Spec {
+            name: "test-root-ca",
+            issuer: None,
+            purpose: "Root the RP trusts for the mock services host and the mock trusts for RP client certificates",
+            kind: Ca,
+            common_name: "eidconf TEST Root CA",
+            validity: VALID,
+        },
+        Spec {
+            name: "test-issuing-ca",
+            issuer: Some("test-root-ca"),
+            purpose: "Issuing CA under the test root",
+            kind: Ca,
+            common_name: "eidconf TEST Issuing CA",
+            validity: VALID,
+        },
+        Spec {
+            name: "untrusted-ca",
+            issuer: None,
+            purpose: "A CA nobody trusts: issues the untrusted server and client certificates",
+            kind: Ca,
+            common_name: "eidconf UNTRUSTED CA",
+            validity: VALID,
+        },
+        Spec {
+            name: "other-env-root-ca",
+            issuer: None,
+            purpose: "Root of the other environment (stands for PRODUCTION when the RP is configured for TEST)",
+            kind: Ca,
+            common_name: "eidconf OTHER ENVIRONMENT Root CA",
+            validity: VALID,
+        },
+        Spec {
+            name: "server-localhost",
+            issuer: Some("test-issuing-ca"),
+            purpose: "The mock services host: localhost, 127.0.0.1, ::1",
+            kind: Server(LOOPBACK),
+            common_name: "localhost",
+            validity: VALID,
+        },
+        Spec {
+            name: "server-expired",
+            issuer: Some("test-issuing-ca"),
+            purpose: "Loopback server certificate that expired in 2020",
+            kind: Server(LOOPBACK),
+            common_name: "localhost",
+            validity: (2018, 2020),
+        },
+        Spec {
+            name: "server-wrong-host",
+            issuer: Some("test-issuing-ca"),
+            purpose: "Trusted server certificate for another host name only",
+            kind: Server(&["services.wrong-host.invalid"]),
+            common_name: "services.wrong-host.invalid",
+            validity: VALID,
+        },
+        Spec {
+            name: "server-untrusted",
+            issuer: Some("untrusted-ca"),
+            purpose: "Loopback server certificate from a CA the RP does not trust",
+            kind: Server(LOOPBACK),
+            common_name: "localhost",
+            validity: VALID,
+        },
+        Spec {
+            name: "rp-client",
+            issuer: Some("test-issuing-ca"),
+            purpose: "The RP's TLS client certificate",
+            kind: Client,
+            common_name: "eidconf test RP",
+            validity: VALID,
+        },
+        Spec {
+            name: "rp-client-untrusted",
+            issuer: Some("untrusted-ca"),
+            purpose: "A client certificate from a second, untrusted CA",
+            kind: Client,
+            common_name: "eidconf untrusted RP",
+            validity: VALID,
+        },
+        Spec {
+            name: "freja-jws-current",
+            issuer: Some("test-issuing-ca"),
+            purpose: "The provider's current JWS signing certificate (the RP pins it)",
+            kind: Signing,
+            common_name: "eidconf TEST JWS Signing current",
+            validity: VALID,
+        },
+        Spec {
+            name: "freja-jws-retired",
+            issuer: Some("test-issuing-ca"),
+            purpose: "The provider's previous JWS signing certificate, expired and no longer pinned",
+            kind: Signing,
+            common_name: "eidconf TEST JWS Signing retired",
+            validity: (2017, 2020),
+        },
+        Spec {
+            name: "freja-jws-other-env",
+            issuer: Some("other-env-root-ca"),
+            purpose: "The JWS signing certificate of the other environment",
+            kind: Signing,
+            common_name: "eidconf OTHER ENVIRONMENT JWS Signing",
+            validity: VALID,
+        },
     ]
 }
 
@@ -65,9 +156,13 @@ pub fn generate(dir: &Path, force: bool) -> Result<Vec<String>, String> {
     }
     let mut issued: Vec<(&'static str, CertificateParams, KeyPair)> = Vec::new();
     let mut written = Vec::new();
-    let mut manifest = Manifest { warning: WARNING.into(), certificates: Vec::new() };
+    let mut manifest = Manifest {
+        warning: WARNING.into(),
+        certificates: Vec::new(),
+    };
     for spec in specs() {
-        let key = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| format!("{}: {e}", spec.name))?;
+        let key =
+            KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| format!("{}: {e}", spec.name))?;
         let params = params(&spec)?;
         let cert = match spec.issuer {
             None => params.self_signed(&key),
@@ -80,9 +175,20 @@ pub fn generate(dir: &Path, force: bool) -> Result<Vec<String>, String> {
             }
         }
         .map_err(|e| format!("{}: {e}", spec.name))?;
-        let header = format!("# TEST ONLY: {} ({}). Generated by `eidconf keys generate`.\n", spec.name, spec.purpose);
-        write(dir, &format!("{}.crt.pem", spec.name), &format!("{header}{}", cert.pem()))?;
-        write(dir, &format!("{}.key.pem", spec.name), &format!("{header}{}", key.serialize_pem()))?;
+        let header = format!(
+            "# TEST ONLY: {} ({}). Generated by `eidconf keys generate`.\n",
+            spec.name, spec.purpose
+        );
+        write(
+            dir,
+            &format!("{}.crt.pem", spec.name),
+            &format!("{header}{}", cert.pem()),
+        )?;
+        write(
+            dir,
+            &format!("{}.key.pem", spec.name),
+            &format!("{header}{}", key.serialize_pem()),
+        )?;
         written.push(spec.name.to_owned());
         manifest.certificates.push(ManifestEntry {
             name: spec.name.into(),
@@ -92,7 +198,13 @@ pub fn generate(dir: &Path, force: bool) -> Result<Vec<String>, String> {
         issued.push((spec.name, params, key));
     }
     let yaml = serde_saphyr::to_string(&manifest).map_err(|e| e.to_string())?;
-    write(dir, MANIFEST, &format!("# TEST ONLY key material for eidconf. Generated by `eidconf keys generate`.\n{yaml}"))?;
+    write(
+        dir,
+        MANIFEST,
+        &format!(
+            "# TEST ONLY key material for eidconf. Generated by `eidconf keys generate`.\n{yaml}"
+        ),
+    )?;
     Ok(written)
 }
 
@@ -117,15 +229,24 @@ fn params(spec: &Spec) -> Result<CertificateParams, String> {
                     Err(_) => SanType::DnsName((*n).try_into().map_err(|e| format!("{n}: {e}"))?),
                 });
             }
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         }
         Kind::Client => {
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         }
         Kind::Signing => {
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::ContentCommitment,
+            ];
         }
     }
     Ok(p)

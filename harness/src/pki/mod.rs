@@ -87,10 +87,14 @@ impl Pki {
             let key_path = dir.join(format!("{}.key.pem", entry.name));
             let cert_pem = read(&cert_path)?;
             let key_pem = read(&key_path)?;
-            let cert_der = pem_der(&cert_pem, "CERTIFICATE")
-                .ok_or_else(|| PkiError::File { path: cert_path, message: "no CERTIFICATE block".into() })?;
-            let key_der = pem_der(&key_pem, "PRIVATE KEY")
-                .ok_or_else(|| PkiError::File { path: key_path, message: "no PRIVATE KEY block".into() })?;
+            let cert_der = pem_der(&cert_pem, "CERTIFICATE").ok_or_else(|| PkiError::File {
+                path: cert_path,
+                message: "no CERTIFICATE block".into(),
+            })?;
+            let key_der = pem_der(&key_pem, "PRIVATE KEY").ok_or_else(|| PkiError::File {
+                path: key_path,
+                message: "no PRIVATE KEY block".into(),
+            })?;
             creds.insert(
                 entry.name.clone(),
                 Credential {
@@ -104,7 +108,10 @@ impl Pki {
                 },
             );
         }
-        Ok(Pki { dir: dir.to_owned(), creds: Arc::new(creds) })
+        Ok(Pki {
+            dir: dir.to_owned(),
+            creds: Arc::new(creds),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -112,7 +119,9 @@ impl Pki {
     }
 
     pub fn get(&self, name: &str) -> Result<&Credential, PkiError> {
-        self.creds.get(name).ok_or_else(|| PkiError::Unknown(name.to_owned()))
+        self.creds
+            .get(name)
+            .ok_or_else(|| PkiError::Unknown(name.to_owned()))
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -166,7 +175,10 @@ pub const CLIENT_DEFAULT: &str = "rp-client";
 pub const JWS_DEFAULT: &str = "freja-jws-current";
 
 fn read(path: &Path) -> Result<String, PkiError> {
-    std::fs::read_to_string(path).map_err(|e| PkiError::File { path: path.to_owned(), message: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| PkiError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 /// The DER of the first PEM block with this label.
@@ -175,7 +187,10 @@ pub fn pem_der(pem: &str, label: &str) -> Option<Vec<u8>> {
     let end = format!("-----END {label}-----");
     let start = pem.find(&begin)? + begin.len();
     let stop = start + pem[start..].find(&end)?;
-    let b64: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    let b64: String = pem[start..stop]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     base64::engine::general_purpose::STANDARD.decode(b64).ok()
 }
 

@@ -13,9 +13,9 @@ impl Duration {
         let s = s.trim();
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (digits, unit) = s.split_at(split);
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration: write a whole number and a unit, e.g. 250ms, 2s, 1m"))?;
+        let n: u64 = digits.parse().map_err(|_| {
+            format!("`{s}` is not a duration: write a whole number and a unit, e.g. 250ms, 2s, 1m")
+        })?;
         let ms = match unit {
             "ms" => n,
             "s" => n.saturating_mul(1000),
@@ -34,7 +34,11 @@ impl Duration {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.as_millis();
-        if ms % 1000 == 0 { write!(f, "{}s", ms / 1000) } else { write!(f, "{ms}ms") }
+        if ms % 1000 == 0 {
+            write!(f, "{}s", ms / 1000)
+        } else {
+            write!(f, "{ms}ms")
+        }
     }
 }
 

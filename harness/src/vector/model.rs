@@ -48,7 +48,9 @@ pub struct VectorSpec {
     pub matrix: Option<Matrix>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Authentication bypass: an attacker logs in as someone else.
@@ -135,7 +137,9 @@ pub struct TlsSpec {
 }
 
 /// The Freja eID REST endpoints the mock serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FrejaEndpoint {
     AuthInit,
@@ -225,7 +229,10 @@ impl FrejaEndpoint {
     }
 
     pub fn name(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 }
 
@@ -338,7 +345,11 @@ pub enum WireFault {
 pub struct Expect {
     pub verdict: Verdict,
     /// Acceptable reason classes for a rejection (one or a list). Empty: any reason.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
     #[schemars(with = "OneOrMany<Reason>")]
     pub reason: Vec<Reason>,
     /// The provider error code the RP must report.
@@ -391,7 +402,10 @@ impl std::fmt::Display for Count {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Count::Exactly(k) => write!(f, "exactly {k}"),
-            Count::Between { min, max: Some(max) } => write!(f, "between {min} and {max}"),
+            Count::Between {
+                min,
+                max: Some(max),
+            } => write!(f, "between {min} and {max}"),
             Count::Between { min, max: None } => write!(f, "at least {min}"),
         }
     }

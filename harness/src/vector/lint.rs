@@ -1,0 +1,163 @@
+//! Cross-reference checks beyond what the loader checks: requirements exist, suites hold every
+//! vector, keys exist, expectations are coherent.
+
+use crate::adapter::Operation;
+use crate::pki::Pki;
+use crate::suite::Suites;
+
+use super::load::{Corpus, Diagnostic, Vector};
+use super::model::{BodySpec, FrejaEndpoint, Verdict};
+
+/// Every problem found, in corpus order.
+pub fn lint(corpus: &Corpus, suites: &Suites, pki: &Pki) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for v in &corpus.vectors {
+        lint_vector(v, suites, pki, &mut out);
+    }
+    for suite in &suites.suites {
+        let at = || crate::vector::Location {
+            file: suite.path.clone(),
+            line: 1,
+            column: 1,
+        };
+        if !corpus.vectors.iter().any(|v| suite.holds(v.id())) {
+            out.push(Diagnostic::new(
+                at(),
+                format!("suite `{}` holds no vector", suite.name()),
+            ));
+        }
+        for r in &suite.file.requirements {
+            if !corpus
+                .vectors
+                .iter()
+                .any(|v| v.spec.requirements.contains(&r.id.value))
+            {
+                let loc = crate::vector::Location {
+                    file: suite.path.clone(),
+                    line: r.id.referenced.line(),
+                    column: r.id.referenced.column(),
+                };
+                out.push(Diagnostic::new(
+                    loc,
+                    format!("requirement `{}` is not tested by any vector", r.id.value),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>) {
+    let id = v.id();
+    let mut err = |m: String| out.push(Diagnostic::new(v.location.clone(), format!("{id}: {m}")));
+    let valid_id = id.split('.').count() >= 2
+        && id.split('.').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        });
+    if !valid_id {
+        err(
+            "ids are namespaced lower-case segments joined by dots, e.g. `freja.http.status-500`"
+                .into(),
+        );
+    }
+    let s = &v.spec;
+    if s.requirements.is_empty() {
+        err("names no requirement; every vector traces to at least one".into());
+    }
+    for r in &s.requirements {
+        if suites.requirement(r).is_none() {
+            err(format!(
+                "requirement `{r}` is not in any suite under suites/"
+            ));
+        }
+    }
+    if suites.suites_of(id).is_empty() {
+        err("belongs to no suite: add its id to a suite's `vectors` globs".into());
+    }
+    let mut key = |what: &str, name: &str| {
+        if !pki.contains(name) {
+            let known: Vec<&str> = pki.names().collect();
+            err(format!(
+                "{what} `{name}` is not in vectors/keys/manifest.yaml (known: {})",
+                known.join(", ")
+            ));
+        }
+    };
+    if let Some(n) = &s.environment.client_certificate {
+        key("client certificate", n);
+    }
+    for n in s.environment.jws_certificates.iter().flatten() {
+        key("JWS certificate", n);
+    }
+    if let Some(n) = &s.provider.tls.server_certificate {
+        key("server certificate", n);
+    }
+    for responses in s.provider.freja.values() {
+        for r in responses {
+            if let Some(BodySpec::Result(res)) = &r.body
+                && let Some(n) = res.details.as_ref().and_then(|d| d.key.as_ref())
+            {
+                key("signing key", n);
+            }
+        }
+    }
+    let mut err = |m: String| out.push(Diagnostic::new(v.location.clone(), format!("{id}: {m}")));
+    let reachable = reachable_endpoints(&s.operation);
+    for (ep, responses) in &s.provider.freja {
+        if !reachable.contains(ep) {
+            err(format!(
+                "`{}` scripts {}, which {} never calls",
+                ep.name(),
+                ep.path(),
+                s.operation.name()
+            ));
+        }
+        for r in responses {
+            if r.redirect_to_canary && !(300..400).contains(&r.status) {
+                err(format!(
+                    "`redirect_to_canary` needs a 3xx status, not {}",
+                    r.status
+                ));
+            }
+            if !(100..600).contains(&r.status) {
+                err(format!("HTTP status {} is outside 100..599", r.status));
+            }
+        }
+    }
+    for ep in s.expect.requests.keys() {
+        if !reachable.contains(ep) {
+            err(format!(
+                "`expect.requests` counts {}, which {} never calls",
+                ep.name(),
+                s.operation.name()
+            ));
+        }
+    }
+    let e = &s.expect;
+    match e.verdict {
+        Verdict::Accepted => {
+            if !e.reason.is_empty() || e.code.is_some() || e.status.is_some() {
+                err("an accepted vector cannot expect a reason, code or status".into());
+            }
+        }
+        Verdict::Rejected => {
+            if e.identity.is_some() {
+                err("a rejected vector cannot expect an identity".into());
+            }
+        }
+    }
+}
+
+/// The endpoints an operation may call.
+pub fn reachable_endpoints(op: &Operation) -> Vec<FrejaEndpoint> {
+    use FrejaEndpoint::*;
+    match op {
+        Operation::FrejaAuthenticate(_) => {
+            vec![AuthInit, AuthGetOneResult, AuthGetResults, AuthCancel]
+        }
+        Operation::FrejaSign(_) => vec![SignInit, SignGetOneResult, SignGetResults, SignCancel],
+    }
+}

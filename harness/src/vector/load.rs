@@ -1,0 +1,422 @@
+//! Loading vector files: every error names the file, line and column.
+//!
+//! A file is first indexed (where does each vector start?), then each vector's own text is parsed
+//! on its own, prefixed with blank lines so the parser's line numbers are the file's. That lets a
+//! matrix template be expanded textually and still report errors where the author wrote them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use sha2::{Digest, Sha256};
+
+use super::matrix::{self, Row};
+use super::model::{Matrix, VectorSpec};
+
+/// A place in a file (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// An error in user input, with where it is and a one-line excerpt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub location: Location,
+    pub message: String,
+    pub excerpt: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(location: Location, message: impl Into<String>) -> Self {
+        Diagnostic {
+            location,
+            message: message.into(),
+            excerpt: None,
+        }
+    }
+
+    /// Attach the line of `text` the location points at, with a caret.
+    pub fn with_excerpt(mut self, text: &str) -> Self {
+        if let Some(line) = text
+            .lines()
+            .nth(self.location.line.saturating_sub(1) as usize)
+        {
+            let n = self.location.line.to_string();
+            let pad = " ".repeat(n.len());
+            let caret = " ".repeat(self.location.column.saturating_sub(1) as usize);
+            self.excerpt = Some(format!("{pad} |\n{n} | {line}\n{pad} | {caret}^"));
+        }
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)?;
+        if let Some(e) = &self.excerpt {
+            write!(f, "\n{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Several diagnostics, displayed one per paragraph.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            writeln!(f, "error: {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// One vector, expanded and parsed.
+#[derive(Debug, Clone)]
+pub struct Vector {
+    pub spec: VectorSpec,
+    /// Where the vector (or its matrix template) starts.
+    pub location: Location,
+    /// The matrix row it was expanded from.
+    pub row: Option<Row>,
+}
+
+impl Vector {
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIndex {
+    vectors: Vec<Spanned<serde::de::IgnoredAny>>,
+}
+
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! { strict_booleans: true, with_snippet: false }
+}
+
+fn yaml_error(file: &Path, text: &str, e: &serde_saphyr::Error, context: &str) -> Diagnostic {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    let mut message = e.to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let message = if context.is_empty() {
+        message
+    } else {
+        format!("{message} ({context})")
+    };
+    Diagnostic::new(
+        Location {
+            file: file.to_owned(),
+            line,
+            column,
+        },
+        message,
+    )
+    .with_excerpt(text)
+}
+
+/// Parse one vector file. `display` is the path used in messages.
+pub fn parse_file(display: &Path, text: &str) -> Result<Vec<Vector>, Diagnostics> {
+    let index: FileIndex =
+        serde_saphyr::from_str_with_options(&neutralise_placeholders(text), options())
+            .map_err(|e| Diagnostics(vec![yaml_error(display, text, &e, "")]))?;
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let starts: Vec<(u64, u64)> = index
+        .vectors
+        .iter()
+        .map(|s| (s.referenced.line(), s.referenced.column()))
+        .collect();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, &(line, column)) in starts.iter().enumerate() {
+        let end = starts
+            .get(i + 1)
+            .map(|s| s.0 as usize - 1)
+            .unwrap_or(lines.len());
+        let first = line as usize - 1;
+        let mut slice = "\n".repeat(first);
+        slice.extend(lines[first..end].iter().copied());
+        let location = Location {
+            file: display.to_owned(),
+            line,
+            column,
+        };
+        match parse_entry(display, text, &slice, location) {
+            Ok(mut v) => out.append(&mut v),
+            Err(mut d) => errors.append(&mut d.0),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+fn parse_entry(
+    display: &Path,
+    text: &str,
+    slice: &str,
+    location: Location,
+) -> Result<Vec<Vector>, Diagnostics> {
+    let one = |d: Diagnostic| Diagnostics(vec![d]);
+    // `${x}` is not valid inside YAML flow collections: probe with same-length `__x_` instead.
+    let neutral = neutralise_placeholders(slice);
+    let probe: Vec<BTreeMap<String, serde_json::Value>> =
+        serde_saphyr::from_str_with_options(&neutral, options())
+            .map_err(|e| one(yaml_error(display, text, &e, "")))?;
+    let matrix = match probe.first().and_then(|m| m.get("matrix")) {
+        None => None,
+        Some(v) => Some(serde_json::from_value::<Matrix>(v.clone()).map_err(|_| {
+            one(Diagnostic::new(
+                location.clone(),
+                "`matrix` must be a map of axes (`name: [values]`) or a list of rows (`[{name: value}]`) of scalars",
+            ))
+        })?),
+    };
+    let Some(matrix) = matrix else {
+        let mut specs: Vec<VectorSpec> = serde_saphyr::from_str_with_options(slice, options())
+            .map_err(|e| one(yaml_error(display, text, &e, "")))?;
+        let spec = specs
+            .pop()
+            .ok_or_else(|| one(Diagnostic::new(location.clone(), "empty vector")))?;
+        return Ok(vec![Vector {
+            spec,
+            location,
+            row: None,
+        }]);
+    };
+    let rows = matrix::rows(&matrix);
+    if rows.is_empty() {
+        return Err(one(Diagnostic::new(
+            location,
+            "`matrix` expands to no vectors",
+        )));
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (n, row) in rows.into_iter().enumerate() {
+        let context = format!("matrix row {}: {}", n + 1, describe_row(&row));
+        let (expanded, used) = match matrix::substitute(slice, &row) {
+            Ok(x) => x,
+            Err(e) => {
+                let loc = Location {
+                    file: display.to_owned(),
+                    line: e.line,
+                    column: e.column,
+                };
+                errors.push(Diagnostic::new(loc, e.message).with_excerpt(text));
+                break;
+            }
+        };
+        if let Some(unused) = row.keys().find(|k| !used.contains(k)) {
+            errors.push(Diagnostic::new(
+                location.clone(),
+                format!("matrix variable `{unused}` is never used as ${{{unused}}}; every expansion would be the same"),
+            ));
+            break;
+        }
+        match serde_saphyr::from_str_with_options::<Vec<VectorSpec>>(&expanded, options()) {
+            Ok(mut specs) => {
+                if let Some(mut spec) = specs.pop() {
+                    spec.matrix = None;
+                    out.push(Vector {
+                        spec,
+                        location: location.clone(),
+                        row: Some(row),
+                    });
+                }
+            }
+            Err(e) => errors.push(yaml_error(display, text, &e, &context)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+fn neutralise_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find('}') {
+            Some(j) if !rest[i..i + j].contains('\n') => {
+                out.push_str("__");
+                out.push_str(&rest[i + 2..i + j]);
+                out.push('_');
+                rest = &rest[i + j + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = &rest[i + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn describe_row(row: &Row) -> String {
+    row.iter()
+        .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The loaded corpus: every vector under `<root>/vectors` (but `keys/`), ids unique.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    pub root: PathBuf,
+    pub vectors: Vec<Vector>,
+    /// `sha256:<hex>` over the vector files' paths and contents.
+    pub digest: String,
+}
+
+impl Corpus {
+    /// Load every vector file. All errors are collected, not just the first.
+    pub fn load(root: &Path) -> Result<Corpus, Diagnostics> {
+        let files = vector_files(&root.join("vectors")).map_err(|d| Diagnostics(vec![d]))?;
+        Self::load_files(root, &files)
+    }
+
+    /// Load only the files that can hold `id` (the `--exact` fast path): a cheap text scan picks
+    /// them, so one vector costs one file's parse whatever the corpus size.
+    pub fn load_for_id(root: &Path, id: &str) -> Result<Corpus, Diagnostics> {
+        let files = vector_files(&root.join("vectors")).map_err(|d| Diagnostics(vec![d]))?;
+        let candidates: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|f| {
+                std::fs::read_to_string(f)
+                    .map(|t| may_hold(&t, id))
+                    .unwrap_or(true)
+            })
+            .collect();
+        let mut corpus = Self::load_files(root, &candidates)?;
+        corpus.vectors.retain(|v| v.id() == id);
+        Ok(corpus)
+    }
+
+    /// Load these files (paths under root).
+    pub fn load_files(root: &Path, files: &[PathBuf]) -> Result<Corpus, Diagnostics> {
+        let mut vectors = Vec::new();
+        let mut errors = Vec::new();
+        let mut hasher = Sha256::new();
+        for file in files {
+            let display = file.strip_prefix(root).unwrap_or(file).to_owned();
+            let text = match std::fs::read_to_string(file) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(Diagnostic::new(
+                        Location {
+                            file: display,
+                            line: 1,
+                            column: 1,
+                        },
+                        e.to_string(),
+                    ));
+                    continue;
+                }
+            };
+            hasher.update(display.to_string_lossy().as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            match parse_file(&display, &text) {
+                Ok(mut v) => vectors.append(&mut v),
+                Err(mut d) => errors.append(&mut d.0),
+            }
+        }
+        let mut seen: BTreeMap<&str, &Location> = BTreeMap::new();
+        for v in &vectors {
+            if let Some(first) = seen.insert(v.id(), &v.location) {
+                errors.push(Diagnostic::new(
+                    v.location.clone(),
+                    format!(
+                        "duplicate vector id `{}`: already defined at {first}",
+                        v.id()
+                    ),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Diagnostics(errors));
+        }
+        Ok(Corpus {
+            root: root.to_owned(),
+            vectors,
+            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+        })
+    }
+}
+
+/// Can this file's text define `id`, literally or through a matrix template?
+fn may_hold(text: &str, id: &str) -> bool {
+    text.lines()
+        .filter_map(|l| l.split_once("id:").map(|(_, r)| r.trim()))
+        .any(|tpl| {
+            let tpl = tpl.trim_matches(|c| c == '"' || c == '\'');
+            match tpl.find("${") {
+                None => tpl == id,
+                Some(i) => id.starts_with(&tpl[..i]),
+            }
+        })
+}
+
+/// Every `*.yaml`/`*.yml` below `dir`, except the key folder, sorted.
+pub fn vector_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut out = Vec::new();
+    walk(dir, &mut out).map_err(|e| {
+        Diagnostic::new(
+            Location {
+                file: dir.to_owned(),
+                line: 1,
+                column: 1,
+            },
+            format!("cannot read the vector folder: {e}"),
+        )
+    })?;
+    out.sort();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "keys") {
+                continue;
+            }
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

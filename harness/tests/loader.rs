@@ -1,0 +1,125 @@
+//! The loader's promises: typos, wrong types and duplicate ids are errors naming file:line:col;
+//! matrices expand with stable derived ids.
+
+use std::path::Path;
+
+use eidconf::vector::load::parse_file;
+use eidconf::vector::{Corpus, Verdict};
+
+const GOOD: &str = r#"vectors:
+  - id: t.one
+    title: one
+    requirements: [R-1]
+    severity: low
+    operation: {op: freja.authenticate, user_info_type: EMAIL, user_info: a@example.com}
+    expect: {verdict: accepted}
+  - id: t.status-${status}
+    title: "status ${status}"
+    requirements: [R-1]
+    severity: high
+    operation: {op: freja.authenticate, user_info_type: EMAIL, user_info: a@example.com}
+    provider:
+      freja:
+        auth_init: [{status: ${status}}]
+    expect: {verdict: rejected, reason: http_status}
+    matrix:
+      status: [404, 500]
+"#;
+
+fn parse(text: &str) -> Result<Vec<eidconf::vector::Vector>, String> {
+    parse_file(Path::new("v.yaml"), text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn matrices_expand_with_typed_values_and_derived_ids() {
+    let v = parse(GOOD).unwrap();
+    let ids: Vec<&str> = v.iter().map(|v| v.id()).collect();
+    assert_eq!(ids, ["t.one", "t.status-404", "t.status-500"]);
+    let statuses: Vec<u16> = v[1..]
+        .iter()
+        .map(|v| v.spec.provider.freja.values().next().unwrap()[0].status)
+        .collect();
+    assert_eq!(statuses, [404, 500]);
+    assert_eq!(v[2].spec.title, "status 500");
+    assert_eq!(v[1].spec.expect.verdict, Verdict::Rejected);
+    assert_eq!((v[1].location.line, v[1].location.column), (8, 5));
+}
+
+#[test]
+fn a_typo_names_file_line_and_column() {
+    let err = parse(&GOOD.replace("    severity: low", "    severty: low")).unwrap_err();
+    assert!(err.contains("v.yaml:5:5: unknown field `severty`"), "{err}");
+}
+
+#[test]
+fn a_wrong_type_names_file_line_and_column() {
+    let err = parse(&GOOD.replace("{status: ${status}}", "{status: [1]}")).unwrap_err();
+    assert!(err.contains("v.yaml:15:"), "{err}");
+    let err = parse(&GOOD.replace("[404, 500]", "[404, nope]")).unwrap_err();
+    assert!(
+        err.contains("v.yaml:15:30") && err.contains("matrix row 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn yes_is_not_a_boolean() {
+    let text = GOOD.replace(
+        "reason: http_status}",
+        "reason: http_status, no_canary_fetch: yes}",
+    );
+    let err = parse(&text).unwrap_err();
+    assert!(err.contains("v.yaml:16:"), "{err}");
+}
+
+#[test]
+fn unknown_and_unused_placeholders_are_errors() {
+    let err =
+        parse(&GOOD.replace("title: \"status ${status}\"", "title: \"s ${stat}\"")).unwrap_err();
+    assert!(err.contains("v.yaml:9:15: placeholder ${stat}"), "{err}");
+    let err = parse(&GOOD.replace(
+        "      status: [404, 500]",
+        "      status: [404, 500]\n      other: [1]",
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("matrix variable `other` is never used"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_ids_name_both_places() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("vectors/a")).unwrap();
+    std::fs::write(dir.path().join("vectors/a/one.yaml"), GOOD).unwrap();
+    std::fs::write(
+        dir.path().join("vectors/a/two.yaml"),
+        GOOD.replace("t.status-${status}", "t.other-${status}"),
+    )
+    .unwrap();
+    let err = Corpus::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("vectors/a/two.yaml:2:5: duplicate vector id `t.one`: already defined at vectors/a/one.yaml:2:5"), "{err}");
+}
+
+#[test]
+fn exact_loading_reads_only_the_vector_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("vectors/a")).unwrap();
+    std::fs::write(dir.path().join("vectors/a/one.yaml"), GOOD).unwrap();
+    std::fs::write(
+        dir.path().join("vectors/a/broken.yaml"),
+        "vectors: [{id: x.y, nonsense: 1}]",
+    )
+    .unwrap();
+    let c = Corpus::load_for_id(dir.path(), "t.status-500").unwrap();
+    assert_eq!(c.vectors.len(), 1);
+    assert_eq!(c.vectors[0].id(), "t.status-500");
+    assert!(Corpus::load(dir.path()).is_err());
+}
+
+#[test]
+fn a_misspelled_top_level_key_is_located() {
+    let err = parse("vector:\n  - id: a.b\n").unwrap_err();
+    assert!(err.contains("v.yaml:1:1: unknown field `vector`"), "{err}");
+}
