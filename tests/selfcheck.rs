@@ -1,1 +1,153 @@
+//! Self-validation: the vectors bite. The reference RP passes everything; every deliberate fault
+//! of it is caught (the kill matrix is a reviewed snapshot); always-accept, always-reject,
+//! panicking and hanging adapters get exactly the results they must.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use eidconf::adapter::{
+    AlwaysAccept, AlwaysReject, Environment, Operation, Outcome, Reason, RelyingParty, RpDescription,
+};
+use eidconf::pki::Pki;
+use eidconf::reference::{Fault, ReferenceRp};
+use eidconf::run::{self, RunConfig, Selection};
+use eidconf::suite::Suites;
+use eidconf::vector::{Corpus, Vector, Verdict};
+use eidconf_report::{Report, Verdict as Result_};
+
+struct World {
+    corpus: Corpus,
+    suites: Suites,
+    pki: Pki,
+}
+
+fn world() -> World {
+    let root = eidconf::default_corpus_root();
+    World {
+        corpus: Corpus::load(&root).expect("corpus loads"),
+        suites: Suites::load(&root).expect("suites load"),
+        pki: Pki::load(&root.join("vectors/keys")).expect("keys load"),
+    }
+}
+
+async fn run_with(w: &World, rp: Arc<dyn RelyingParty>, cfg: RunConfig) -> Report {
+    run::run(rp, &w.corpus, &w.suites, &w.pki, &cfg, |_| {}).await.expect("run")
+}
+
+fn cfg(timeout: Duration, jobs: usize) -> RunConfig {
+    RunConfig { timeout, jobs, ..RunConfig::default() }
+}
+
+fn ids_with(r: &Report, pred: impl Fn(Result_) -> bool) -> BTreeSet<String> {
+    r.vectors.iter().filter(|v| pred(v.result)).map(|v| v.id.clone()).collect()
+}
+
+fn not_passed(r: &Report) -> BTreeSet<String> {
+    ids_with(r, |x| x != Result_::Pass)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_rp_passes_every_vector() {
+    let w = world();
+    let r = run_with(&w, Arc::new(ReferenceRp::new(&[])), cfg(Duration::from_secs(20), 8)).await;
+    let bad: Vec<String> = r
+        .vectors
+        .iter()
+        .filter(|v| v.result != Result_::Pass)
+        .map(|v| format!("{} {:?}: {:?}", v.id, v.result, v.failure))
+        .collect();
+    assert!(bad.is_empty(), "the reference RP must pass everything:\n{}", bad.join("\n"));
+    assert_eq!(r.summary.total as usize, w.corpus.vectors.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_is_caught_and_the_kill_matrix_is_reviewed() {
+    let w = world();
+    let mut matrix: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for fault in Fault::ALL {
+        let rp = Arc::new(ReferenceRp::new(&[*fault]));
+        let r = run_with(&w, rp, cfg(Duration::from_secs(5), 16)).await;
+        let killers: Vec<String> = not_passed(&r).into_iter().collect();
+        assert!(!killers.is_empty(), "fault `{}` survives every vector", fault.name());
+        assert!(r.exit_code() != 0);
+        matrix.insert(fault.name(), killers);
+    }
+    insta::assert_yaml_snapshot!("kill_matrix", matrix);
+}
+
+/// Would an RP that answers `outcome` and sends nothing pass this vector?
+fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
+    let e = &v.spec.expect;
+    let wire = e.requests.values().any(|c| !c.admits(0));
+    wire || match (e.verdict, accept) {
+        (Verdict::Rejected, true) => true,
+        (Verdict::Accepted, true) => e.identity.as_ref().is_some_and(|i| !i.is_empty()),
+        (Verdict::Accepted, false) => true,
+        (Verdict::Rejected, false) => {
+            (!e.reason.is_empty() && !e.reason.contains(&Reason::InvalidInput)) || e.code.is_some() || e.status.is_some()
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn always_accept_and_always_reject_fail_exactly_what_they_must() {
+    let w = world();
+    for (rp, accept) in [(Arc::new(AlwaysAccept) as Arc<dyn RelyingParty>, true), (Arc::new(AlwaysReject), false)] {
+        let name = rp.describe().name;
+        let r = run_with(&w, rp, cfg(Duration::from_secs(20), 16)).await;
+        let expected: BTreeSet<String> =
+            w.corpus.vectors.iter().filter(|v| silent_rp_fails(v, accept)).map(|v| v.id().to_owned()).collect();
+        assert_eq!(ids_with(&r, |x| x == Result_::Error), BTreeSet::new(), "{name}");
+        assert_eq!(not_passed(&r), expected, "{name}");
+        assert_eq!(r.exit_code(), 1, "{name}");
+        if accept {
+            let rejections = w.corpus.vectors.iter().filter(|v| v.spec.expect.verdict == Verdict::Rejected).count();
+            assert!(rejections > 0 && r.summary.fail as usize >= rejections);
+        }
+    }
+}
+
+struct Panics;
+struct Hangs;
+
+fn describe(name: &str) -> RpDescription {
+    RpDescription { name: name.into(), version: "0".into(), operations: Operation::NAMES.iter().map(|s| s.to_string()).collect() }
+}
+
+#[async_trait]
+impl RelyingParty for Panics {
+    fn describe(&self) -> RpDescription {
+        describe("panics")
+    }
+    async fn perform(&self, _: &Environment, _: Operation) -> Outcome {
+        panic!("deliberate panic")
+    }
+}
+
+#[async_trait]
+impl RelyingParty for Hangs {
+    fn describe(&self) -> RpDescription {
+        describe("hangs")
+    }
+    async fn perform(&self, _: &Environment, _: Operation) -> Outcome {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panicking_and_hanging_adapters_are_errors_and_the_run_completes() {
+    let w = world();
+    let r = run_with(&w, Arc::new(Panics), cfg(Duration::from_secs(20), 16)).await;
+    assert_eq!(r.summary.error as usize, w.corpus.vectors.len());
+    assert!(r.vectors.iter().all(|v| v.failure.as_ref().is_some_and(|f| f.message.contains("deliberate panic"))));
+
+    let some = RunConfig {
+        selection: Selection { filters: vec!["freja.http.*".into()], ..Selection::default() },
+        ..cfg(Duration::from_millis(500), 64)
+    };
+    let r = run_with(&w, Arc::new(Hangs), some).await;
+    assert!(r.summary.total > 0);
+    assert_eq!(r.summary.error, r.summary.total, "every hung vector is an error, never a pass");
+}

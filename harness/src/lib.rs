@@ -4,8 +4,22 @@
 //! the [`adapter::RelyingParty`] trait, and judges each vector's outcome.
 
 pub mod adapter;
+pub mod cli;
 pub mod pki;
 pub mod provider;
 pub mod reference;
+pub mod run;
 pub mod suite;
 pub mod vector;
+
+use std::path::PathBuf;
+
+/// The folder holding `vectors/` and `suites/`: the current folder if it has them, else the
+/// repository eidconf was built from.
+pub fn default_corpus_root() -> PathBuf {
+    let here = PathBuf::from(".");
+    if here.join("vectors").is_dir() && here.join("suites").is_dir() {
+        return here;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}

@@ -1,7 +1,6 @@
+use clap::Parser;
+
 fn main() {
-    let dir = std::path::Path::new("vectors/keys");
-    match eidconf::pki::generate(dir, std::env::args().any(|a| a == "--force")) {
-        Ok(names) => eprintln!("generated {}", names.join(", ")),
-        Err(e) => eprintln!("{e}"),
-    }
+    let cli = eidconf::cli::Cli::parse();
+    std::process::exit(eidconf::cli::main(cli));
 }

@@ -8,3 +8,12 @@ pub mod model;
 
 pub use load::{Corpus, Diagnostic, Diagnostics, Location, Vector};
 pub use model::*;
+
+/// The JSON Schema of a vector file (`vectors/schema.json`).
+pub fn schema() -> serde_json::Value {
+    let mut s = schemars::schema_for!(VectorFile).to_value();
+    if let Some(o) = s.as_object_mut() {
+        o.insert("title".into(), "eidconf vector file".into());
+    }
+    s
+}

@@ -1,0 +1,369 @@
+//! The `eidconf` command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use eidconf_report::{self as report, exit};
+
+use crate::adapter::{AlwaysAccept, AlwaysReject, RelyingParty};
+use crate::pki::Pki;
+use crate::reference::{Fault, ReferenceRp};
+use crate::run::{self, KnownFailures, Partition, RunConfig, Selection};
+use crate::suite::Suites;
+use crate::vector::{self, Corpus, Diagnostics};
+
+/// Conformance harness for relying parties of Nordic eID services (Freja eID, FTN OpenID Connect).
+///
+/// eidconf plays the provider, feeds the RP every behaviour the provider can show, and reports per
+/// vector whether the RP did the right thing.
+///
+/// Exit codes: 0 everything as expected; 1 a vector failed, errored or passed unexpectedly (xpass),
+/// or lint found problems; 2 bad input (vectors, suites, keys, known-failures file) or usage.
+#[derive(Debug, Parser)]
+#[command(name = "eidconf", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run vectors against an RP and write the reports.
+    Run(RunArgs),
+    /// List the vectors a run would hold, one id per line.
+    List(ListArgs),
+    /// List the reference RP's deliberate faults (each must be caught by some vector).
+    Faults,
+    /// Work with vector files.
+    #[command(subcommand)]
+    Vectors(VectorsCommand),
+    /// Print a JSON Schema.
+    Schema {
+        #[arg(value_enum)]
+        what: SchemaKind,
+    },
+    /// Manage the TEST-ONLY key material under vectors/keys/.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VectorsCommand {
+    /// Check vector files: everything the loader checks, plus requirement ids, suites and key names.
+    Lint {
+        /// Files or folders (default: the corpus's vectors/).
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        corpus: CorpusArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate the test PKI (RSA-2048) into vectors/keys/. Never needed during a run.
+    Generate {
+        #[arg(long, default_value = "vectors/keys")]
+        out: PathBuf,
+        /// Replace an existing test PKI.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    /// The vector file format (vectors/schema.json).
+    Vectors,
+    /// The report format (reports/schema.json).
+    Report,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RpKind {
+    /// The built-in correct RP (with --fault: a deliberately broken one).
+    Reference,
+    /// Accepts everything: must fail every vector that expects a rejection.
+    AlwaysAccept,
+    /// Rejects everything: must fail every vector that expects acceptance.
+    AlwaysReject,
+}
+
+#[derive(Debug, Args)]
+pub struct CorpusArg {
+    /// The folder holding vectors/ and suites/ (default: the current folder if it has them,
+    /// else the corpus eidconf was built with).
+    #[arg(long, env = "EIDCONF_CORPUS")]
+    pub corpus: Option<PathBuf>,
+}
+
+impl CorpusArg {
+    pub fn root(&self) -> PathBuf {
+        self.corpus.clone().unwrap_or_else(crate::default_corpus_root)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only vectors of this suite (repeatable).
+    #[arg(long = "suite", value_name = "S")]
+    pub suites: Vec<String>,
+    /// Only vectors whose id matches this glob, e.g. 'freja.http.*' (repeatable).
+    #[arg(long = "filter", value_name = "GLOB")]
+    pub filters: Vec<String>,
+    /// Only this shard: hash:K/N (FNV-1a of the id, stable as vectors are added).
+    #[arg(long, value_name = "hash:K/N")]
+    pub partition: Option<Partition>,
+    #[command(flatten)]
+    pub corpus: CorpusArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// The RP to drive.
+    #[arg(long, value_enum, default_value = "reference")]
+    pub rp: RpKind,
+    /// Switch on a deliberate fault of the reference RP (repeatable; see `eidconf faults`).
+    #[arg(long = "fault", value_name = "F")]
+    pub faults: Vec<Fault>,
+    /// Vectors run at once.
+    #[arg(short = 'j', long, default_value_t = 8)]
+    pub jobs: usize,
+    /// Seconds an RP may take for one vector before the vector is an error.
+    #[arg(long, default_value_t = 20)]
+    pub timeout: u64,
+    /// Where report.json, junit.xml, summary.md and report.html go.
+    #[arg(long, default_value = "target/eidconf")]
+    pub report_dir: PathBuf,
+    /// Vectors known to fail (YAML `known_failures: [{id, reason}]`): a failure there is xfail,
+    /// a pass is xpass and fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub known_failures: Option<PathBuf>,
+    /// Count a rejection for the wrong reason class as a pass (with a note).
+    #[arg(long)]
+    pub loose_reasons: bool,
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn main(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Run(args) => cmd_run(args),
+        Command::List(args) => cmd_list(args),
+        Command::Faults => {
+            for f in Fault::ALL {
+                println!("{:<26} {}", f.name(), f.description());
+            }
+            exit::SUCCESS
+        }
+        Command::Vectors(VectorsCommand::Lint { paths, corpus }) => cmd_lint(&paths, &corpus.root()),
+        Command::Schema { what } => {
+            let schema = match what {
+                SchemaKind::Vectors => vector::schema(),
+                SchemaKind::Report => report::report_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            exit::SUCCESS
+        }
+        Command::Keys(KeysCommand::Generate { out, force }) => match crate::pki::generate(&out, force) {
+            Ok(names) => {
+                eprintln!("wrote {} TEST-ONLY certificates to {}: {}", names.len(), out.display(), names.join(", "));
+                exit::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::BAD_INPUT
+            }
+        },
+    }
+}
+
+fn bad_input(d: impl std::fmt::Display) -> i32 {
+    eprint!("{d}");
+    exit::BAD_INPUT
+}
+
+/// Load suites, corpus and keys from a corpus root.
+pub fn load_all(root: &Path) -> Result<(Suites, Corpus, Pki), String> {
+    let suites = Suites::load(root).map_err(|d| d.to_string())?;
+    let corpus = Corpus::load(root).map_err(|d| d.to_string())?;
+    let pki = Pki::load(&root.join("vectors/keys")).map_err(|e| format!("error: {e}\n"))?;
+    let problems = vector::lint::lint(&corpus, &suites, &pki);
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems).to_string());
+    }
+    Ok((suites, corpus, pki))
+}
+
+fn cmd_list(args: ListArgs) -> i32 {
+    let root = args.select.corpus.root();
+    let (suites, corpus, _) = match load_all(&root) {
+        Ok(x) => x,
+        Err(e) => return bad_input(e),
+    };
+    let sel = selection(&args.select);
+    match sel.apply(&corpus.vectors, &suites) {
+        Ok(vs) => {
+            let mut out = std::io::stdout().lock();
+            for v in vs {
+                let _ = writeln!(out, "{}", v.id());
+            }
+            exit::SUCCESS
+        }
+        Err(e) => bad_input(format!("error: {e}\n")),
+    }
+}
+
+fn selection(s: &SelectArgs) -> Selection {
+    Selection { suites: s.suites.clone(), filters: s.filters.clone(), partition: s.partition }
+}
+
+fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
+    let suites = match Suites::load(root) {
+        Ok(s) => s,
+        Err(d) => return bad_input(d),
+    };
+    let pki = match Pki::load(&root.join("vectors/keys")) {
+        Ok(p) => p,
+        Err(e) => return bad_input(format!("error: {e}\n")),
+    };
+    let mut files = Vec::new();
+    let targets = if paths.is_empty() { vec![root.join("vectors")] } else { paths.to_vec() };
+    for p in &targets {
+        if p.is_dir() {
+            match vector::load::vector_files(p) {
+                Ok(mut f) => files.append(&mut f),
+                Err(d) => return bad_input(Diagnostics(vec![d])),
+            }
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            return bad_input(format!("error: {}: no such file or folder\n", p.display()));
+        }
+    }
+    let corpus = match Corpus::load_files(root, &files) {
+        Ok(c) => c,
+        Err(d) => {
+            eprint!("{d}");
+            return exit::FAILURES;
+        }
+    };
+    let mut problems = vector::lint::lint(&corpus, &suites, &pki);
+    if !paths.is_empty() {
+        // Linting a subset: a requirement untested by the subset is not a problem of the subset.
+        problems.retain(|d| !d.message.contains("is not tested by any vector") && !d.message.contains("holds no vector"));
+    }
+    if !problems.is_empty() {
+        eprint!("{}", Diagnostics(problems));
+        return exit::FAILURES;
+    }
+    println!("{} vectors in {} files: ok", corpus.vectors.len(), files.len());
+    exit::SUCCESS
+}
+
+fn cmd_run(args: RunArgs) -> i32 {
+    let root = args.select.corpus.root();
+    let (suites, corpus, pki) = match load_all(&root) {
+        Ok(x) => x,
+        Err(e) => return bad_input(e),
+    };
+    let known = match &args.known_failures {
+        Some(p) => match KnownFailures::load(p) {
+            Ok(k) => k,
+            Err(d) => return bad_input(d),
+        },
+        None => KnownFailures::default(),
+    };
+    if args.rp != RpKind::Reference && !args.faults.is_empty() {
+        return bad_input("error: --fault applies to --rp reference only\n");
+    }
+    let rp: Arc<dyn RelyingParty> = match args.rp {
+        RpKind::Reference => Arc::new(ReferenceRp::new(&args.faults)),
+        RpKind::AlwaysAccept => Arc::new(AlwaysAccept),
+        RpKind::AlwaysReject => Arc::new(AlwaysReject),
+    };
+    let cfg = RunConfig {
+        selection: selection(&args.select),
+        jobs: args.jobs.max(1),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        loose_reasons: args.loose_reasons,
+        known,
+        faults: args.faults.iter().map(|f| f.name().to_owned()).collect(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return bad_input(format!("error: cannot start the async runtime: {e}\n")),
+    };
+    let tty = std::io::stderr().is_terminal();
+    let result = runtime.block_on(run::run(rp, &corpus, &suites, &pki, &cfg, |p| {
+        if tty {
+            eprint!("\r  {}/{}  pass {}  fail {}  error {}   ", p.done, p.total, p.pass, p.fail, p.error);
+            if p.done == p.total {
+                eprintln!();
+            }
+        }
+    }));
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return bad_input(format!("error: {e}\n")),
+    };
+    print_summary(&report);
+    match report::write_all(&report, &args.report_dir) {
+        Ok(paths) => {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("reports: {}", names.join(", "));
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the reports to {}: {e}", args.report_dir.display());
+            return exit::BAD_INPUT;
+        }
+    }
+    report.exit_code()
+}
+
+fn print_summary(r: &report::Report) {
+    let mut out = std::io::stdout().lock();
+    for v in &r.vectors {
+        let tag = match v.result {
+            report::Verdict::Pass => continue,
+            report::Verdict::Fail => "FAIL ",
+            report::Verdict::Error => "ERROR",
+            report::Verdict::Skip => "SKIP ",
+            report::Verdict::Xfail => "XFAIL",
+            report::Verdict::Xpass => "XPASS",
+        };
+        let why = v
+            .failure
+            .as_ref()
+            .map(|f| f.message.clone())
+            .or_else(|| v.note.clone())
+            .unwrap_or_default();
+        let _ = writeln!(out, "{tag} {} [{}] {why}", v.id, v.severity);
+    }
+    for u in &r.known_failures_unused {
+        let _ = writeln!(out, "UNUSED known failure entry `{u}` matched no vector");
+    }
+    let s = &r.summary;
+    let _ = writeln!(
+        out,
+        "eidconf: {} vectors against {} in {:.1}s: {} passed, {} failed, {} errors, {} skipped, {} xfail, {} xpass",
+        s.total,
+        r.rp.name,
+        r.duration_ms as f64 / 1000.0,
+        s.pass,
+        s.fail,
+        s.error,
+        s.skip,
+        s.xfail,
+        s.xpass
+    );
+}

@@ -1,0 +1,80 @@
+//! Executing one vector: stand up its mock and environment, call the RP under a timeout, and
+//! collect what the mock saw. The RP runs in its own task so a panic or a hang is contained.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::adapter::{Environment, Outcome, RelyingParty};
+use crate::pki::Pki;
+use crate::provider::{FrejaMock, FrejaUser, MockContext, Observations};
+use crate::vector::Vector;
+
+/// Why the harness has no outcome from the RP.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdapterFailure {
+    /// The adapter panicked (in process) or crashed.
+    Panic(String),
+    /// The adapter did not answer within the per-vector timeout.
+    Timeout(Duration),
+    /// The harness could not stand the vector up.
+    Harness(String),
+}
+
+/// Everything one vector's execution produced.
+#[derive(Debug)]
+pub struct Execution {
+    pub outcome: Result<Outcome, AdapterFailure>,
+    pub observations: Option<Observations>,
+    pub environment: Option<Environment>,
+    pub duration: Duration,
+}
+
+/// Run one vector against `rp`.
+pub async fn execute(rp: Arc<dyn RelyingParty>, vector: &Vector, pki: &Pki, timeout: Duration) -> Execution {
+    let start = Instant::now();
+    let failed = |e: String, start: Instant| Execution {
+        outcome: Err(AdapterFailure::Harness(e)),
+        observations: None,
+        environment: None,
+        duration: start.elapsed(),
+    };
+    let op = vector.spec.operation.clone();
+    let Some(user) = FrejaUser::from_operation(&op) else {
+        return failed(format!("operation {} has no Freja user", op.name()), start);
+    };
+    let ctx = MockContext { pki: pki.clone(), vector_id: vector.id().to_owned(), user };
+    let mock = match FrejaMock::start(&vector.spec.provider, ctx).await {
+        Ok(m) => m,
+        Err(e) => return failed(format!("could not start the mock provider: {e}"), start),
+    };
+    let freja = match mock.environment(&vector.spec.environment) {
+        Ok(f) => f,
+        Err(e) => {
+            mock.shutdown().await;
+            return failed(format!("could not build the environment: {e}"), start);
+        }
+    };
+    let env = Environment { vector_id: vector.id().to_owned(), freja: Some(freja) };
+    let task_env = env.clone();
+    let task = tokio::spawn(async move { rp.perform(&task_env, op).await });
+    let abort = task.abort_handle();
+    let outcome = match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(e)) if e.is_panic() => Err(AdapterFailure::Panic(panic_message(e.into_panic()))),
+        Ok(Err(e)) => Err(AdapterFailure::Harness(format!("the adapter task ended abnormally: {e}"))),
+        Err(_) => {
+            abort.abort();
+            Err(AdapterFailure::Timeout(timeout))
+        }
+    };
+    let observations = mock.observations().await;
+    mock.shutdown().await;
+    Execution { outcome, observations: Some(observations), environment: Some(env), duration: start.elapsed() }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".into())
+}

@@ -1,0 +1,269 @@
+//! Running vectors: planning (`plan`), executing (`execute`), judging (`judge`), known failures
+//! (`known`), and assembling the report.
+
+pub mod execute;
+pub mod judge;
+pub mod known;
+pub mod plan;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eidconf_report as report;
+use futures::StreamExt;
+
+use crate::adapter::RelyingParty;
+use crate::pki::Pki;
+use crate::suite::Suites;
+use crate::vector::{Corpus, Vector};
+pub use execute::{AdapterFailure, Execution, execute};
+pub use judge::{Judgement, judge};
+pub use known::KnownFailures;
+pub use plan::{Partition, Selection};
+
+/// How to run.
+#[derive(Debug)]
+pub struct RunConfig {
+    pub selection: Selection,
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub loose_reasons: bool,
+    pub known: KnownFailures,
+    /// Fault names of the reference RP, for the report.
+    pub faults: Vec<String>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            selection: Selection::default(),
+            jobs: 8,
+            timeout: Duration::from_secs(20),
+            loose_reasons: false,
+            known: KnownFailures::default(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// Counts so far, for a progress line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+}
+
+/// Run one vector and judge it: the unit the libtest bridge and the CLI share.
+pub async fn run_one(rp: Arc<dyn RelyingParty>, vector: &Vector, pki: &Pki, cfg: &RunConfig) -> (Option<Execution>, Judgement) {
+    let op = vector.spec.operation.name();
+    if !rp.describe().operations.iter().any(|o| o == op) {
+        let j = Judgement {
+            result: report::Verdict::Skip,
+            failure: None,
+            note: Some(format!("the RP does not declare the operation `{op}`")),
+        };
+        return (None, j);
+    }
+    let exec = execute(rp, vector, pki, cfg.timeout).await;
+    let mut j = judge(&vector.spec.expect, &exec, cfg.loose_reasons);
+    if let Some(reason) = cfg.known.reason(vector.id()) {
+        j = apply_known_failure(j, reason);
+    }
+    (Some(exec), j)
+}
+
+fn apply_known_failure(j: Judgement, reason: &str) -> Judgement {
+    match j.result {
+        report::Verdict::Fail | report::Verdict::Error => {
+            Judgement { result: report::Verdict::Xfail, note: Some(format!("known failure: {reason}")), ..j }
+        }
+        report::Verdict::Pass => Judgement {
+            result: report::Verdict::Xpass,
+            failure: None,
+            note: Some(format!("listed as a known failure ({reason}) but passed: the list is stale")),
+        },
+        _ => j,
+    }
+}
+
+/// Run the selected vectors concurrently and build the report.
+pub async fn run(
+    rp: Arc<dyn RelyingParty>,
+    corpus: &Corpus,
+    suites: &Suites,
+    pki: &Pki,
+    cfg: &RunConfig,
+    mut progress: impl FnMut(Progress),
+) -> Result<report::Report, String> {
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let start = Instant::now();
+    let selected = cfg.selection.apply(&corpus.vectors, suites)?;
+    let mut state = Progress { total: selected.len(), ..Progress::default() };
+    progress(state);
+    let mut results: Vec<(usize, report::VectorResult)> = Vec::with_capacity(selected.len());
+    let mut stream = futures::stream::iter(selected.iter().enumerate())
+        .map(|(i, v)| {
+            let rp = rp.clone();
+            async move {
+                let (exec, j) = run_one(rp, v, pki, cfg).await;
+                (i, vector_result(v, suites, pki, exec.as_ref(), j))
+            }
+        })
+        .buffer_unordered(cfg.jobs.max(1));
+    while let Some((i, r)) = stream.next().await {
+        state.done += 1;
+        match r.result {
+            report::Verdict::Pass | report::Verdict::Xfail => state.pass += 1,
+            report::Verdict::Fail | report::Verdict::Xpass => state.fail += 1,
+            report::Verdict::Error => state.error += 1,
+            report::Verdict::Skip => {}
+        }
+        progress(state);
+        results.push((i, r));
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let vectors: Vec<report::VectorResult> = results.into_iter().map(|(_, r)| r).collect();
+    let desc = rp.describe();
+    let mut summary = report::Summary::default();
+    let mut failures_by_severity = BTreeMap::new();
+    for v in &vectors {
+        summary.add(v.result);
+        if matches!(v.result, report::Verdict::Fail | report::Verdict::Error | report::Verdict::Xpass) {
+            *failures_by_severity.entry(v.severity.clone()).or_insert(0) += 1;
+        }
+    }
+    Ok(report::Report {
+        schema_version: report::SCHEMA_VERSION.into(),
+        harness: report::Harness { name: "eidconf".into(), version: env!("CARGO_PKG_VERSION").into() },
+        rp: report::RpInfo {
+            name: desc.name,
+            version: desc.version,
+            operations: desc.operations,
+            faults: cfg.faults.clone(),
+        },
+        started_at,
+        duration_ms: start.elapsed().as_millis() as u64,
+        vector_set_digest: corpus.digest.clone(),
+        selection: report::Selection {
+            suites: cfg.selection.suites.clone(),
+            filter: (!cfg.selection.filters.is_empty()).then(|| cfg.selection.filters.join(",")),
+            partition: cfg.selection.partition.map(|p| p.to_string()),
+            loose_reasons: cfg.loose_reasons,
+            known_failures: cfg.known.path.clone(),
+            jobs: cfg.jobs as u32,
+            timeout_secs: cfg.timeout.as_secs(),
+        },
+        summary,
+        failures_by_severity,
+        requirements: requirements(&vectors, suites, &cfg.selection),
+        known_failures_unused: cfg.known.unused(selected.iter().map(|v| v.id())),
+        vectors,
+    })
+}
+
+fn vector_result(v: &Vector, suites: &Suites, pki: &Pki, exec: Option<&Execution>, j: Judgement) -> report::VectorResult {
+    let _ = suites;
+    let s = &v.spec;
+    report::VectorResult {
+        id: v.id().to_owned(),
+        title: s.title.clone(),
+        location: v.location.to_string(),
+        requirements: s.requirements.clone(),
+        severity: s.severity.as_str().into(),
+        tags: s.tags.clone(),
+        operation: s.operation.name().into(),
+        result: j.result,
+        failure: j.failure,
+        note: j.note,
+        expected: serde_json::to_value(&s.expect).unwrap_or_default(),
+        outcome: exec.and_then(|e| e.outcome.as_ref().ok()).and_then(|o| serde_json::to_value(o).ok()),
+        duration_ms: exec.map(|e| e.duration.as_millis() as u64).unwrap_or(0),
+        evidence: evidence(exec, pki),
+    }
+}
+
+/// What the mock saw and what the RP was given, with private keys redacted and certificates
+/// named rather than pasted.
+pub fn evidence(exec: Option<&Execution>, pki: &Pki) -> serde_json::Value {
+    let Some(exec) = exec else { return serde_json::Value::Null };
+    let mut v = serde_json::json!({
+        "environment": exec.environment,
+        "provider": exec.observations,
+    });
+    redact(&mut v, pki);
+    v
+}
+
+fn redact(v: &mut serde_json::Value, pki: &Pki) {
+    match v {
+        serde_json::Value::String(s) => {
+            if s.contains("PRIVATE KEY-----") {
+                *s = "[redacted private key]".into();
+            } else if s.contains("-----BEGIN CERTIFICATE-----") {
+                let names: Vec<String> = crate::pki::pem_all_der(s, "CERTIFICATE")
+                    .iter()
+                    .map(|der| {
+                        pki.names()
+                            .find(|n| pki.get(n).is_ok_and(|c| &c.cert_der == der))
+                            .map(|n| format!("certificate {n}"))
+                            .unwrap_or_else(|| format!("certificate sha256:{}", hex::encode(sha2::Sha256::digest(der))))
+                    })
+                    .collect();
+                *s = names.join(", ");
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact(x, pki)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| redact(x, pki)),
+        _ => {}
+    }
+}
+
+use sha2::Digest as _;
+
+fn requirements(vectors: &[report::VectorResult], suites: &Suites, sel: &Selection) -> Vec<report::RequirementResult> {
+    let mut out = Vec::new();
+    for suite in &suites.suites {
+        let in_scope = if sel.suites.is_empty() {
+            vectors.iter().any(|v| suite.holds(&v.id))
+        } else {
+            sel.suites.iter().any(|s| s == suite.name())
+        };
+        if !in_scope {
+            continue;
+        }
+        for r in &suite.file.requirements {
+            let tested: Vec<&report::VectorResult> =
+                vectors.iter().filter(|v| v.requirements.contains(&r.id.value)).collect();
+            let status = if tested.is_empty() {
+                report::RequirementStatus::Untested
+            } else if tested.iter().any(|v| {
+                matches!(
+                    v.result,
+                    report::Verdict::Fail | report::Verdict::Error | report::Verdict::Xfail | report::Verdict::Xpass
+                )
+            }) {
+                report::RequirementStatus::NotMet
+            } else if tested.iter().all(|v| v.result == report::Verdict::Skip) {
+                report::RequirementStatus::Skipped
+            } else {
+                report::RequirementStatus::Met
+            };
+            out.push(report::RequirementResult {
+                id: r.id.value.clone(),
+                suite: suite.name().into(),
+                level: r.level.as_str().into(),
+                title: r.title.clone(),
+                source: r.source.clone(),
+                vectors: tested.iter().map(|v| v.id.clone()).collect(),
+                status,
+            });
+        }
+    }
+    out
+}

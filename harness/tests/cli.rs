@@ -1,0 +1,111 @@
+//! The command line as a user meets it: exit codes, located errors, listing, the committed schema.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn eidconf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eidconf")).args(args).current_dir(repo()).output().expect("eidconf runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A corpus with the real suites and keys, and one vector file of ours.
+fn scratch(vector_file: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = repo();
+    std::fs::create_dir_all(dir.path().join("vectors/keys")).unwrap();
+    std::fs::create_dir_all(dir.path().join("suites")).unwrap();
+    for e in std::fs::read_dir(root.join("vectors/keys")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join("vectors/keys").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("suites/t.yaml"),
+        "suite: t\ntitle: t\nvectors: ['t.*']\nrequirements:\n  - {id: T-1, level: MUST, title: t, source: t}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("vectors/t.yaml"), vector_file).unwrap();
+    dir
+}
+
+const ONE: &str = "vectors:
+  - id: t.one
+    title: one
+    requirements: [T-1]
+    severity: low
+    operation: {op: freja.authenticate, user_info_type: EMAIL, user_info: a@example.com}
+    expect: {verdict: accepted}
+";
+
+#[test]
+fn lint_names_file_line_and_column_of_a_typo() {
+    let dir = scratch(&ONE.replace("severity: low", "severity: low\n    expct: {}"));
+    let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("vectors/t.yaml:6:5: unknown field `expct`"), "{}", text(&o));
+}
+
+#[test]
+fn run_refuses_bad_input_with_exit_2() {
+    let dir = scratch(&ONE.replace("severity: low", "severity: lowish"));
+    let o = eidconf(&["run", "--corpus", dir.path().to_str().unwrap(), "--report-dir", dir.path().join("r").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("vectors/t.yaml:5:15"), "{}", text(&o));
+    let o = eidconf(&["run", "--partition", "hash:3/2"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn an_unknown_requirement_is_a_lint_error() {
+    let dir = scratch(&ONE.replace("[T-1]", "[T-2]"));
+    let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("vectors/t.yaml:2:5: t.one: requirement `T-2` is not in any suite"), "{}", text(&o));
+}
+
+#[test]
+fn the_committed_corpus_lints_clean() {
+    let o = eidconf(&["vectors", "lint"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn list_prints_ids_only() {
+    let o = eidconf(&["list", "--filter", "freja.*"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.lines().count() > 100);
+    assert!(out.lines().all(|l| l.starts_with("freja.") && !l.contains(' ')));
+}
+
+#[test]
+fn faults_lists_every_fault_and_always_accept_fails_the_run() {
+    let o = eidconf(&["faults"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("retry-on-500"));
+    let dir = tempfile::tempdir().unwrap();
+    let o = eidconf(&["run", "--rp", "always-accept", "--report-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    for f in ["report.json", "junit.xml", "summary.md"] {
+        assert!(dir.path().join(f).is_file(), "{f} written");
+    }
+}
+
+#[test]
+fn the_committed_vector_schema_is_current() {
+    let committed = std::fs::read_to_string(repo().join("vectors/schema.json")).unwrap_or_default();
+    let fresh = format!("{}\n", serde_json::to_string_pretty(&eidconf::vector::schema()).unwrap());
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(repo().join("vectors/schema.json"), &fresh).unwrap();
+        return;
+    }
+    assert!(
+        committed == fresh,
+        "vectors/schema.json is stale: run `cargo run -- schema vectors > vectors/schema.json` (or UPDATE_SCHEMA=1 cargo test -p eidconf --test cli)"
+    );
+}

@@ -1,0 +1,288 @@
+//! The report data model: the stable, versioned contract between the harness
+//! (which writes it) and CI tools and auditors (which read it).
+//!
+//! Compatibility rules for `schema_version` (`MAJOR.MINOR`):
+//! - a minor bump only adds optional fields or new enum variants that older
+//!   readers never see in reports of their own minor version;
+//! - anything else (renames, removals, changed meaning) is a major bump, and
+//!   [`crate::from_json`] refuses reports of another major version.
+//!
+//! Readers ignore unknown fields so that a 1.0 reader can still read a 1.1 report.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One run of eidconf against one relying party.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct Report {
+    /// `MAJOR.MINOR` of this format. This version writes `1.0`; readers accept any `1.x`.
+    #[schemars(pattern(r"^[0-9]+\.[0-9]+$"))]
+    pub schema_version: String,
+    /// The tool that produced the report.
+    pub harness: Harness,
+    /// The relying party under test, as its adapter described itself.
+    pub rp: RpInfo,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
+    /// Wall-clock duration of the whole run in milliseconds.
+    pub duration_ms: u64,
+    /// `sha256:<hex>` over the vector files, so that a report names the exact vector set it ran.
+    pub vector_set_digest: String,
+    /// How the vectors were selected and run.
+    pub selection: Selection,
+    /// Verdict counts over `vectors`.
+    pub summary: Summary,
+    /// Severity (e.g. `critical`) to the number of vectors with that severity whose verdict is
+    /// `fail`, `error` or `xpass`.
+    pub failures_by_severity: BTreeMap<String, u32>,
+    /// Requirement traceability: each requirement, the vectors that test it, and its status.
+    pub requirements: Vec<RequirementResult>,
+    /// One entry per selected vector, in run order.
+    pub vectors: Vec<VectorResult>,
+    /// Entries of the known-failures file that matched no vector: stale entries to delete.
+    pub known_failures_unused: Vec<String>,
+}
+
+/// The tool that produced a report.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct Harness {
+    /// Always `eidconf`.
+    pub name: String,
+    /// The harness version (semver).
+    pub version: String,
+}
+
+/// The relying party under test.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct RpInfo {
+    pub name: String,
+    pub version: String,
+    /// Operations the adapter declared it supports; vectors for others are skipped.
+    pub operations: Vec<String>,
+    /// Fault injections the adapter declared it supports.
+    pub faults: Vec<String>,
+}
+
+/// How the vectors were selected and run (the relevant command-line options).
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Suites selected, e.g. `freja`, `ftn`.
+    pub suites: Vec<String>,
+    /// The filter expression, if any.
+    pub filter: Option<String>,
+    /// The partition, e.g. `hash:1/3`, if any.
+    pub partition: Option<String>,
+    /// Whether `--loose-reasons` accepted a rejection with the wrong error class.
+    pub loose_reasons: bool,
+    /// The known-failures file used, if any.
+    pub known_failures: Option<String>,
+    /// Parallel jobs.
+    pub jobs: u32,
+    /// Per-vector timeout in seconds.
+    pub timeout_secs: u64,
+}
+
+/// Verdict counts. `total` is the sum of the others.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    pub total: u32,
+    pub pass: u32,
+    pub fail: u32,
+    pub skip: u32,
+    pub error: u32,
+    pub xfail: u32,
+    pub xpass: u32,
+}
+
+impl Summary {
+    /// Counts one verdict. Saturates rather than overflowing: a report must never panic.
+    pub fn add(&mut self, v: Verdict) {
+        let slot = match v {
+            Verdict::Pass => &mut self.pass,
+            Verdict::Fail => &mut self.fail,
+            Verdict::Skip => &mut self.skip,
+            Verdict::Error => &mut self.error,
+            Verdict::Xfail => &mut self.xfail,
+            Verdict::Xpass => &mut self.xpass,
+        };
+        *slot = slot.saturating_add(1);
+        self.total = self.total.saturating_add(1);
+    }
+
+    /// The counts over a list of vector results.
+    pub fn of(vectors: &[VectorResult]) -> Self {
+        let mut summary = Self::default();
+        for v in vectors {
+            summary.add(v.result);
+        }
+        summary
+    }
+
+    /// Number of vectors that make the run fail (`fail + error + xpass`).
+    pub fn failing(&self) -> u32 {
+        self.fail
+            .saturating_add(self.error)
+            .saturating_add(self.xpass)
+    }
+}
+
+/// One requirement (a MUST/SHOULD/MAY statement from a specification) and whether the run met it.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct RequirementResult {
+    /// e.g. `FREJA-HTTP-3`.
+    pub id: String,
+    pub suite: String,
+    /// `MUST`, `SHOULD` or `MAY`.
+    pub level: String,
+    pub title: String,
+    /// Where the requirement comes from (specification and section).
+    pub source: String,
+    /// Ids of the vectors that test this requirement.
+    pub vectors: Vec<String>,
+    pub status: RequirementStatus,
+}
+
+/// Whether a requirement was met by the run.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RequirementStatus {
+    /// Its vectors ran, and every one that ran passed.
+    Met,
+    /// At least one of its vectors did not pass (`fail`, `error`, or a known failure).
+    NotMet,
+    /// No vector tests it.
+    Untested,
+    /// Its vectors exist but were all skipped.
+    Skipped,
+}
+
+impl RequirementStatus {
+    /// The serialized name, e.g. `not_met`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Met => "met",
+            Self::NotMet => "not_met",
+            Self::Untested => "untested",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// The result of one vector.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct VectorResult {
+    /// Unique dotted id, e.g. `freja.http.status.500`.
+    pub id: String,
+    pub title: String,
+    /// `path:line:column` of the vector in the vector set.
+    pub location: String,
+    /// Ids of the requirements this vector tests.
+    pub requirements: Vec<String>,
+    /// e.g. `critical`, `high`, `medium`, `low`, `info`.
+    pub severity: String,
+    pub tags: Vec<String>,
+    /// The adapter operation the vector drives.
+    pub operation: String,
+    pub result: Verdict,
+    /// Why the vector did not pass; present for `fail`, `error` and usually `xfail`.
+    pub failure: Option<Failure>,
+    /// Extra context: a `--loose-reasons` downgrade, a skip reason or a known-failure reason.
+    pub note: Option<String>,
+    /// The vector's expectation.
+    pub expected: serde_json::Value,
+    /// What the RP reported; absent when the adapter errored.
+    pub outcome: Option<serde_json::Value>,
+    pub duration_ms: u64,
+    /// What the mock provider received and sent, already redacted.
+    pub evidence: serde_json::Value,
+}
+
+/// The verdict of one vector.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verdict {
+    Pass,
+    /// The RP accepted what it must reject, rejected what it must accept, or reported the wrong
+    /// reason/detail.
+    Fail,
+    /// Not run (unsupported operation or fault, or deselected by a capability).
+    Skip,
+    /// The adapter or the harness broke: crash, timeout, protocol violation.
+    Error,
+    /// Listed as a known failure and still failing.
+    Xfail,
+    /// Listed as a known failure but now passing: the entry is stale, and this fails the run.
+    Xpass,
+}
+
+impl Verdict {
+    /// The serialized name, e.g. `xpass`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Skip => "skip",
+            Self::Error => "error",
+            Self::Xfail => "xfail",
+            Self::Xpass => "xpass",
+        }
+    }
+
+    /// Whether this verdict fails the run (`fail`, `error`, `xpass`).
+    pub fn is_failing(self) -> bool {
+        matches!(self, Self::Fail | Self::Error | Self::Xpass)
+    }
+}
+
+/// Why a vector did not pass.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+/// The class of a failure.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// Accepted where it must reject, or the reverse.
+    WrongVerdict,
+    /// Rejected, but with the wrong error class.
+    WrongReason,
+    /// Right class, wrong detail (provider error code, HTTP status).
+    WrongDetail,
+    /// Wrong identity attributes (personal number, name, ...).
+    Identity,
+    /// Wrong traffic to the provider: request counts, canary values leaked.
+    Wire,
+    /// The adapter reported an error instead of an outcome.
+    AdapterError,
+    /// The adapter did not answer in time.
+    AdapterTimeout,
+    /// The adapter panicked or crashed.
+    AdapterPanic,
+    /// The harness could not stand the vector up.
+    Harness,
+}
+
+impl FailureKind {
+    /// The serialized name, e.g. `wrong_verdict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WrongVerdict => "wrong_verdict",
+            Self::WrongReason => "wrong_reason",
+            Self::WrongDetail => "wrong_detail",
+            Self::Identity => "identity",
+            Self::Wire => "wire",
+            Self::AdapterError => "adapter_error",
+            Self::AdapterTimeout => "adapter_timeout",
+            Self::AdapterPanic => "adapter_panic",
+            Self::Harness => "harness",
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Markdown and HTML renderers: one view model computed here, two minijinja templates.
+//!
+//! All ordering and wording decisions live in Rust so both outputs agree and the templates
+//! stay dumb. Templates are embedded, and the escaping mode follows the template name:
+//! `summary.md` is not HTML-escaped (Markdown escaping is done by the `text`/`code` filters),
+//! `report.html` is auto-escaped, and no template marks report content as safe.
+
+use std::cmp::Ordering;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use crate::{Report, RequirementStatus, Summary, VectorResult, Verdict};
+
+const SUMMARY_MD: &str = include_str!("../templates/summary.md");
+const REPORT_HTML: &str = include_str!("../templates/report.html");
+
+/// `summary.md`: a deterministic Markdown summary for CI (e.g. `$GITHUB_STEP_SUMMARY`) and
+/// pull requests. Contains no durations; the only time is `started_at` in the header.
+pub fn markdown(report: &Report) -> String {
+    render("summary.md", &View::new(report, false))
+}
+
+/// `report.html`: one self-contained page (inline CSS, no scripts, no external assets) with the
+/// same content as [`markdown`] plus every vector's expectation, outcome and evidence.
+pub fn html(report: &Report) -> String {
+    render("report.html", &View::new(report, true))
+}
+
+fn render(name: &str, view: &View) -> String {
+    match try_render(name, view) {
+        Ok(text) => text,
+        // Never panic on report content; a broken render says so loudly instead.
+        Err(e) => format!("eidconf: could not render {name}: {e:#}\n"),
+    }
+}
+
+fn try_render(name: &str, view: &View) -> Result<String, minijinja::Error> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()?,
+    );
+    env.add_filter("text", md_text);
+    env.add_filter("code", |s: String| md_code(&s, true));
+    env.add_filter("code_inline", |s: String| md_code(&s, false));
+    env.add_template("summary.md", SUMMARY_MD)?;
+    env.add_template("report.html", REPORT_HTML)?;
+    // Without minijinja's `serde` feature, go through serde_json. The view is shallow (evidence
+    // is pre-rendered to strings), so the conversion cannot recurse deeply.
+    let ctx = serde_json::to_value(view).map_err(|e| {
+        minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
+    })?;
+    env.get_template(name)?.render(to_minijinja(&ctx))
+}
+
+fn to_minijinja(value: &serde_json::Value) -> Value {
+    match value {
+        serde_json::Value::Null => Value::from(()),
+        serde_json::Value::Bool(b) => Value::from(*b),
+        serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Value::from(u),
+            (None, Some(i)) => Value::from(i),
+            _ => Value::from(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(items) => items.iter().map(to_minijinja).collect(),
+        serde_json::Value::Object(map) => Value::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_minijinja(v)))
+                .collect::<std::collections::BTreeMap<String, Value>>(),
+        ),
+    }
+}
+
+/// Known severities first, most severe first; unknown ones after, alphabetically.
+fn severity_rank(severity: &str) -> usize {
+    const ORDER: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+    ORDER
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case(severity))
+        .unwrap_or(ORDER.len())
+}
+
+fn by_severity(a: &str, b: &str) -> Ordering {
+    severity_rank(a)
+        .cmp(&severity_rank(b))
+        .then_with(|| a.cmp(b))
+}
+
+#[derive(Serialize)]
+struct View<'a> {
+    status: &'static str,
+    schema_version: &'a str,
+    harness: &'a crate::Harness,
+    rp: &'a crate::RpInfo,
+    started_at: &'a str,
+    duration_ms: u64,
+    vector_set_digest: &'a str,
+    selection: &'a crate::Selection,
+    summary: Summary,
+    failing: u32,
+    severities: Vec<SeverityCount<'a>>,
+    failures: Vec<FailureRow<'a>>,
+    requirements: Vec<RequirementRow<'a>>,
+    requirement_counts: RequirementCounts,
+    not_run: Vec<NotRunRow<'a>>,
+    known_failures_unused: &'a [String],
+    /// Only for HTML: every vector with its evidence.
+    vectors: Vec<VectorRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct SeverityCount<'a> {
+    severity: &'a str,
+    count: u32,
+}
+
+#[derive(Serialize)]
+struct FailureRow<'a> {
+    id: &'a str,
+    location: &'a str,
+    severity: &'a str,
+    verdict: &'static str,
+    kind: &'static str,
+    message: String,
+    note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct RequirementRow<'a> {
+    id: &'a str,
+    suite: &'a str,
+    level: &'a str,
+    title: &'a str,
+    source: &'a str,
+    vectors: &'a [String],
+    status: &'static str,
+    label: &'static str,
+}
+
+#[derive(Serialize, Default)]
+struct RequirementCounts {
+    total: usize,
+    met: usize,
+    not_met: usize,
+    untested: usize,
+    skipped: usize,
+}
+
+#[derive(Serialize)]
+struct NotRunRow<'a> {
+    id: &'a str,
+    verdict: &'static str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct VectorRow<'a> {
+    id: &'a str,
+    title: &'a str,
+    location: &'a str,
+    operation: &'a str,
+    severity: &'a str,
+    requirements: &'a [String],
+    tags: &'a [String],
+    verdict: &'static str,
+    failing: bool,
+    kind: Option<&'static str>,
+    message: Option<&'a str>,
+    note: Option<&'a str>,
+    duration_ms: u64,
+    expected: String,
+    outcome: Option<String>,
+    evidence: String,
+}
+
+impl<'a> View<'a> {
+    fn new(report: &'a Report, with_vectors: bool) -> Self {
+        let mut severities: Vec<SeverityCount<'a>> = report
+            .failures_by_severity
+            .iter()
+            .filter(|(_, count)| **count > 0)
+            .map(|(severity, count)| SeverityCount {
+                severity,
+                count: *count,
+            })
+            .collect();
+        severities.sort_by(|a, b| by_severity(a.severity, b.severity));
+
+        // Critical failures first; within a severity, run order (the sort is stable).
+        let mut failures: Vec<FailureRow<'a>> = report
+            .vectors
+            .iter()
+            .filter(|v| v.result.is_failing())
+            .map(FailureRow::new)
+            .collect();
+        failures.sort_by(|a, b| by_severity(a.severity, b.severity));
+
+        let mut requirement_counts = RequirementCounts::default();
+        let requirements = report
+            .requirements
+            .iter()
+            .map(|r| {
+                requirement_counts.total += 1;
+                let (status, label) = match r.status {
+                    RequirementStatus::Met => {
+                        requirement_counts.met += 1;
+                        ("met", "✅ met")
+                    }
+                    RequirementStatus::NotMet => {
+                        requirement_counts.not_met += 1;
+                        ("not_met", "❌ not met")
+                    }
+                    RequirementStatus::Untested => {
+                        requirement_counts.untested += 1;
+                        ("untested", "⚠️ untested")
+                    }
+                    RequirementStatus::Skipped => {
+                        requirement_counts.skipped += 1;
+                        ("skipped", "⏭️ skipped")
+                    }
+                };
+                RequirementRow {
+                    id: &r.id,
+                    suite: &r.suite,
+                    level: &r.level,
+                    title: &r.title,
+                    source: &r.source,
+                    vectors: &r.vectors,
+                    status,
+                    label,
+                }
+            })
+            .collect();
+
+        let not_run = report
+            .vectors
+            .iter()
+            .filter(|v| matches!(v.result, Verdict::Skip | Verdict::Xfail))
+            .map(|v| NotRunRow {
+                id: &v.id,
+                verdict: v.result.as_str(),
+                reason: v
+                    .note
+                    .as_deref()
+                    .or(v.failure.as_ref().map(|f| f.message.as_str()))
+                    .unwrap_or("no reason recorded"),
+            })
+            .collect();
+
+        let vectors = if with_vectors {
+            report.vectors.iter().map(VectorRow::new).collect()
+        } else {
+            Vec::new()
+        };
+
+        Self {
+            status: if report.passed() { "PASS" } else { "FAIL" },
+            schema_version: &report.schema_version,
+            harness: &report.harness,
+            rp: &report.rp,
+            started_at: &report.started_at,
+            duration_ms: report.duration_ms,
+            vector_set_digest: &report.vector_set_digest,
+            selection: &report.selection,
+            summary: report.summary,
+            failing: report.summary.failing(),
+            severities,
+            failures,
+            requirements,
+            requirement_counts,
+            not_run,
+            known_failures_unused: &report.known_failures_unused,
+            vectors,
+        }
+    }
+}
+
+impl<'a> FailureRow<'a> {
+    fn new(v: &'a VectorResult) -> Self {
+        let (kind, message) = match (&v.failure, v.result) {
+            (_, Verdict::Xpass) => (
+                "xpass",
+                "listed as a known failure but now passes: remove the entry".to_owned(),
+            ),
+            (Some(f), _) => (f.kind.as_str(), f.message.clone()),
+            (None, verdict) => (verdict.as_str(), "no failure detail recorded".to_owned()),
+        };
+        Self {
+            id: &v.id,
+            location: &v.location,
+            severity: &v.severity,
+            verdict: v.result.as_str(),
+            kind,
+            message,
+            note: v.note.as_deref(),
+        }
+    }
+}
+
+impl<'a> VectorRow<'a> {
+    fn new(v: &'a VectorResult) -> Self {
+        let pretty = |value: &serde_json::Value| {
+            serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("<unprintable: {e}>"))
+        };
+        Self {
+            id: &v.id,
+            title: &v.title,
+            location: &v.location,
+            operation: &v.operation,
+            severity: &v.severity,
+            requirements: &v.requirements,
+            tags: &v.tags,
+            verdict: v.result.as_str(),
+            failing: v.result.is_failing(),
+            kind: v.failure.as_ref().map(|f| f.kind.as_str()),
+            message: v.failure.as_ref().map(|f| f.message.as_str()),
+            note: v.note.as_deref(),
+            duration_ms: v.duration_ms,
+            expected: pretty(&v.expected),
+            outcome: v.outcome.as_ref().map(pretty),
+            evidence: pretty(&v.evidence),
+        }
+    }
+}
+
+/// Markdown inline text, safe inside a GFM table cell: Markdown and HTML syntax is
+/// backslash-escaped (so evidence cannot inject tags or links), line breaks become `<br>`.
+fn md_text(s: String) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("<br>"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' | '$' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Markdown code span holding `s` verbatim, whatever backticks it contains. Inside a GFM
+/// table `|` must still be escaped, even in code spans; elsewhere that would show the backslash.
+fn md_code(s: &str, in_table: bool) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.is_empty() {
+        return String::new();
+    }
+    let longest_run = flat.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    let pad = if flat.starts_with('`') || flat.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    let body = if in_table {
+        flat.replace('|', "\\|")
+    } else {
+        flat
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md_text_neutralises_markup() {
+        assert_eq!(
+            md_text("<script>a|b</script>\n*x*".into()),
+            "\\<script\\>a\\|b\\</script\\><br>\\*x\\*"
+        );
+        assert_eq!(md_text("Åsa Öberg".into()), "Åsa Öberg");
+    }
+
+    #[test]
+    fn md_code_survives_backticks_and_pipes() {
+        assert_eq!(md_code("freja.http", true), "`freja.http`");
+        assert_eq!(md_code("a`b", false), "``a`b``");
+        assert_eq!(md_code("`x`", false), "`` `x` ``");
+        assert_eq!(md_code("a|b", true), "`a\\|b`");
+        assert_eq!(md_code("a|b", false), "`a|b`");
+        assert_eq!(md_code("", true), "");
+    }
+
+    #[test]
+    fn severities_order_critical_first() {
+        let mut s = vec!["low", "zeta", "critical", "alpha", "high"];
+        s.sort_by(|a, b| by_severity(a, b));
+        assert_eq!(s, ["critical", "high", "low", "alpha", "zeta"]);
+    }
+}
