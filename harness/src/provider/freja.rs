@@ -213,10 +213,8 @@ impl Core {
                 validate(r).map_err(|m| {
                     ProviderError::Spec(format!("`{}` response #{}: {m}", ep.name(), i + 1))
                 })?;
-                if let Some(BodySpec::Result(ResultSpec {
-                    details: Some(DetailsSpec { key: Some(k), .. }),
-                    ..
-                })) = &r.body
+                if let Some(BodySpec::Result(res)) = &r.body
+                    && let Some(DetailsSpec { key: Some(k), .. }) = &res.details
                 {
                     key_names.push(k.clone());
                 }
