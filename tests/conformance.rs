@@ -15,7 +15,9 @@ use eidconf_report::Verdict;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // Vectors wait on sockets and timers, not on the CPU: more threads than cores pay off.
+    args.test_threads = args.test_threads.or(Some(8));
     let root = eidconf::default_corpus_root();
     let corpus = match (&args.filter, args.exact) {
         (Some(id), true) => Corpus::load_for_id(&root, id),
@@ -28,7 +30,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let shared = Arc::new(Shared { root: root.clone(), pki: OnceLock::new(), runtime: OnceLock::new() });
+    let shared = Arc::new(Shared {
+        root: root.clone(),
+        pki: OnceLock::new(),
+        runtime: OnceLock::new(),
+    });
     let trials = corpus
         .vectors
         .into_iter()
@@ -55,14 +61,22 @@ impl Shared {
             .as_ref()
             .map_err(|e| Failed::from(e.as_str()))?;
         let rt = self.runtime.get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
         });
         let rp: Arc<dyn RelyingParty> = Arc::new(ReferenceRp::new(&[]));
         let (exec, judgement) = rt.block_on(run_one(rp, vector, pki, &RunConfig::default()));
         match judgement.result {
             Verdict::Pass => Ok(()),
             other => {
-                let why = judgement.failure.map(|f| f.message).or(judgement.note).unwrap_or_default();
+                let why = judgement
+                    .failure
+                    .map(|f| f.message)
+                    .or(judgement.note)
+                    .unwrap_or_default();
                 let evidence = eidconf::run::evidence(exec.as_ref(), pki);
                 Err(format!(
                     "{other:?} at {}: {why}\nevidence: {}",

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use eidconf::adapter::{
-    AlwaysAccept, AlwaysReject, Environment, Operation, Outcome, Reason, RelyingParty, RpDescription,
+    AlwaysAccept, AlwaysReject, Environment, Operation, Outcome, Reason, RelyingParty,
+    RpDescription,
 };
 use eidconf::pki::Pki;
 use eidconf::reference::{Fault, ReferenceRp};
@@ -33,15 +34,25 @@ fn world() -> World {
 }
 
 async fn run_with(w: &World, rp: Arc<dyn RelyingParty>, cfg: RunConfig) -> Report {
-    run::run(rp, &w.corpus, &w.suites, &w.pki, &cfg, |_| {}).await.expect("run")
+    run::run(rp, &w.corpus, &w.suites, &w.pki, &cfg, |_| {})
+        .await
+        .expect("run")
 }
 
 fn cfg(timeout: Duration, jobs: usize) -> RunConfig {
-    RunConfig { timeout, jobs, ..RunConfig::default() }
+    RunConfig {
+        timeout,
+        jobs,
+        ..RunConfig::default()
+    }
 }
 
 fn ids_with(r: &Report, pred: impl Fn(Result_) -> bool) -> BTreeSet<String> {
-    r.vectors.iter().filter(|v| pred(v.result)).map(|v| v.id.clone()).collect()
+    r.vectors
+        .iter()
+        .filter(|v| pred(v.result))
+        .map(|v| v.id.clone())
+        .collect()
 }
 
 fn not_passed(r: &Report) -> BTreeSet<String> {
@@ -51,14 +62,23 @@ fn not_passed(r: &Report) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_rp_passes_every_vector() {
     let w = world();
-    let r = run_with(&w, Arc::new(ReferenceRp::new(&[])), cfg(Duration::from_secs(20), 8)).await;
+    let r = run_with(
+        &w,
+        Arc::new(ReferenceRp::new(&[])),
+        cfg(Duration::from_secs(20), 8),
+    )
+    .await;
     let bad: Vec<String> = r
         .vectors
         .iter()
         .filter(|v| v.result != Result_::Pass)
         .map(|v| format!("{} {:?}: {:?}", v.id, v.result, v.failure))
         .collect();
-    assert!(bad.is_empty(), "the reference RP must pass everything:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "the reference RP must pass everything:\n{}",
+        bad.join("\n")
+    );
     assert_eq!(r.summary.total as usize, w.corpus.vectors.len());
 }
 
@@ -70,7 +90,11 @@ async fn every_fault_is_caught_and_the_kill_matrix_is_reviewed() {
         let rp = Arc::new(ReferenceRp::new(&[*fault]));
         let r = run_with(&w, rp, cfg(Duration::from_secs(5), 16)).await;
         let killers: Vec<String> = not_passed(&r).into_iter().collect();
-        assert!(!killers.is_empty(), "fault `{}` survives every vector", fault.name());
+        assert!(
+            !killers.is_empty(),
+            "fault `{}` survives every vector",
+            fault.name()
+        );
         assert!(r.exit_code() != 0);
         matrix.insert(fault.name(), killers);
     }
@@ -86,7 +110,9 @@ fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
         (Verdict::Accepted, true) => e.identity.as_ref().is_some_and(|i| !i.is_empty()),
         (Verdict::Accepted, false) => true,
         (Verdict::Rejected, false) => {
-            (!e.reason.is_empty() && !e.reason.contains(&Reason::InvalidInput)) || e.code.is_some() || e.status.is_some()
+            (!e.reason.is_empty() && !e.reason.contains(&Reason::InvalidInput))
+                || e.code.is_some()
+                || e.status.is_some()
         }
     }
 }
@@ -94,16 +120,33 @@ fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn always_accept_and_always_reject_fail_exactly_what_they_must() {
     let w = world();
-    for (rp, accept) in [(Arc::new(AlwaysAccept) as Arc<dyn RelyingParty>, true), (Arc::new(AlwaysReject), false)] {
+    for (rp, accept) in [
+        (Arc::new(AlwaysAccept) as Arc<dyn RelyingParty>, true),
+        (Arc::new(AlwaysReject), false),
+    ] {
         let name = rp.describe().name;
         let r = run_with(&w, rp, cfg(Duration::from_secs(20), 16)).await;
-        let expected: BTreeSet<String> =
-            w.corpus.vectors.iter().filter(|v| silent_rp_fails(v, accept)).map(|v| v.id().to_owned()).collect();
-        assert_eq!(ids_with(&r, |x| x == Result_::Error), BTreeSet::new(), "{name}");
+        let expected: BTreeSet<String> = w
+            .corpus
+            .vectors
+            .iter()
+            .filter(|v| silent_rp_fails(v, accept))
+            .map(|v| v.id().to_owned())
+            .collect();
+        assert_eq!(
+            ids_with(&r, |x| x == Result_::Error),
+            BTreeSet::new(),
+            "{name}"
+        );
         assert_eq!(not_passed(&r), expected, "{name}");
         assert_eq!(r.exit_code(), 1, "{name}");
         if accept {
-            let rejections = w.corpus.vectors.iter().filter(|v| v.spec.expect.verdict == Verdict::Rejected).count();
+            let rejections = w
+                .corpus
+                .vectors
+                .iter()
+                .filter(|v| v.spec.expect.verdict == Verdict::Rejected)
+                .count();
             assert!(rejections > 0 && r.summary.fail as usize >= rejections);
         }
     }
@@ -113,7 +156,11 @@ struct Panics;
 struct Hangs;
 
 fn describe(name: &str) -> RpDescription {
-    RpDescription { name: name.into(), version: "0".into(), operations: Operation::NAMES.iter().map(|s| s.to_string()).collect() }
+    RpDescription {
+        name: name.into(),
+        version: "0".into(),
+        operations: Operation::NAMES.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 #[async_trait]
@@ -141,13 +188,23 @@ async fn panicking_and_hanging_adapters_are_errors_and_the_run_completes() {
     let w = world();
     let r = run_with(&w, Arc::new(Panics), cfg(Duration::from_secs(20), 16)).await;
     assert_eq!(r.summary.error as usize, w.corpus.vectors.len());
-    assert!(r.vectors.iter().all(|v| v.failure.as_ref().is_some_and(|f| f.message.contains("deliberate panic"))));
+    assert!(r.vectors.iter().all(|v| {
+        v.failure
+            .as_ref()
+            .is_some_and(|f| f.message.contains("deliberate panic"))
+    }));
 
     let some = RunConfig {
-        selection: Selection { filters: vec!["freja.http.*".into()], ..Selection::default() },
+        selection: Selection {
+            filters: vec!["freja.http.*".into()],
+            ..Selection::default()
+        },
         ..cfg(Duration::from_millis(500), 64)
     };
     let r = run_with(&w, Arc::new(Hangs), some).await;
     assert!(r.summary.total > 0);
-    assert_eq!(r.summary.error, r.summary.total, "every hung vector is an error, never a pass");
+    assert_eq!(
+        r.summary.error, r.summary.total,
+        "every hung vector is an error, never a pass"
+    );
 }

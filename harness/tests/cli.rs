@@ -8,11 +8,19 @@ fn repo() -> PathBuf {
 }
 
 fn eidconf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eidconf")).args(args).current_dir(repo()).output().expect("eidconf runs")
+    Command::new(env!("CARGO_BIN_EXE_eidconf"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("eidconf runs")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A corpus with the real suites and keys, and one vector file of ours.
@@ -23,7 +31,11 @@ fn scratch(vector_file: &str) -> tempfile::TempDir {
     std::fs::create_dir_all(dir.path().join("suites")).unwrap();
     for e in std::fs::read_dir(root.join("vectors/keys")).unwrap() {
         let p = e.unwrap().path();
-        std::fs::copy(&p, dir.path().join("vectors/keys").join(p.file_name().unwrap())).unwrap();
+        std::fs::copy(
+            &p,
+            dir.path().join("vectors/keys").join(p.file_name().unwrap()),
+        )
+        .unwrap();
     }
     std::fs::write(
         dir.path().join("suites/t.yaml"),
@@ -48,13 +60,23 @@ fn lint_names_file_line_and_column_of_a_typo() {
     let dir = scratch(&ONE.replace("severity: low", "severity: low\n    expct: {}"));
     let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("vectors/t.yaml:6:5: unknown field `expct`"), "{}", text(&o));
+    assert!(
+        text(&o).contains("vectors/t.yaml:6:5: unknown field `expct`"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
 fn run_refuses_bad_input_with_exit_2() {
     let dir = scratch(&ONE.replace("severity: low", "severity: lowish"));
-    let o = eidconf(&["run", "--corpus", dir.path().to_str().unwrap(), "--report-dir", dir.path().join("r").to_str().unwrap()]);
+    let o = eidconf(&[
+        "run",
+        "--corpus",
+        dir.path().to_str().unwrap(),
+        "--report-dir",
+        dir.path().join("r").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("vectors/t.yaml:5:15"), "{}", text(&o));
     let o = eidconf(&["run", "--partition", "hash:3/2"]);
@@ -66,7 +88,11 @@ fn an_unknown_requirement_is_a_lint_error() {
     let dir = scratch(&ONE.replace("[T-1]", "[T-2]"));
     let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("vectors/t.yaml:2:5: t.one: requirement `T-2` is not in any suite"), "{}", text(&o));
+    assert!(
+        text(&o).contains("vectors/t.yaml:2:5: t.one: requirement `T-2` is not in any suite"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -81,7 +107,10 @@ fn list_prints_ids_only() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.lines().count() > 100);
-    assert!(out.lines().all(|l| l.starts_with("freja.") && !l.contains(' ')));
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("freja.") && !l.contains(' '))
+    );
 }
 
 #[test]
@@ -89,7 +118,13 @@ fn faults_lists_every_fault_and_always_accept_fails_the_run() {
     let o = eidconf(&["faults"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("retry-on-500"));
     let dir = tempfile::tempdir().unwrap();
-    let o = eidconf(&["run", "--rp", "always-accept", "--report-dir", dir.path().to_str().unwrap()]);
+    let o = eidconf(&[
+        "run",
+        "--rp",
+        "always-accept",
+        "--report-dir",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     for f in ["report.json", "junit.xml", "summary.md"] {
         assert!(dir.path().join(f).is_file(), "{f} written");
@@ -99,7 +134,10 @@ fn faults_lists_every_fault_and_always_accept_fails_the_run() {
 #[test]
 fn the_committed_vector_schema_is_current() {
     let committed = std::fs::read_to_string(repo().join("vectors/schema.json")).unwrap_or_default();
-    let fresh = format!("{}\n", serde_json::to_string_pretty(&eidconf::vector::schema()).unwrap());
+    let fresh = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&eidconf::vector::schema()).unwrap()
+    );
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(repo().join("vectors/schema.json"), &fresh).unwrap();
         return;

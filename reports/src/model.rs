@@ -203,7 +203,6 @@ pub struct VectorResult {
 /// The verdict of one vector.
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Verdict {
     Pass,
     /// The RP accepted what it must reject, rejected what it must accept, or reported the wrong

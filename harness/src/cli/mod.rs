@@ -101,7 +101,9 @@ pub struct CorpusArg {
 
 impl CorpusArg {
     pub fn root(&self) -> PathBuf {
-        self.corpus.clone().unwrap_or_else(crate::default_corpus_root)
+        self.corpus
+            .clone()
+            .unwrap_or_else(crate::default_corpus_root)
     }
 }
 
@@ -165,25 +167,37 @@ pub fn main(cli: Cli) -> i32 {
             }
             exit::SUCCESS
         }
-        Command::Vectors(VectorsCommand::Lint { paths, corpus }) => cmd_lint(&paths, &corpus.root()),
+        Command::Vectors(VectorsCommand::Lint { paths, corpus }) => {
+            cmd_lint(&paths, &corpus.root())
+        }
         Command::Schema { what } => {
             let schema = match what {
                 SchemaKind::Vectors => vector::schema(),
                 SchemaKind::Report => report::report_schema(),
             };
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
             exit::SUCCESS
         }
-        Command::Keys(KeysCommand::Generate { out, force }) => match crate::pki::generate(&out, force) {
-            Ok(names) => {
-                eprintln!("wrote {} TEST-ONLY certificates to {}: {}", names.len(), out.display(), names.join(", "));
-                exit::SUCCESS
+        Command::Keys(KeysCommand::Generate { out, force }) => {
+            match crate::pki::generate(&out, force) {
+                Ok(names) => {
+                    eprintln!(
+                        "wrote {} TEST-ONLY certificates to {}: {}",
+                        names.len(),
+                        out.display(),
+                        names.join(", ")
+                    );
+                    exit::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::BAD_INPUT
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::BAD_INPUT
-            }
-        },
+        }
     }
 }
 
@@ -197,9 +211,12 @@ pub fn load_all(root: &Path) -> Result<(Suites, Corpus, Pki), String> {
     let suites = Suites::load(root).map_err(|d| d.to_string())?;
     let corpus = Corpus::load(root).map_err(|d| d.to_string())?;
     let pki = Pki::load(&root.join("vectors/keys")).map_err(|e| format!("error: {e}\n"))?;
-    let problems = vector::lint::lint(&corpus, &suites, &pki);
-    if !problems.is_empty() {
-        return Err(Diagnostics(problems).to_string());
+    let findings = vector::lint::lint(&corpus, &suites, &pki);
+    if !findings.errors.is_empty() {
+        return Err(Diagnostics(findings.errors).to_string());
+    }
+    for gap in &findings.coverage_gaps {
+        eprintln!("warning: {gap}");
     }
     Ok((suites, corpus, pki))
 }
@@ -224,7 +241,11 @@ fn cmd_list(args: ListArgs) -> i32 {
 }
 
 fn selection(s: &SelectArgs) -> Selection {
-    Selection { suites: s.suites.clone(), filters: s.filters.clone(), partition: s.partition }
+    Selection {
+        suites: s.suites.clone(),
+        filters: s.filters.clone(),
+        partition: s.partition,
+    }
 }
 
 fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
@@ -237,7 +258,11 @@ fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
         Err(e) => return bad_input(format!("error: {e}\n")),
     };
     let mut files = Vec::new();
-    let targets = if paths.is_empty() { vec![root.join("vectors")] } else { paths.to_vec() };
+    let targets = if paths.is_empty() {
+        vec![root.join("vectors")]
+    } else {
+        paths.to_vec()
+    };
     for p in &targets {
         if p.is_dir() {
             match vector::load::vector_files(p) {
@@ -257,16 +282,21 @@ fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
             return exit::FAILURES;
         }
     };
-    let mut problems = vector::lint::lint(&corpus, &suites, &pki);
-    if !paths.is_empty() {
-        // Linting a subset: a requirement untested by the subset is not a problem of the subset.
-        problems.retain(|d| !d.message.contains("is not tested by any vector") && !d.message.contains("holds no vector"));
+    let findings = vector::lint::lint(&corpus, &suites, &pki);
+    let mut problems = findings.errors;
+    // Linting a subset: a requirement the subset does not test is not the subset's problem.
+    if paths.is_empty() {
+        problems.extend(findings.coverage_gaps);
     }
     if !problems.is_empty() {
         eprint!("{}", Diagnostics(problems));
         return exit::FAILURES;
     }
-    println!("{} vectors in {} files: ok", corpus.vectors.len(), files.len());
+    println!(
+        "{} vectors in {} files: ok",
+        corpus.vectors.len(),
+        files.len()
+    );
     exit::SUCCESS
 }
 
@@ -299,14 +329,20 @@ fn cmd_run(args: RunArgs) -> i32 {
         known,
         faults: args.faults.iter().map(|f| f.name().to_owned()).collect(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return bad_input(format!("error: cannot start the async runtime: {e}\n")),
     };
     let tty = std::io::stderr().is_terminal();
     let result = runtime.block_on(run::run(rp, &corpus, &suites, &pki, &cfg, |p| {
         if tty {
-            eprint!("\r  {}/{}  pass {}  fail {}  error {}   ", p.done, p.total, p.pass, p.fail, p.error);
+            eprint!(
+                "\r  {}/{}  pass {}  fail {}  error {}   ",
+                p.done, p.total, p.pass, p.fail, p.error
+            );
             if p.done == p.total {
                 eprintln!();
             }
@@ -323,7 +359,10 @@ fn cmd_run(args: RunArgs) -> i32 {
             eprintln!("reports: {}", names.join(", "));
         }
         Err(e) => {
-            eprintln!("error: cannot write the reports to {}: {e}", args.report_dir.display());
+            eprintln!(
+                "error: cannot write the reports to {}: {e}",
+                args.report_dir.display()
+            );
             return exit::BAD_INPUT;
         }
     }

@@ -30,7 +30,12 @@ pub struct Execution {
 }
 
 /// Run one vector against `rp`.
-pub async fn execute(rp: Arc<dyn RelyingParty>, vector: &Vector, pki: &Pki, timeout: Duration) -> Execution {
+pub async fn execute(
+    rp: Arc<dyn RelyingParty>,
+    vector: &Vector,
+    pki: &Pki,
+    timeout: Duration,
+) -> Execution {
     let start = Instant::now();
     let failed = |e: String, start: Instant| Execution {
         outcome: Err(AdapterFailure::Harness(e)),
@@ -42,7 +47,11 @@ pub async fn execute(rp: Arc<dyn RelyingParty>, vector: &Vector, pki: &Pki, time
     let Some(user) = FrejaUser::from_operation(&op) else {
         return failed(format!("operation {} has no Freja user", op.name()), start);
     };
-    let ctx = MockContext { pki: pki.clone(), vector_id: vector.id().to_owned(), user };
+    let ctx = MockContext {
+        pki: pki.clone(),
+        vector_id: vector.id().to_owned(),
+        user,
+    };
     let mock = match FrejaMock::start(&vector.spec.provider, ctx).await {
         Ok(m) => m,
         Err(e) => return failed(format!("could not start the mock provider: {e}"), start),
@@ -54,14 +63,19 @@ pub async fn execute(rp: Arc<dyn RelyingParty>, vector: &Vector, pki: &Pki, time
             return failed(format!("could not build the environment: {e}"), start);
         }
     };
-    let env = Environment { vector_id: vector.id().to_owned(), freja: Some(freja) };
+    let env = Environment {
+        vector_id: vector.id().to_owned(),
+        freja: Some(freja),
+    };
     let task_env = env.clone();
     let task = tokio::spawn(async move { rp.perform(&task_env, op).await });
     let abort = task.abort_handle();
     let outcome = match tokio::time::timeout(timeout, task).await {
         Ok(Ok(outcome)) => Ok(outcome),
         Ok(Err(e)) if e.is_panic() => Err(AdapterFailure::Panic(panic_message(e.into_panic()))),
-        Ok(Err(e)) => Err(AdapterFailure::Harness(format!("the adapter task ended abnormally: {e}"))),
+        Ok(Err(e)) => Err(AdapterFailure::Harness(format!(
+            "the adapter task ended abnormally: {e}"
+        ))),
         Err(_) => {
             abort.abort();
             Err(AdapterFailure::Timeout(timeout))
@@ -69,7 +83,12 @@ pub async fn execute(rp: Arc<dyn RelyingParty>, vector: &Vector, pki: &Pki, time
     };
     let observations = mock.observations().await;
     mock.shutdown().await;
-    Execution { outcome, observations: Some(observations), environment: Some(env), duration: start.elapsed() }
+    Execution {
+        outcome,
+        observations: Some(observations),
+        environment: Some(env),
+        duration: start.elapsed(),
+    }
 }
 
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {

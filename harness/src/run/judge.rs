@@ -16,7 +16,11 @@ pub struct Judgement {
 
 impl Judgement {
     fn pass() -> Self {
-        Judgement { result: Result_::Pass, failure: None, note: None }
+        Judgement {
+            result: Result_::Pass,
+            failure: None,
+            note: None,
+        }
     }
 }
 
@@ -25,17 +29,28 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
         Ok(o) => o,
         Err(f) => {
             let (kind, message) = match f {
-                AdapterFailure::Panic(m) => (FailureKind::AdapterPanic, format!("the RP panicked: {m}")),
-                AdapterFailure::Timeout(t) => {
-                    (FailureKind::AdapterTimeout, format!("the RP gave no outcome within {}s", t.as_secs_f64()))
+                AdapterFailure::Panic(m) => {
+                    (FailureKind::AdapterPanic, format!("the RP panicked: {m}"))
                 }
+                AdapterFailure::Timeout(t) => (
+                    FailureKind::AdapterTimeout,
+                    format!("the RP gave no outcome within {}s", t.as_secs_f64()),
+                ),
                 AdapterFailure::Harness(m) => (FailureKind::Harness, m.clone()),
             };
-            return Judgement { result: Result_::Error, failure: Some(Failure { kind, message }), note: None };
+            return Judgement {
+                result: Result_::Error,
+                failure: Some(Failure { kind, message }),
+                note: None,
+            };
         }
     };
     if let Outcome::Unsupported = outcome {
-        return Judgement { result: Result_::Skip, failure: None, note: Some("the RP does not support this operation".into()) };
+        return Judgement {
+            result: Result_::Skip,
+            failure: None,
+            note: Some("the RP does not support this operation".into()),
+        };
     }
     let mut problems: Vec<(FailureKind, String)> = Vec::new();
     let mut loosened = Vec::new();
@@ -50,31 +65,53 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
         )),
         (Verdict::Accepted, Outcome::Rejected(r)) => problems.push((
             FailureKind::WrongVerdict,
-            format!("expected acceptance, but the RP rejected: {}", serde_json::to_string(r).unwrap_or_default()),
+            format!(
+                "expected acceptance, but the RP rejected: {}",
+                serde_json::to_string(r).unwrap_or_default()
+            ),
         )),
         (Verdict::Accepted, Outcome::Accepted { identity }) => {
             for (k, want) in expect.identity.iter().flatten() {
                 match identity.get(k) {
                     Some(got) if got == want => {}
-                    Some(got) => problems.push((FailureKind::Identity, format!("identity `{k}` is {got}, expected {want}"))),
-                    None => problems.push((FailureKind::Identity, format!("identity has no `{k}`, expected {want}"))),
+                    Some(got) => problems.push((
+                        FailureKind::Identity,
+                        format!("identity `{k}` is {got}, expected {want}"),
+                    )),
+                    None => problems.push((
+                        FailureKind::Identity,
+                        format!("identity has no `{k}`, expected {want}"),
+                    )),
                 }
             }
         }
         (Verdict::Rejected, Outcome::Rejected(r)) => {
             if !expect.reason.is_empty() && !expect.reason.contains(&r.reason) {
                 let m = format!("rejected for `{}`, expected {}", r.reason, reasons(expect));
-                if loose_reasons { loosened.push(m) } else { problems.push((FailureKind::WrongReason, m)) }
+                if loose_reasons {
+                    loosened.push(m)
+                } else {
+                    problems.push((FailureKind::WrongReason, m))
+                }
             }
             if let Some(code) = expect.code
                 && r.code != Some(code)
             {
-                problems.push((FailureKind::WrongDetail, format!("reported code {}, expected {code}", opt(r.code))));
+                problems.push((
+                    FailureKind::WrongDetail,
+                    format!("reported code {}, expected {code}", opt(r.code)),
+                ));
             }
             if let Some(status) = &expect.status
                 && r.status.as_deref() != Some(status.as_str())
             {
-                problems.push((FailureKind::WrongDetail, format!("reported status {}, expected {status}", opt(r.status.as_ref()))));
+                problems.push((
+                    FailureKind::WrongDetail,
+                    format!(
+                        "reported status {}, expected {status}",
+                        opt(r.status.as_ref())
+                    ),
+                ));
             }
         }
         (_, Outcome::Unsupported) => unreachable!("handled above"),
@@ -83,24 +120,44 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
         for (ep, count) in &expect.requests {
             let n = obs.count(*ep);
             if !count.admits(n) {
-                problems.push((FailureKind::Wire, format!("the RP sent {n} request(s) to {}, expected {count}", ep.path())));
+                problems.push((
+                    FailureKind::Wire,
+                    format!(
+                        "the RP sent {n} request(s) to {}, expected {count}",
+                        ep.path()
+                    ),
+                ));
             }
         }
         if expect.no_canary_fetch && !obs.canary_requests.is_empty() {
             problems.push((
                 FailureKind::Wire,
-                format!("the RP sent {} request(s) to the canary on another host", obs.canary_requests.len()),
+                format!(
+                    "the RP sent {} request(s) to the canary on another host",
+                    obs.canary_requests.len()
+                ),
             ));
         }
     }
     let note = (!loosened.is_empty()).then(|| format!("--loose-reasons: {}", loosened.join("; ")));
     if problems.is_empty() {
-        return Judgement { note, ..Judgement::pass() };
+        return Judgement {
+            note,
+            ..Judgement::pass()
+        };
     }
     problems.sort_by_key(|(k, _)| severity_rank(*k));
     let kind = problems[0].0;
-    let message = problems.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ");
-    Judgement { result: Result_::Fail, failure: Some(Failure { kind, message }), note }
+    let message = problems
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect::<Vec<_>>()
+        .join("; ");
+    Judgement {
+        result: Result_::Fail,
+        failure: Some(Failure { kind, message }),
+        note,
+    }
 }
 
 fn severity_rank(k: FailureKind) -> u8 {
@@ -118,7 +175,11 @@ fn reasons(e: &Expect) -> String {
     if e.reason.is_empty() {
         return "any reason".into();
     }
-    e.reason.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(" or ")
+    e.reason
+        .iter()
+        .map(|r| format!("`{r}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {

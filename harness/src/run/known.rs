@@ -32,34 +32,54 @@ pub struct KnownFailures {
 
 impl KnownFailures {
     pub fn load(path: &Path) -> Result<KnownFailures, Diagnostics> {
-        let at = |line, column| Location { file: path.to_owned(), line, column };
-        let text = std::fs::read_to_string(path).map_err(|e| Diagnostics(vec![Diagnostic::new(at(1, 1), e.to_string())]))?;
-        let file: File = serde_saphyr::from_str_with_options(&text, serde_saphyr::options! { strict_booleans: true, with_snippet: false })
-            .map_err(|e| {
-                let (l, c) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-                let mut m = e.to_string();
-                if let Some(i) = m.rfind(" at line ") {
-                    m.truncate(i);
-                }
-                Diagnostics(vec![Diagnostic::new(at(l, c), m).with_excerpt(&text)])
-            })?;
+        let at = |line, column| Location {
+            file: path.to_owned(),
+            line,
+            column,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diagnostics(vec![Diagnostic::new(at(1, 1), e.to_string())]))?;
+        let file: File = serde_saphyr::from_str_with_options(
+            &text,
+            serde_saphyr::options! { strict_booleans: true, with_snippet: false },
+        )
+        .map_err(|e| {
+            let (l, c) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
+            let mut m = e.to_string();
+            if let Some(i) = m.rfind(" at line ") {
+                m.truncate(i);
+            }
+            Diagnostics(vec![Diagnostic::new(at(l, c), m).with_excerpt(&text)])
+        })?;
         let mut entries = Vec::new();
         let mut errors = Vec::new();
         for e in file.known_failures {
             match Glob::new(&e.id) {
                 Ok(g) => entries.push((e.id, g.compile_matcher(), e.reason)),
-                Err(err) => errors.push(Diagnostic::new(at(1, 1), format!("bad id glob `{}`: {err}", e.id))),
+                Err(err) => errors.push(Diagnostic::new(
+                    at(1, 1),
+                    format!("bad id glob `{}`: {err}", e.id),
+                )),
             }
         }
         if !errors.is_empty() {
             return Err(Diagnostics(errors));
         }
-        Ok(KnownFailures { path: Some(path.display().to_string()), entries })
+        Ok(KnownFailures {
+            path: Some(path.display().to_string()),
+            entries,
+        })
     }
 
     /// The reason this vector is known to fail, if it is listed.
     pub fn reason(&self, id: &str) -> Option<&str> {
-        self.entries.iter().find(|(_, g, _)| g.is_match(id)).map(|(_, _, r)| r.as_str())
+        self.entries
+            .iter()
+            .find(|(_, g, _)| g.is_match(id))
+            .map(|(_, _, r)| r.as_str())
     }
 
     /// Entries that match none of these ids.

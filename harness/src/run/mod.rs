@@ -58,7 +58,12 @@ pub struct Progress {
 }
 
 /// Run one vector and judge it: the unit the libtest bridge and the CLI share.
-pub async fn run_one(rp: Arc<dyn RelyingParty>, vector: &Vector, pki: &Pki, cfg: &RunConfig) -> (Option<Execution>, Judgement) {
+pub async fn run_one(
+    rp: Arc<dyn RelyingParty>,
+    vector: &Vector,
+    pki: &Pki,
+    cfg: &RunConfig,
+) -> (Option<Execution>, Judgement) {
     let op = vector.spec.operation.name();
     if !rp.describe().operations.iter().any(|o| o == op) {
         let j = Judgement {
@@ -78,13 +83,17 @@ pub async fn run_one(rp: Arc<dyn RelyingParty>, vector: &Vector, pki: &Pki, cfg:
 
 fn apply_known_failure(j: Judgement, reason: &str) -> Judgement {
     match j.result {
-        report::Verdict::Fail | report::Verdict::Error => {
-            Judgement { result: report::Verdict::Xfail, note: Some(format!("known failure: {reason}")), ..j }
-        }
+        report::Verdict::Fail | report::Verdict::Error => Judgement {
+            result: report::Verdict::Xfail,
+            note: Some(format!("known failure: {reason}")),
+            ..j
+        },
         report::Verdict::Pass => Judgement {
             result: report::Verdict::Xpass,
             failure: None,
-            note: Some(format!("listed as a known failure ({reason}) but passed: the list is stale")),
+            note: Some(format!(
+                "listed as a known failure ({reason}) but passed: the list is stale"
+            )),
         },
         _ => j,
     }
@@ -104,7 +113,10 @@ pub async fn run(
         .unwrap_or_default();
     let start = Instant::now();
     let selected = cfg.selection.apply(&corpus.vectors, suites)?;
-    let mut state = Progress { total: selected.len(), ..Progress::default() };
+    let mut state = Progress {
+        total: selected.len(),
+        ..Progress::default()
+    };
     progress(state);
     let mut results: Vec<(usize, report::VectorResult)> = Vec::with_capacity(selected.len());
     let mut stream = futures::stream::iter(selected.iter().enumerate())
@@ -134,13 +146,19 @@ pub async fn run(
     let mut failures_by_severity = BTreeMap::new();
     for v in &vectors {
         summary.add(v.result);
-        if matches!(v.result, report::Verdict::Fail | report::Verdict::Error | report::Verdict::Xpass) {
+        if matches!(
+            v.result,
+            report::Verdict::Fail | report::Verdict::Error | report::Verdict::Xpass
+        ) {
             *failures_by_severity.entry(v.severity.clone()).or_insert(0) += 1;
         }
     }
     Ok(report::Report {
         schema_version: report::SCHEMA_VERSION.into(),
-        harness: report::Harness { name: "eidconf".into(), version: env!("CARGO_PKG_VERSION").into() },
+        harness: report::Harness {
+            name: "eidconf".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         rp: report::RpInfo {
             name: desc.name,
             version: desc.version,
@@ -167,7 +185,13 @@ pub async fn run(
     })
 }
 
-fn vector_result(v: &Vector, suites: &Suites, pki: &Pki, exec: Option<&Execution>, j: Judgement) -> report::VectorResult {
+fn vector_result(
+    v: &Vector,
+    suites: &Suites,
+    pki: &Pki,
+    exec: Option<&Execution>,
+    j: Judgement,
+) -> report::VectorResult {
     let _ = suites;
     let s = &v.spec;
     report::VectorResult {
@@ -182,7 +206,9 @@ fn vector_result(v: &Vector, suites: &Suites, pki: &Pki, exec: Option<&Execution
         failure: j.failure,
         note: j.note,
         expected: serde_json::to_value(&s.expect).unwrap_or_default(),
-        outcome: exec.and_then(|e| e.outcome.as_ref().ok()).and_then(|o| serde_json::to_value(o).ok()),
+        outcome: exec
+            .and_then(|e| e.outcome.as_ref().ok())
+            .and_then(|o| serde_json::to_value(o).ok()),
         duration_ms: exec.map(|e| e.duration.as_millis() as u64).unwrap_or(0),
         evidence: evidence(exec, pki),
     }
@@ -191,7 +217,9 @@ fn vector_result(v: &Vector, suites: &Suites, pki: &Pki, exec: Option<&Execution
 /// What the mock saw and what the RP was given, with private keys redacted and certificates
 /// named rather than pasted.
 pub fn evidence(exec: Option<&Execution>, pki: &Pki) -> serde_json::Value {
-    let Some(exec) = exec else { return serde_json::Value::Null };
+    let Some(exec) = exec else {
+        return serde_json::Value::Null;
+    };
     let mut v = serde_json::json!({
         "environment": exec.environment,
         "provider": exec.observations,
@@ -212,7 +240,12 @@ fn redact(v: &mut serde_json::Value, pki: &Pki) {
                         pki.names()
                             .find(|n| pki.get(n).is_ok_and(|c| &c.cert_der == der))
                             .map(|n| format!("certificate {n}"))
-                            .unwrap_or_else(|| format!("certificate sha256:{}", hex::encode(sha2::Sha256::digest(der))))
+                            .unwrap_or_else(|| {
+                                format!(
+                                    "certificate sha256:{}",
+                                    hex::encode(sha2::Sha256::digest(der))
+                                )
+                            })
                     })
                     .collect();
                 *s = names.join(", ");
@@ -226,7 +259,11 @@ fn redact(v: &mut serde_json::Value, pki: &Pki) {
 
 use sha2::Digest as _;
 
-fn requirements(vectors: &[report::VectorResult], suites: &Suites, sel: &Selection) -> Vec<report::RequirementResult> {
+fn requirements(
+    vectors: &[report::VectorResult],
+    suites: &Suites,
+    sel: &Selection,
+) -> Vec<report::RequirementResult> {
     let mut out = Vec::new();
     for suite in &suites.suites {
         let in_scope = if sel.suites.is_empty() {
@@ -238,14 +275,19 @@ fn requirements(vectors: &[report::VectorResult], suites: &Suites, sel: &Selecti
             continue;
         }
         for r in &suite.file.requirements {
-            let tested: Vec<&report::VectorResult> =
-                vectors.iter().filter(|v| v.requirements.contains(&r.id.value)).collect();
+            let tested: Vec<&report::VectorResult> = vectors
+                .iter()
+                .filter(|v| v.requirements.contains(&r.id.value))
+                .collect();
             let status = if tested.is_empty() {
                 report::RequirementStatus::Untested
             } else if tested.iter().any(|v| {
                 matches!(
                     v.result,
-                    report::Verdict::Fail | report::Verdict::Error | report::Verdict::Xfail | report::Verdict::Xpass
+                    report::Verdict::Fail
+                        | report::Verdict::Error
+                        | report::Verdict::Xfail
+                        | report::Verdict::Xpass
                 )
             }) {
                 report::RequirementStatus::NotMet

@@ -20,7 +20,8 @@ impl std::str::FromStr for Partition {
         let bad = || format!("`{s}` is not a partition: write hash:K/N with 1 <= K <= N");
         let rest = s.strip_prefix("hash:").ok_or_else(bad)?;
         let (k, n) = rest.split_once('/').ok_or_else(bad)?;
-        let (index, count): (u64, u64) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        let (index, count): (u64, u64) =
+            (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
         if index == 0 || index > count {
             return Err(bad());
         }
@@ -59,17 +60,30 @@ pub struct Selection {
 
 impl Selection {
     /// The vectors selected, in corpus order. Unknown suite names and bad globs are errors.
-    pub fn apply<'a>(&self, vectors: &'a [Vector], suites: &Suites) -> Result<Vec<&'a Vector>, String> {
+    pub fn apply<'a>(
+        &self,
+        vectors: &'a [Vector],
+        suites: &Suites,
+    ) -> Result<Vec<&'a Vector>, String> {
         for s in &self.suites {
             if suites.get(s).is_none() {
                 let known: Vec<&str> = suites.suites.iter().map(|s| s.name()).collect();
-                return Err(format!("no suite named `{s}` (known: {})", known.join(", ")));
+                return Err(format!(
+                    "no suite named `{s}` (known: {})",
+                    known.join(", ")
+                ));
             }
         }
         let filters = globs(&self.filters)?;
         Ok(vectors
             .iter()
-            .filter(|v| self.suites.is_empty() || self.suites.iter().any(|s| suites.get(s).is_some_and(|s| s.holds(v.id()))))
+            .filter(|v| {
+                self.suites.is_empty()
+                    || self
+                        .suites
+                        .iter()
+                        .any(|s| suites.get(s).is_some_and(|s| s.holds(v.id())))
+            })
             .filter(|v| filters.as_ref().is_none_or(|g| g.is_match(v.id())))
             .filter(|v| self.partition.is_none_or(|p| p.holds(v.id())))
             .collect())
@@ -94,11 +108,17 @@ mod tests {
     #[test]
     fn partitions_cover_every_id_exactly_once() {
         let ids: Vec<String> = (0..500).map(|i| format!("v.{i}")).collect();
-        let parts: Vec<Partition> = (1..=3).map(|k| format!("hash:{k}/3").parse().unwrap()).collect();
+        let parts: Vec<Partition> = (1..=3)
+            .map(|k| format!("hash:{k}/3").parse().unwrap())
+            .collect();
         for id in &ids {
             assert_eq!(parts.iter().filter(|p| p.holds(id)).count(), 1);
         }
-        assert!(parts.iter().all(|p| ids.iter().filter(|i| p.holds(i)).count() > 100));
+        assert!(
+            parts
+                .iter()
+                .all(|p| ids.iter().filter(|i| p.holds(i)).count() > 100)
+        );
     }
 
     #[test]

@@ -8,12 +8,28 @@ use crate::suite::Suites;
 use super::load::{Corpus, Diagnostic, Vector};
 use super::model::{BodySpec, FrejaEndpoint, Verdict};
 
+/// What lint found: problems that make vectors wrong, and gaps in the requirement catalogue's
+/// coverage (errors for `vectors lint`, warnings for `run`).
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub errors: Vec<Diagnostic>,
+    pub coverage_gaps: Vec<Diagnostic>,
+}
+
 /// Every problem found, in corpus order.
-pub fn lint(corpus: &Corpus, suites: &Suites, pki: &Pki) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+pub fn lint(corpus: &Corpus, suites: &Suites, pki: &Pki) -> Findings {
+    let mut errors = Vec::new();
     for v in &corpus.vectors {
-        lint_vector(v, suites, pki, &mut out);
+        lint_vector(v, suites, pki, &mut errors);
     }
+    Findings {
+        errors,
+        coverage_gaps: coverage(corpus, suites),
+    }
+}
+
+fn coverage(corpus: &Corpus, suites: &Suites) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
     for suite in &suites.suites {
         let at = || crate::vector::Location {
             file: suite.path.clone(),

@@ -283,7 +283,7 @@ pub enum BodySpec {
     /// `{"authRef": …}` or `{"signRef": …}` with the transaction's reference.
     Reference,
     /// A transaction result object built by the mock.
-    Result(ResultSpec),
+    Result(Box<ResultSpec>),
     /// No body at all.
     Empty,
     /// `text` repeated `times` times (huge bodies).

@@ -1,0 +1,620 @@
+//! The Freja eID services host behind the TLS front: request decoding, scripted answers, result
+//! objects and their signed `details`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use hyper::StatusCode;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use wiremock::{Request, Respond, ResponseTemplate};
+
+use super::{
+    BodyEncoding, FrejaUser, MockContext, Observations, ObservedRequest, ProviderError, lock,
+};
+use crate::pki;
+use crate::vector::model::{
+    BodySpec, DetailsSpec, FrejaEndpoint, ProviderSpec, ResponseSpec, ResultSpec, WireFault,
+};
+
+/// Header by which the front tells the responder which client certificate was presented.
+pub(crate) const CLIENT_CERT_HEADER: &str = "x-eidconf-client-cert";
+/// Header by which the responder asks the front to misbehave on the wire.
+pub(crate) const FAULT_HEADER: &str = "x-eidconf-fault";
+
+/// Standard Base64; padding optional, as Java's basic decoder (the real service) takes it.
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The transaction reference a mock issues for a vector: base64url of SHA-256 of the vector id.
+pub fn reference_for(vector_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(vector_id.as_bytes()))
+}
+
+/// The documented message of a Freja error code (freja-eid.md §5.1); `None` for unknown codes.
+pub fn documented_message(code: i64) -> Option<&'static str> {
+    Some(match code {
+        0 => "Internal error.",
+        1000 => "Invalid parameters.",
+        1001 => "Invalid or missing userInfoType.",
+        1002 => "Invalid or missing userInfo.",
+        1003 => "Invalid restrict.",
+        1004 => "You are not allowed to call this method.",
+        1005 => "User has disabled your service.",
+        1006 => "Invalid confidential.",
+        1007 => "Invalid minimum registration level.",
+        1008 => "Unknown Relying party.",
+        1009 => "You are not allowed to request integratorSpecificUserId parameter.",
+        1010 => "JSON request cannot be parsed.",
+        1011 => "Invalid relyingPartyId.",
+        1012 => "User with the specified userInfo does not exist in Freja eID database.",
+        1013 => "You are not allowed to request user custodianship information.",
+        1014 => "Invalid user CRN, CRN missing or user country code is not SE.",
+        1100 => "Invalid reference (for example, nonexistent or expired).",
+        1200 => "Invalid or missing includePrevious parameter.",
+        2000 => {
+            "Authentication request failed. Previous authentication request was rejected due to security reasons."
+        }
+        2002 | 3005 => "Invalid attributesToReturn parameter.",
+        2003 | 3006 => "Custom identifier has to exist when it is requested.",
+        3000 => "Invalid or missing dataToSignType.",
+        3001 => "Invalid or missing dataToSign.",
+        3002 => "Invalid or missing signatureType.",
+        3003 => "Invalid expiry (time).",
+        3004 => "Invalid push notification.",
+        3007 => "Invalid title.",
+        3008 => {
+            "Invalid SSN for advanced signing. Advanced signing cannot be performed by users from your country."
+        }
+        3009 => {
+            "Invalid advanced signing request. Missing SSN and basicUserInfo in its attributesToReturn parameter."
+        }
+        4000 => "Invalid or missing organisation id identifier.",
+        4001 => "There is no user for given organisation id identifier.",
+        4002 => "This organisation id identifier is already used.",
+        4003 => "Invalid expiry.",
+        4004 => "Invalid or missing organisation id title.",
+        4005 => "Invalid or missing organisation id identifier name.",
+        4006 => "Invalid or missing Organisation ID.",
+        4007 => "Invalid organisation id issuer.",
+        4008 => "Invalid display type.",
+        4009 => "Invalid additional attributes.",
+        5000 => "Invalid or missing customIdentifier.",
+        5001 => "There is no user for given custom identifier.",
+        5002 => "You have already used this custom identifier.",
+        _ => return None,
+    })
+}
+
+/// What a request body decoded to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedRequest {
+    /// The first form parameter name in the body.
+    pub param: Option<String>,
+    pub encoding: BodyEncoding,
+    /// The JSON object under the expected parameter, if it decoded.
+    pub json: Option<Value>,
+    pub relying_party_id: Option<String>,
+}
+
+/// Decode `<param>=<Base64 JSON>[&relyingPartyId=…]`, the value raw (literal `+ / =`, never
+/// form-decoded `+` → space) or percent-encoded.
+pub fn decode_request_body(body: &[u8], param: &str) -> DecodedRequest {
+    let mut out = DecodedRequest {
+        param: None,
+        encoding: BodyEncoding::Undecodable,
+        json: None,
+        relying_party_id: None,
+    };
+    let Ok(text) = std::str::from_utf8(body) else {
+        return out;
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        out.encoding = BodyEncoding::None;
+        return out;
+    }
+    let pairs: Vec<(String, &str)> = text
+        .split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode_lossy(k), v)
+        })
+        .collect();
+    out.param = pairs.first().map(|(k, _)| k.clone());
+    out.relying_party_id = pairs
+        .iter()
+        .find(|(k, _)| k == "relyingPartyId")
+        .map(|(_, v)| percent_decode_lossy(v));
+    let Some((_, value)) = pairs.iter().find(|(k, _)| k == param) else {
+        return out;
+    };
+    let (b64, encoding) = if value.contains('%') {
+        match percent_encoding::percent_decode_str(value).decode_utf8() {
+            Ok(v) => (v.into_owned(), BodyEncoding::PercentEncoded),
+            Err(_) => return out,
+        }
+    } else {
+        ((*value).to_owned(), BodyEncoding::RawBase64)
+    };
+    let Ok(bytes) = STANDARD_LENIENT.decode(b64.as_bytes()) else {
+        return out;
+    };
+    if let Ok(v @ Value::Object(_)) = serde_json::from_slice::<Value>(&bytes) {
+        out.encoding = encoding;
+        out.json = Some(v);
+    }
+    out
+}
+
+fn percent_decode_lossy(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Init,
+    GetOne,
+    GetResults,
+    Cancel,
+}
+
+fn kind(ep: FrejaEndpoint) -> Kind {
+    use FrejaEndpoint::*;
+    match ep {
+        AuthInit | SignInit | OrgAuthInit | OrgSignInit => Kind::Init,
+        AuthGetOneResult | SignGetOneResult | OrgAuthGetOneResult | OrgSignGetOneResult => {
+            Kind::GetOne
+        }
+        AuthGetResults | SignGetResults | OrgAuthGetResults | OrgSignGetResults => Kind::GetResults,
+        AuthCancel | SignCancel | OrgAuthCancel | OrgSignCancel => Kind::Cancel,
+    }
+}
+
+fn endpoint_for_path(path: &str) -> Option<FrejaEndpoint> {
+    FrejaEndpoint::ALL
+        .iter()
+        .copied()
+        .find(|ep| ep.path() == path)
+}
+
+/// The per-vector facts both responders share: the script, the reference, the user, the keys.
+pub(crate) struct Core {
+    script: BTreeMap<FrejaEndpoint, Vec<ResponseSpec>>,
+    reference: String,
+    user: FrejaUser,
+    /// Signing keys by PKI name, with their x5t.
+    keys: HashMap<String, (Arc<RsaKeyPair>, String)>,
+}
+
+impl Core {
+    pub(crate) fn new(spec: &ProviderSpec, ctx: &MockContext) -> Result<Core, ProviderError> {
+        let mut key_names = vec![pki::JWS_DEFAULT.to_owned()];
+        for (ep, responses) in &spec.freja {
+            if responses.is_empty() {
+                return Err(ProviderError::Spec(format!(
+                    "`{}` has an empty list of responses",
+                    ep.name()
+                )));
+            }
+            for (i, r) in responses.iter().enumerate() {
+                validate(r).map_err(|m| {
+                    ProviderError::Spec(format!("`{}` response #{}: {m}", ep.name(), i + 1))
+                })?;
+                if let Some(BodySpec::Result(res)) = &r.body
+                    && let Some(DetailsSpec { key: Some(k), .. }) = &res.details
+                {
+                    key_names.push(k.clone());
+                }
+            }
+        }
+        let mut keys = HashMap::new();
+        for name in key_names {
+            let cred = ctx.pki.get(&name)?;
+            let pair = RsaKeyPair::from_pkcs8(&cred.key_der).map_err(|e| {
+                ProviderError::Spec(format!("`{name}` is not an RSA signing key: {e}"))
+            })?;
+            keys.insert(name, (Arc::new(pair), cred.x5t()));
+        }
+        Ok(Core {
+            script: spec.freja.clone(),
+            reference: reference_for(&ctx.vector_id),
+            user: ctx.user.clone(),
+            keys,
+        })
+    }
+
+    /// The happy-path body of an endpoint.
+    fn happy_body(&self, ep: FrejaEndpoint) -> Result<Value, String> {
+        Ok(match kind(ep) {
+            Kind::Init => json!({ ep.reference_field(): self.reference }),
+            Kind::GetOne => self.result(ep, &approved())?,
+            Kind::GetResults => {
+                let list = if ep.reference_field() == "signRef" {
+                    "signatureResults"
+                } else {
+                    "authenticationResults"
+                };
+                json!({ list: [self.result(ep, &approved())?] })
+            }
+            Kind::Cancel => json!({}),
+        })
+    }
+
+    /// A result object: `{ref, status, details?, requestedAttributes, ...extra}`.
+    fn result(&self, ep: FrejaEndpoint, spec: &ResultSpec) -> Result<Value, String> {
+        let ref_field = ep.reference_field();
+        let mut signed_attributes = default_attributes();
+        let details = match &spec.details {
+            Some(d) if d.omit => None,
+            Some(d) => Some(self.details(ref_field, &spec.status, d, &mut signed_attributes)?),
+            None if spec.status == "APPROVED" => Some(self.details(
+                ref_field,
+                &spec.status,
+                &DetailsSpec::default(),
+                &mut signed_attributes,
+            )?),
+            None => None,
+        };
+        let mut obj = Map::new();
+        obj.insert(ref_field.into(), Value::String(self.reference.clone()));
+        obj.insert("status".into(), Value::String(spec.status.clone()));
+        if let Some(d) = details {
+            obj.insert("details".into(), Value::String(d));
+        }
+        obj.insert(
+            "requestedAttributes".into(),
+            spec.requested_attributes
+                .clone()
+                .unwrap_or(signed_attributes),
+        );
+        for (k, v) in &spec.extra {
+            obj.insert(k.clone(), v.clone());
+        }
+        Ok(Value::Object(obj))
+    }
+
+    /// The compact JWS; `signed_attributes` receives the signed `requestedAttributes`.
+    fn details(
+        &self,
+        ref_field: &str,
+        status: &str,
+        spec: &DetailsSpec,
+        signed_attributes: &mut Value,
+    ) -> Result<String, String> {
+        let name = spec.key.as_deref().unwrap_or(pki::JWS_DEFAULT);
+        let (key, x5t) = self
+            .keys
+            .get(name)
+            .ok_or_else(|| format!("signing key `{name}` was not loaded"))?;
+        let mut header = Map::new();
+        header.insert("x5t".into(), Value::String(x5t.clone()));
+        header.insert("alg".into(), Value::String("RS256".into()));
+        merge(&mut header, &spec.header);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let mut payload = Map::new();
+        payload.insert(ref_field.into(), Value::String(self.reference.clone()));
+        payload.insert("status".into(), Value::String(status.into()));
+        payload.insert(
+            "userInfoType".into(),
+            Value::String(self.user.user_info_type.as_str().into()),
+        );
+        payload.insert(
+            "userInfo".into(),
+            Value::String(self.user.signed_user_info()),
+        );
+        payload.insert("minRegistrationLevel".into(), Value::String("BASIC".into()));
+        payload.insert("requestedAttributes".into(), default_attributes());
+        payload.insert("timestamp".into(), Value::from(now_ms));
+        merge(&mut payload, &spec.payload);
+        if let Some(a) = payload.get("requestedAttributes") {
+            *signed_attributes = a.clone();
+        }
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(Value::Object(header).to_string()),
+            URL_SAFE_NO_PAD.encode(Value::Object(payload).to_string())
+        );
+        let mut sig = vec![0; key.public_modulus_len()];
+        key.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            signing_input.as_bytes(),
+            &mut sig,
+        )
+        .map_err(|_| format!("signing with `{name}` failed"))?;
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    }
+
+    fn error_body(code: i64, message: Option<&str>) -> Value {
+        let message = message.or(documented_message(code)).unwrap_or("Error.");
+        json!({ "code": code, "message": message })
+    }
+
+    /// The body bytes of a scripted answer; `None` for no body.
+    fn body(&self, ep: FrejaEndpoint, r: &ResponseSpec) -> Result<Option<Vec<u8>>, String> {
+        let json = |v: Value| Ok(Some(v.to_string().into_bytes()));
+        match &r.body {
+            // 204 carries no body by definition.
+            None if (200..300).contains(&r.status) && r.status != 204 => json(self.happy_body(ep)?),
+            None | Some(BodySpec::Empty) => Ok(None),
+            Some(BodySpec::Json(v)) => json(v.clone()),
+            Some(BodySpec::Text(t)) => Ok(Some(t.clone().into_bytes())),
+            Some(BodySpec::Error { code, message }) => {
+                json(Self::error_body(*code, message.as_deref()))
+            }
+            Some(BodySpec::Reference) => json(json!({ ep.reference_field(): self.reference })),
+            Some(BodySpec::Result(spec)) => json(self.result(ep, spec)?),
+            Some(BodySpec::Repeat { text, times }) => {
+                Ok(Some(text.repeat(*times as usize).into_bytes()))
+            }
+        }
+    }
+}
+
+fn approved() -> ResultSpec {
+    ResultSpec {
+        status: "APPROVED".into(),
+        details: None,
+        requested_attributes: None,
+        extra: Map::new(),
+    }
+}
+
+/// The canned user's attributes; non-ASCII on purpose.
+fn default_attributes() -> Value {
+    json!({
+        "basicUserInfo": { "name": "Åsa", "surname": "Öberg-Ängström" },
+        "emailAddress": "asa.oberg@example.se",
+    })
+}
+
+/// Merge `over` into `base`; JSON `null` removes a member.
+fn merge(base: &mut Map<String, Value>, over: &Map<String, Value>) {
+    for (k, v) in over {
+        if v.is_null() {
+            base.remove(k);
+        } else {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// Reject what would make the responder panic or misbehave, at start rather than mid-vector.
+fn validate(r: &ResponseSpec) -> Result<(), String> {
+    if !(200..=599).contains(&r.status) {
+        return Err(format!(
+            "status {} is not a final HTTP status (200-599)",
+            r.status
+        ));
+    }
+    for (k, v) in &r.headers {
+        HeaderName::try_from(k.as_str())
+            .map_err(|_| format!("`{k}` is not a valid header name"))?;
+        HeaderValue::try_from(v.as_str())
+            .map_err(|_| format!("the value of header `{k}` is not valid"))?;
+    }
+    if let Some(BodySpec::Repeat { text, times }) = &r.body
+        && text.len().saturating_mul(*times as usize) > 64 << 20
+    {
+        return Err("a repeated body larger than 64 MiB".into());
+    }
+    Ok(())
+}
+
+/// The wiremock responder. `Respond` is synchronous and runs under wiremock's lock: everything
+/// here is in-memory work (one RSA signature at most).
+pub(crate) struct Responder {
+    core: Arc<Core>,
+    obs: Arc<Mutex<Observations>>,
+    known_certs: Arc<HashMap<String, String>>,
+    /// `Some` for the services host (the canary's base URL, if any); `None` for the canary itself.
+    mode: Mode,
+    counters: Mutex<BTreeMap<FrejaEndpoint, usize>>,
+}
+
+enum Mode {
+    Services { canary_url: Option<String> },
+    Canary,
+}
+
+impl Responder {
+    pub(crate) fn services(
+        core: Arc<Core>,
+        obs: Arc<Mutex<Observations>>,
+        known_certs: Arc<HashMap<String, String>>,
+        canary_url: Option<String>,
+    ) -> Responder {
+        Responder {
+            core,
+            obs,
+            known_certs,
+            mode: Mode::Services { canary_url },
+            counters: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn canary(
+        core: Arc<Core>,
+        obs: Arc<Mutex<Observations>>,
+        known_certs: Arc<HashMap<String, String>>,
+    ) -> Responder {
+        Responder {
+            core,
+            obs,
+            known_certs,
+            mode: Mode::Canary,
+            counters: Mutex::default(),
+        }
+    }
+
+    fn client_certificate(&self, req: &Request) -> Option<String> {
+        let sha = req.headers.get(CLIENT_CERT_HEADER)?.to_str().ok()?;
+        Some(
+            self.known_certs
+                .get(sha)
+                .cloned()
+                .unwrap_or_else(|| format!("sha256:{sha}")),
+        )
+    }
+
+    /// Decide the answer; returns the template and the status to record (0 for a reset).
+    fn answer(
+        &self,
+        req: &Request,
+        endpoint: Option<FrejaEndpoint>,
+        decoded: &DecodedRequest,
+    ) -> (ResponseTemplate, u16) {
+        let Some(ep) = endpoint else {
+            return (plain(StatusCode::NOT_FOUND), 404);
+        };
+        match &self.mode {
+            Mode::Canary => match self.core.happy_body(ep) {
+                Ok(v) => (json_template(StatusCode::OK, &v), 200),
+                Err(e) => internal(&e),
+            },
+            Mode::Services { canary_url } => {
+                if req.method != hyper::Method::POST {
+                    return (plain(StatusCode::METHOD_NOT_ALLOWED), 405);
+                }
+                let Some(json) = &decoded.json else {
+                    let body = Core::error_body(1010, None);
+                    return (json_template(StatusCode::BAD_REQUEST, &body), 400);
+                };
+                if matches!(kind(ep), Kind::GetOne | Kind::Cancel)
+                    && json.get(ep.reference_field()).and_then(Value::as_str)
+                        != Some(self.core.reference.as_str())
+                {
+                    let body = Core::error_body(1100, None);
+                    return (json_template(StatusCode::UNPROCESSABLE_ENTITY, &body), 422);
+                }
+                let n = {
+                    let mut counters = lock(&self.counters);
+                    let c = counters.entry(ep).or_default();
+                    *c += 1;
+                    *c - 1
+                };
+                match self
+                    .core
+                    .script
+                    .get(&ep)
+                    .and_then(|s| s.get(n).or(s.last()))
+                {
+                    Some(r) => match self.scripted(ep, r, canary_url.as_deref()) {
+                        Ok(t) => t,
+                        Err(e) => internal(&e),
+                    },
+                    None => match self.core.happy_body(ep) {
+                        Ok(v) => (json_template(StatusCode::OK, &v), 200),
+                        Err(e) => internal(&e),
+                    },
+                }
+            }
+        }
+    }
+
+    fn scripted(
+        &self,
+        ep: FrejaEndpoint,
+        r: &ResponseSpec,
+        canary_url: Option<&str>,
+    ) -> Result<(ResponseTemplate, u16), String> {
+        let status = StatusCode::from_u16(r.status).map_err(|e| e.to_string())?;
+        let mut t = ResponseTemplate::new(status);
+        if let Some(body) = self.core.body(ep, r)? {
+            t = t
+                .set_body_bytes(body)
+                .insert_header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if r.redirect_to_canary {
+            let url = canary_url.ok_or("redirect_to_canary without a canary")?;
+            let loc =
+                HeaderValue::try_from(format!("{url}{}", ep.path())).map_err(|e| e.to_string())?;
+            t = t.insert_header(LOCATION, loc);
+        }
+        for (k, v) in &r.headers {
+            let name = HeaderName::try_from(k.as_str()).map_err(|e| e.to_string())?;
+            let value = HeaderValue::try_from(v.as_str()).map_err(|e| e.to_string())?;
+            t = t.insert_header(name, value);
+        }
+        if let Some(d) = r.delay {
+            t = t.set_delay(d.0);
+        }
+        let recorded = match r.fault {
+            Some(WireFault::Reset) => {
+                t = t.insert_header(FAULT_HEADER, HeaderValue::from_static("reset"));
+                0
+            }
+            Some(WireFault::Truncate) => {
+                t = t.insert_header(FAULT_HEADER, HeaderValue::from_static("truncate"));
+                r.status
+            }
+            None => r.status,
+        };
+        Ok((t, recorded))
+    }
+}
+
+impl Respond for Responder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let path = req.url.path().to_owned();
+        let endpoint = endpoint_for_path(&path);
+        let decoded = match endpoint {
+            Some(ep) => decode_request_body(&req.body, ep.param()),
+            None => decode_request_body(&req.body, ""),
+        };
+        let (template, status) = self.answer(req, endpoint, &decoded);
+        let seen = ObservedRequest {
+            endpoint,
+            method: req.method.to_string(),
+            path,
+            param: decoded.param,
+            encoding: decoded.encoding,
+            request_json: decoded.json,
+            client_certificate: self.client_certificate(req),
+            response_status: status,
+        };
+        let mut obs = lock(&self.obs);
+        match self.mode {
+            Mode::Services { .. } => obs.requests.push(seen),
+            Mode::Canary => obs.canary_requests.push(seen),
+        }
+        template
+    }
+}
+
+fn plain(status: StatusCode) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+}
+
+fn json_template(status: StatusCode, v: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_bytes(v.to_string().into_bytes())
+        .insert_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+}
+
+/// A harness-side failure: say so plainly instead of panicking inside wiremock.
+fn internal(message: &str) -> (ResponseTemplate, u16) {
+    let t = ResponseTemplate::new(StatusCode::INTERNAL_SERVER_ERROR)
+        .set_body_bytes(format!("eidconf mock error: {message}").into_bytes())
+        .insert_header(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    (t, 500)
+}

@@ -1,0 +1,323 @@
+//! The TLS front: mutual TLS on 127.0.0.1, HTTP-aware so that it can tell wiremock which client
+//! certificate was presented and act on the wire faults wiremock asks for.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderValue, TRANSFER_ENCODING};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+use super::freja::{CLIENT_CERT_HEADER, FAULT_HEADER};
+use super::{HANDSHAKE_TIMEOUT, Observations, ProviderError, lock};
+use crate::pki::Pki;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Upstream = Client<HttpConnector, Full<Bytes>>;
+
+/// A server config presenting `server_cert` and verifying clients against the test root.
+/// `require_client` false still rejects certificates from unknown issuers.
+pub(crate) fn server_config(
+    pki: &Pki,
+    server_cert: &str,
+    require_client: bool,
+) -> Result<Arc<ServerConfig>, ProviderError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(pki.trust_anchor()?.cert_der.clone()))
+        .map_err(|e| ProviderError::Tls(format!("trust anchor: {e}")))?;
+    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    let verifier = if require_client {
+        builder.build()
+    } else {
+        builder.allow_unauthenticated().build()
+    }
+    .map_err(|e| ProviderError::Tls(format!("client verifier: {e}")))?;
+    let chain: Vec<CertificateDer<'static>> = pki
+        .chain_der(server_cert)?
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        pki.get(server_cert)?.key_der.clone(),
+    ));
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProviderError::Tls(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| ProviderError::Tls(format!("server certificate `{server_cert}`: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A running front. Stopping it aborts the accept loop and, with it, every open connection.
+pub(crate) struct Front {
+    pub(crate) addr: SocketAddr,
+    /// Handshakes under way: a failing one is recorded only after its alert went out, so
+    /// `observations()` waits for these to settle.
+    pub(crate) handshakes: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Front {
+    pub(crate) async fn start(
+        config: Arc<ServerConfig>,
+        upstream: SocketAddr,
+        obs: Arc<Mutex<Observations>>,
+        canary: bool,
+    ) -> Result<Front, ProviderError> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let acceptor = TlsAcceptor::from(config);
+        let client: Upstream = Client::builder(TokioExecutor::new()).build_http();
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let counter = handshakes.clone();
+        let task = tokio::spawn(async move {
+            // Owned by this task: aborting the task drops the set, which aborts the connections.
+            let mut conns = JoinSet::new();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                while conns.try_join_next().is_some() {}
+                counter.fetch_add(1, Ordering::SeqCst);
+                let guard = Pending(counter.clone());
+                conns.spawn(serve(
+                    acceptor.clone(),
+                    tcp,
+                    client.clone(),
+                    upstream,
+                    obs.clone(),
+                    canary,
+                    guard,
+                ));
+            }
+        });
+        Ok(Front {
+            addr,
+            handshakes,
+            task,
+        })
+    }
+
+    pub(crate) fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(
+    acceptor: TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    client: Upstream,
+    upstream: SocketAddr,
+    obs: Arc<Mutex<Observations>>,
+    canary: bool,
+    pending: Pending,
+) {
+    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            let what = describe_handshake_error(&e);
+            lock(&obs).tls_failures.push(if canary {
+                format!("canary: {what}")
+            } else {
+                what
+            });
+            return;
+        }
+        Err(_) => {
+            lock(&obs)
+                .tls_failures
+                .push("TLS handshake did not complete in time".into());
+            return;
+        }
+    };
+    drop(pending);
+    let cert = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| hex::encode(Sha256::digest(c.as_ref())));
+    let service =
+        hyper::service::service_fn(move |req| forward(req, client.clone(), upstream, cert.clone()));
+    // Errors here are the faults we inject or the RP hanging up: nothing to report.
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// Counts a handshake as under way until dropped (also when the task is aborted).
+struct Pending(Arc<AtomicUsize>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn describe_handshake_error(e: &std::io::Error) -> String {
+    use rustls::{CertificateError, Error};
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+        Some(Error::NoCertificatesPresented) => "client presented no certificate".into(),
+        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+            "client certificate from an unknown issuer".into()
+        }
+        Some(Error::InvalidCertificate(c)) => format!("client certificate rejected: {c:?}"),
+        Some(Error::AlertReceived(a)) => format!(
+            "client aborted the handshake (alert {a:?}), e.g. it rejected the server certificate"
+        ),
+        Some(other) => format!("TLS handshake failed: {other}"),
+        None => format!("TLS handshake failed: {e}"),
+    }
+}
+
+/// Why a connection is dropped without an answer.
+#[derive(Debug)]
+struct Reset;
+
+impl std::fmt::Display for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("eidconf: connection reset on purpose")
+    }
+}
+
+impl std::error::Error for Reset {}
+
+async fn forward(
+    req: Request<Incoming>,
+    client: Upstream,
+    upstream: SocketAddr,
+    cert: Option<String>,
+) -> Result<Response<FrontBody>, Reset> {
+    let (mut parts, body) = req.into_parts();
+    let Ok(body) = body.collect().await.map(|c| c.to_bytes()) else {
+        return Err(Reset);
+    };
+    // Only the front may speak for itself in these headers.
+    parts.headers.remove(CLIENT_CERT_HEADER);
+    parts.headers.remove(FAULT_HEADER);
+    if let Some(sha) = cert.and_then(|c| HeaderValue::try_from(c).ok()) {
+        parts.headers.insert(CLIENT_CERT_HEADER, sha);
+    }
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    parts.uri = match format!("http://{upstream}{path}").parse() {
+        Ok(u) => u,
+        Err(_) => return Ok(internal("unparsable request target")),
+    };
+    let resp = match client
+        .request(Request::from_parts(parts, Full::new(body)))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Ok(internal(&format!("mock backend unreachable: {e}"))),
+    };
+    let (mut parts, body) = resp.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Ok(internal(&format!("mock backend body: {e}"))),
+    };
+    let fault = parts.headers.remove(FAULT_HEADER);
+    // hyper frames the body itself.
+    for h in [CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION] {
+        parts.headers.remove(h);
+    }
+    match fault.as_ref().map(|v| v.as_bytes()) {
+        Some(b"reset") => Err(Reset),
+        Some(b"truncate") => Ok(Response::from_parts(parts, FrontBody::truncated(body))),
+        _ => Ok(Response::from_parts(parts, FrontBody::Full(Some(body)))),
+    }
+}
+
+fn internal(message: &str) -> Response<FrontBody> {
+    let mut r = Response::new(FrontBody::Full(Some(Bytes::from(format!(
+        "eidconf mock error: {message}"
+    )))));
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}
+
+/// A response body: whole, or announcing its full length and breaking off after half.
+enum FrontBody {
+    Full(Option<Bytes>),
+    Truncated {
+        declared: u64,
+        half: Option<Bytes>,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+}
+
+impl FrontBody {
+    fn truncated(body: Bytes) -> FrontBody {
+        let half = body.slice(..body.len() / 2);
+        FrontBody::Truncated {
+            // An empty body cannot be cut in half: announce one byte that never comes.
+            declared: body.len().max(1) as u64,
+            half: Some(half),
+            pause: None,
+        }
+    }
+}
+
+impl Body for FrontBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            FrontBody::Full(b) => Poll::Ready(
+                b.take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            FrontBody::Truncated { half, pause, .. } => {
+                if let Some(h) = half.take().filter(|h| !h.is_empty()) {
+                    return Poll::Ready(Some(Ok(Frame::data(h))));
+                }
+                // Pause once so hyper flushes the head and the half body, then fail: hyper
+                // closes the connection short of the announced length.
+                let sleep = pause
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(20))));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(()) => {
+                        Poll::Ready(Some(Err("eidconf: body truncated on purpose".into())))
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, FrontBody::Full(b) if b.as_ref().is_none_or(|b| b.is_empty()))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            FrontBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            FrontBody::Truncated { declared, .. } => SizeHint::with_exact(*declared),
+        }
+    }
+}

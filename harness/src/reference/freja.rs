@@ -1,0 +1,448 @@
+//! The Freja eID flow of the reference RP: init, poll `getOneResult`, verify `details`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+
+use super::fault::Fault;
+use super::jws;
+use crate::adapter::{
+    FrejaEnvironment, FrejaRequest, FrejaSignRequest, Outcome, Reason, Rejection, UserInfoType,
+};
+use crate::provider::{documented_message, ensure_loopback};
+use crate::vector::model::FrejaEndpoint;
+
+/// One transaction to run: authentication or signature.
+pub(crate) struct Flow {
+    init: FrejaEndpoint,
+    get_one: FrejaEndpoint,
+    init_json: Value,
+    user_info_type: UserInfoType,
+    user_info: String,
+}
+
+impl Flow {
+    pub(crate) fn auth(r: &FrejaRequest) -> Flow {
+        let init_json = base_request(
+            r.user_info_type,
+            &r.user_info,
+            r.country.as_deref(),
+            r.min_registration_level.as_deref(),
+            &r.attributes_to_return,
+        );
+        Flow {
+            init: FrejaEndpoint::AuthInit,
+            get_one: FrejaEndpoint::AuthGetOneResult,
+            init_json: Value::Object(init_json),
+            user_info_type: r.user_info_type,
+            user_info: r.user_info.clone(),
+        }
+    }
+
+    pub(crate) fn sign(r: &FrejaSignRequest) -> Flow {
+        let mut init_json = base_request(
+            r.user_info_type,
+            &r.user_info,
+            r.country.as_deref(),
+            r.min_registration_level.as_deref(),
+            &r.attributes_to_return,
+        );
+        if let Some(t) = &r.title {
+            init_json.insert("title".into(), Value::String(t.clone()));
+        }
+        init_json.insert("dataToSignType".into(), json!("SIMPLE_UTF8_TEXT"));
+        init_json.insert(
+            "dataToSign".into(),
+            json!({ "text": STANDARD.encode(r.text.as_bytes()) }),
+        );
+        init_json.insert("signatureType".into(), json!("SIMPLE"));
+        Flow {
+            init: FrejaEndpoint::SignInit,
+            get_one: FrejaEndpoint::SignGetOneResult,
+            init_json: Value::Object(init_json),
+            user_info_type: r.user_info_type,
+            user_info: r.user_info.clone(),
+        }
+    }
+}
+
+fn base_request(
+    user_info_type: UserInfoType,
+    user_info: &str,
+    country: Option<&str>,
+    level: Option<&str>,
+    attributes: &[String],
+) -> Map<String, Value> {
+    let user_info = match user_info_type {
+        // Freja wants the SSN as Base64 of `{"country","ssn"}`.
+        UserInfoType::Ssn => STANDARD
+            .encode(json!({ "country": country.unwrap_or("SE"), "ssn": user_info }).to_string()),
+        _ => user_info.to_owned(),
+    };
+    let mut m = Map::new();
+    m.insert("userInfoType".into(), json!(user_info_type.as_str()));
+    m.insert("userInfo".into(), Value::String(user_info));
+    m.insert(
+        "minRegistrationLevel".into(),
+        json!(level.unwrap_or("BASIC")),
+    );
+    if !attributes.is_empty() {
+        let list: Vec<Value> = attributes
+            .iter()
+            .map(|a| json!({ "attribute": a }))
+            .collect();
+        m.insert("attributesToReturn".into(), Value::Array(list));
+    }
+    m
+}
+
+fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
+    Rejection::new(reason).detail(detail)
+}
+
+/// Run a whole flow against `env`.
+pub(crate) async fn run(faults: &BTreeSet<Fault>, env: &FrejaEnvironment, flow: Flow) -> Outcome {
+    let rp = match Rp::new(faults, env) {
+        Ok(rp) => rp,
+        Err(r) => return r.into(),
+    };
+    let run = rp.flow(&flow);
+    let result = if rp.has(Fault::NoHttpTimeout) {
+        run.await
+    } else {
+        match tokio::time::timeout(Duration::from_millis(env.flow_timeout_ms), run).await {
+            Ok(r) => r,
+            Err(_) => Err(reject(
+                Reason::Timeout,
+                format!("the flow did not end within {} ms", env.flow_timeout_ms),
+            )),
+        }
+    };
+    match result {
+        Ok(identity) => Outcome::Accepted { identity },
+        Err(r) => r.into(),
+    }
+}
+
+struct Rp<'a> {
+    faults: &'a BTreeSet<Fault>,
+    env: &'a FrejaEnvironment,
+    client: reqwest::Client,
+    pins: Vec<jws::Pin>,
+}
+
+/// A success body that passed the status mapping, and whether it came from a 422 (accept-422).
+struct Answer {
+    body: Map<String, Value>,
+    from_422: bool,
+}
+
+impl<'a> Rp<'a> {
+    fn new(faults: &'a BTreeSet<Fault>, env: &'a FrejaEnvironment) -> Result<Rp<'a>, Rejection> {
+        let invalid = |m: String| reject(Reason::InvalidInput, m);
+        ensure_loopback(&env.base_url).map_err(|e| invalid(e.to_string()))?;
+        if !env.base_url.starts_with("https://") {
+            return Err(invalid(format!("{} is not an https URL", env.base_url)));
+        }
+        let pins = jws::pins(&env.jws_certificates_pem).map_err(invalid)?;
+        let mut anchors = Vec::new();
+        for pem in &env.trust_anchors_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| invalid(format!("trust anchor: {e}")))?;
+            anchors.extend(certs);
+        }
+        let identity = reqwest::Identity::from_pem(
+            format!("{}\n{}", env.client_certificate_pem, env.client_key_pem).as_bytes(),
+        )
+        .map_err(|e| invalid(format!("client identity: {e}")))?;
+        let has = |f| faults.contains(&f);
+        let redirect = if has(Fault::FollowRedirects) {
+            reqwest::redirect::Policy::custom(|attempt| {
+                // The fault follows to any host, but the harness still never leaves loopback.
+                if attempt.previous().len() >= 5 {
+                    attempt.stop()
+                } else if ensure_loopback(attempt.url().as_str()).is_err() {
+                    attempt.error("eidconf refuses to follow a redirect off loopback")
+                } else {
+                    attempt.follow()
+                }
+            })
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let mut builder = reqwest::Client::builder()
+            .https_only(true)
+            .no_proxy()
+            .tls_certs_only(anchors)
+            .identity(identity)
+            .redirect(redirect)
+            .retry(reqwest::retry::never());
+        if has(Fault::TrustAnyServerCert) {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        if !has(Fault::NoHttpTimeout) {
+            builder = builder.timeout(Duration::from_millis(env.http_timeout_ms));
+        }
+        let client = builder
+            .build()
+            .map_err(|e| invalid(format!("HTTP client: {e}")))?;
+        Ok(Rp {
+            faults,
+            env,
+            client,
+            pins,
+        })
+    }
+
+    fn has(&self, f: Fault) -> bool {
+        self.faults.contains(&f)
+    }
+
+    async fn flow(&self, flow: &Flow) -> Result<BTreeMap<String, Value>, Rejection> {
+        let ref_field = flow.init.reference_field();
+        let init = self.call(flow.init, &flow.init_json).await?;
+        let reference = match init.body.get(ref_field) {
+            Some(Value::String(r)) if !r.is_empty() => r.clone(),
+            None if init.from_422 => String::new(),
+            _ => {
+                return Err(reject(
+                    Reason::MalformedResponse,
+                    format!("init answer has no {ref_field}"),
+                ));
+            }
+        };
+        let poll = json!({ ref_field: reference });
+        loop {
+            let answer = self.call(flow.get_one, &poll).await?;
+            let Some(status) = answer.body.get("status").and_then(Value::as_str) else {
+                return Err(reject(
+                    Reason::MalformedResponse,
+                    "getOneResult answer has no status string",
+                ));
+            };
+            match self.classify(status) {
+                Status::Approved => return self.approved(&answer.body, ref_field, &reference),
+                Status::Pending => {}
+                Status::Final => {
+                    return Err(Rejection::new(Reason::StatusNotApproved)
+                        .status(status)
+                        .detail(format!("the transaction ended {status}")));
+                }
+                Status::Unknown => {
+                    if self.has(Fault::PanicOnUnknownStatus) {
+                        panic!(
+                            "reference RP (fault panic-on-unknown-status): unknown status {status}"
+                        );
+                    }
+                    if self.has(Fault::UnknownStatusApproved) {
+                        return Ok(identity(
+                            json!(flow.user_info_type.as_str()),
+                            Value::String(flow.user_info.clone()),
+                            answer.body.get("requestedAttributes"),
+                        ));
+                    }
+                    // An unknown status is never approval: keep polling until the deadline.
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(self.env.poll_interval_ms)).await;
+        }
+    }
+
+    fn classify(&self, status: &str) -> Status {
+        match status {
+            "APPROVED" => Status::Approved,
+            "STARTED" | "DELIVERED_TO_MOBILE" => Status::Pending,
+            "CANCELED" | "EXPIRED" | "REJECTED" => Status::Final,
+            "RP_CANCELED" if !self.has(Fault::MisspelledRpCanceled) => Status::Final,
+            "RP_CANCELLED" if self.has(Fault::MisspelledRpCanceled) => Status::Final,
+            _ => Status::Unknown,
+        }
+    }
+
+    fn approved(
+        &self,
+        body: &Map<String, Value>,
+        ref_field: &str,
+        reference: &str,
+    ) -> Result<BTreeMap<String, Value>, Rejection> {
+        let Some(details) = body.get("details").and_then(Value::as_str) else {
+            return Err(reject(
+                Reason::MalformedResponse,
+                "APPROVED without a details string",
+            ));
+        };
+        let payload = jws::verify(details, &self.pins, self.has(Fault::SkipSignatureCheck))?;
+        let signed_status = payload.get("status");
+        if signed_status.and_then(Value::as_str) != Some("APPROVED") {
+            let mut r = Rejection::new(Reason::StatusNotApproved)
+                .detail("the signed status is not APPROVED");
+            if let Some(s) = signed_status {
+                r = r.status(s.as_str().map_or_else(|| s.to_string(), str::to_owned));
+            }
+            return Err(r);
+        }
+        if !self.has(Fault::IgnoreReference)
+            && payload.get(ref_field).and_then(Value::as_str) != Some(reference)
+        {
+            return Err(reject(
+                Reason::ReferenceMismatch,
+                format!("the signed {ref_field} is not {reference}"),
+            ));
+        }
+        let field = |k: &str| payload.get(k).cloned().unwrap_or(Value::Null);
+        Ok(identity(
+            field("userInfoType"),
+            field("userInfo"),
+            payload.get("requestedAttributes"),
+        ))
+    }
+
+    /// One exchange with its status mapping. Never retried (except under `retry-on-500`).
+    async fn call(&self, ep: FrejaEndpoint, request: &Value) -> Result<Answer, Rejection> {
+        let url = format!("{}{}", self.env.base_url.trim_end_matches('/'), ep.path());
+        let mut body = format!("{}={}", ep.param(), STANDARD.encode(request.to_string()));
+        if let Some(id) = &self.env.relying_party_id {
+            let id = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC);
+            body.push_str(&format!("&relyingPartyId={id}"));
+        }
+        let attempts = if self.has(Fault::RetryOn500) { 3 } else { 1 };
+        let mut n = 0;
+        let (status, bytes) = loop {
+            n += 1;
+            let (status, bytes) = self.exchange(&url, body.clone()).await?;
+            if status != 500 || n >= attempts {
+                break (status, bytes);
+            }
+        };
+        self.interpret(ep, status, &bytes)
+    }
+
+    async fn exchange(&self, url: &str, body: String) -> Result<(u16, bytes::Bytes), Rejection> {
+        let resp = self
+            .client
+            .post(url)
+            // What the official Java client sends; the service ignores it.
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| map_error(&e))?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| map_error(&e))?;
+        Ok((status, bytes))
+    }
+
+    fn interpret(&self, ep: FrejaEndpoint, status: u16, bytes: &[u8]) -> Result<Answer, Rejection> {
+        let accept_422 = status == 422 && self.has(Fault::Accept422);
+        if (200..300).contains(&status) || accept_422 {
+            return match serde_json::from_slice(bytes) {
+                Ok(Value::Object(body)) => Ok(Answer {
+                    body,
+                    from_422: accept_422,
+                }),
+                _ => Err(reject(
+                    Reason::MalformedResponse,
+                    format!(
+                        "{} answered {status} with a body that is not a JSON object",
+                        ep.name()
+                    ),
+                )),
+            };
+        }
+        let http_status = || {
+            Rejection::new(Reason::HttpStatus)
+                .status(status.to_string())
+                .detail(format!("{} answered HTTP {status}", ep.name()))
+        };
+        if (300..400).contains(&status) {
+            return Err(http_status());
+        }
+        let code = match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(m)) => m.get("code").and_then(Value::as_i64),
+            _ => None,
+        };
+        let Some(code) = code else {
+            return Err(http_status());
+        };
+        if self.has(Fault::PanicOnUnknownCode) && documented_message(code).is_none() {
+            panic!("reference RP (fault panic-on-unknown-code): unknown error code {code}");
+        }
+        if self.has(Fault::DropErrorCode) {
+            return Err(http_status());
+        }
+        Err(Rejection::new(Reason::ProviderError)
+            .code(code)
+            .detail(format!(
+                "{} answered HTTP {status} with error code {code}",
+                ep.name()
+            )))
+    }
+}
+
+enum Status {
+    Approved,
+    Pending,
+    Final,
+    Unknown,
+}
+
+fn identity(
+    user_info_type: Value,
+    user_info: Value,
+    attributes: Option<&Value>,
+) -> BTreeMap<String, Value> {
+    BTreeMap::from([
+        ("userInfoType".to_owned(), user_info_type),
+        ("userInfo".to_owned(), user_info),
+        (
+            "requestedAttributes".to_owned(),
+            attributes.cloned().unwrap_or_else(|| json!({})),
+        ),
+    ])
+}
+
+/// Transport failures: trust failures of the server certificate are `server_untrusted`, an
+/// exchange that ran out of time is `timeout`, anything else `transport`.
+fn map_error(e: &reqwest::Error) -> Rejection {
+    let detail = error_chain(e);
+    if e.is_timeout() {
+        return reject(Reason::Timeout, detail);
+    }
+    if server_cert_rejected(e) {
+        return reject(Reason::ServerUntrusted, detail);
+    }
+    reject(Reason::Transport, detail)
+}
+
+fn server_cert_rejected(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(rustls::Error::InvalidCertificate(_)) = err.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        // io::Error::source() skips the error it wraps; look inside explicitly.
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            && server_cert_rejected(inner)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        out.push_str(": ");
+        out.push_str(&err.to_string());
+        cur = err.source();
+    }
+    out
+}

@@ -1,0 +1,997 @@
+//! The Freja wire end to end: the mock provider against the reference RP, and every deliberate
+//! fault of the reference RP caught by some scenario.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use eidconf::adapter::{
+    Environment, FrejaRequest, FrejaSignRequest, Operation, Outcome, Reason, Rejection,
+    RelyingParty, UserInfoType,
+};
+use eidconf::pki::Pki;
+use eidconf::provider::{
+    BodyEncoding, FrejaMock, FrejaUser, MockContext, Observations, decode_request_body,
+    ensure_loopback, reference_for,
+};
+use eidconf::reference::{Fault, ReferenceRp};
+use eidconf::vector::model::{EnvironmentSpec, FrejaEndpoint, ProviderSpec};
+use serde_json::{Value, json};
+
+const VECTOR: &str = "freja.wire.test";
+
+fn pki() -> Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        Pki::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/keys")).expect("test PKI")
+    })
+    .clone()
+}
+
+fn email_auth() -> Operation {
+    Operation::FrejaAuthenticate(FrejaRequest {
+        user_info_type: UserInfoType::Email,
+        user_info: "asa.oberg@example.se".into(),
+        country: None,
+        min_registration_level: None,
+        attributes_to_return: vec!["BASIC_USER_INFO".into(), "EMAIL_ADDRESS".into()],
+    })
+}
+
+fn ssn_auth() -> Operation {
+    Operation::FrejaAuthenticate(FrejaRequest {
+        user_info_type: UserInfoType::Ssn,
+        user_info: "195210131234".into(),
+        country: Some("SE".into()),
+        min_registration_level: Some("EXTENDED".into()),
+        attributes_to_return: vec![],
+    })
+}
+
+fn sign_op() -> Operation {
+    Operation::FrejaSign(FrejaSignRequest {
+        user_info_type: UserInfoType::Email,
+        user_info: "asa.oberg@example.se".into(),
+        country: None,
+        min_registration_level: None,
+        attributes_to_return: vec![],
+        title: Some("Avtal".into()),
+        text: "Jag godkänner avtalet".into(),
+    })
+}
+
+fn default_attributes() -> Value {
+    json!({
+        "basicUserInfo": { "name": "Åsa", "surname": "Öberg-Ängström" },
+        "emailAddress": "asa.oberg@example.se",
+    })
+}
+
+/// What one run produced. `outcome` is `None` when the RP panicked.
+struct Run {
+    outcome: Option<Outcome>,
+    obs: Observations,
+}
+
+impl Run {
+    fn outcome(&self) -> &Outcome {
+        self.outcome.as_ref().expect("the RP panicked")
+    }
+
+    fn rejection(&self) -> &Rejection {
+        match self.outcome() {
+            Outcome::Rejected(r) => r,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    fn reason(&self) -> Reason {
+        self.rejection().reason
+    }
+
+    fn identity(&self) -> &BTreeMap<String, Value> {
+        match self.outcome() {
+            Outcome::Accepted { identity } => identity,
+            other => panic!("expected acceptance, got {other:?}"),
+        }
+    }
+
+    fn accepted(&self) -> bool {
+        matches!(self.outcome, Some(Outcome::Accepted { .. }))
+    }
+}
+
+fn provider(yaml: &str) -> ProviderSpec {
+    if yaml.trim().is_empty() {
+        ProviderSpec::default()
+    } else {
+        serde_saphyr::from_str(yaml).expect("provider yaml")
+    }
+}
+
+fn environment(yaml: &str) -> EnvironmentSpec {
+    if yaml.trim().is_empty() {
+        EnvironmentSpec::default()
+    } else {
+        serde_saphyr::from_str(yaml).expect("env yaml")
+    }
+}
+
+async fn start(provider_yaml: &str, op: &Operation) -> FrejaMock {
+    let user = FrejaUser::from_operation(op).expect("a Freja operation");
+    let ctx = MockContext {
+        pki: pki(),
+        vector_id: VECTOR.into(),
+        user,
+    };
+    FrejaMock::start(&provider(provider_yaml), ctx)
+        .await
+        .expect("mock starts")
+}
+
+async fn run_rp(faults: &[Fault], provider_yaml: &str, env_yaml: &str, op: Operation) -> Run {
+    let mock = start(provider_yaml, &op).await;
+    let env = Environment {
+        vector_id: VECTOR.into(),
+        freja: Some(
+            mock.environment(&environment(env_yaml))
+                .expect("environment"),
+        ),
+    };
+    let rp = ReferenceRp::new(faults);
+    // A panicking RP must not take the test down: run it as a task.
+    let outcome = tokio::spawn(async move { rp.perform(&env, op).await })
+        .await
+        .ok();
+    let obs = mock.observations().await;
+    mock.shutdown().await;
+    Run { outcome, obs }
+}
+
+async fn run(provider_yaml: &str, env_yaml: &str, op: Operation) -> Run {
+    run_rp(&[], provider_yaml, env_yaml, op).await
+}
+
+/// A reqwest client with the RP's identity, for sending hand-made bodies.
+fn raw_client(env: &eidconf::adapter::FrejaEnvironment) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(env.trust_anchors_pem[0].as_bytes()).unwrap();
+    let id = reqwest::Identity::from_pem(
+        format!("{}\n{}", env.client_certificate_pem, env.client_key_pem).as_bytes(),
+    )
+    .unwrap();
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .identity(id)
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Correct RP against the mock
+
+#[tokio::test]
+async fn happy_path_authentication() {
+    let r = run("", "", email_auth()).await;
+    let identity = r.identity();
+    assert_eq!(identity["userInfoType"], json!("EMAIL"));
+    assert_eq!(identity["userInfo"], json!("asa.oberg@example.se"));
+    assert_eq!(identity["requestedAttributes"], default_attributes());
+    assert_eq!(identity.len(), 3);
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthInit), 1);
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthGetOneResult), 1);
+    let init = &r.obs.requests[0];
+    assert_eq!(init.method, "POST");
+    assert_eq!(init.param.as_deref(), Some("initAuthRequest"));
+    assert_eq!(init.encoding, BodyEncoding::RawBase64);
+    assert_eq!(init.client_certificate.as_deref(), Some("rp-client"));
+    assert_eq!(init.response_status, 200);
+    let json = init.request_json.as_ref().unwrap();
+    assert_eq!(json["userInfoType"], "EMAIL");
+    assert_eq!(json["minRegistrationLevel"], "BASIC");
+    assert_eq!(
+        json["attributesToReturn"],
+        json!([{"attribute": "BASIC_USER_INFO"}, {"attribute": "EMAIL_ADDRESS"}])
+    );
+    let poll = &r.obs.requests[1];
+    assert_eq!(
+        poll.request_json,
+        Some(json!({ "authRef": reference_for(VECTOR) }))
+    );
+    assert!(r.obs.tls_failures.is_empty(), "{:?}", r.obs.tls_failures);
+}
+
+#[tokio::test]
+async fn happy_path_signature() {
+    let r = run("", "", sign_op()).await;
+    assert_eq!(r.identity()["requestedAttributes"], default_attributes());
+    assert_eq!(r.obs.count(FrejaEndpoint::SignInit), 1);
+    assert_eq!(r.obs.count(FrejaEndpoint::SignGetOneResult), 1);
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthInit), 0);
+    let init = r.obs.requests[0].request_json.as_ref().unwrap();
+    assert_eq!(init["dataToSignType"], "SIMPLE_UTF8_TEXT");
+    assert_eq!(init["signatureType"], "SIMPLE");
+    assert_eq!(init["title"], "Avtal");
+    assert_eq!(
+        init["dataToSign"]["text"],
+        STANDARD.encode("Jag godkänner avtalet")
+    );
+    assert_eq!(
+        r.obs.requests[1].request_json,
+        Some(json!({ "signRef": reference_for(VECTOR) }))
+    );
+}
+
+#[tokio::test]
+async fn ssn_is_sent_as_base64_json_and_signed_as_a_json_string() {
+    let r = run("", "", ssn_auth()).await;
+    let sent = r.obs.requests[0].request_json.as_ref().unwrap()["userInfo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let decoded: Value = serde_json::from_slice(&STANDARD.decode(sent).unwrap()).unwrap();
+    assert_eq!(decoded, json!({"country": "SE", "ssn": "195210131234"}));
+    assert_eq!(
+        r.identity()["userInfo"],
+        json!(r#"{"country":"SE","ssn":"195210131234"}"#)
+    );
+    assert_eq!(r.identity()["userInfoType"], json!("SSN"));
+}
+
+#[tokio::test]
+async fn scripted_answers_are_used_in_order_and_the_last_repeats() {
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - body: {result: {status: STARTED}}\n    - body: {result: {status: DELIVERED_TO_MOBILE}}\n    - body: {result: {status: APPROVED}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert!(r.accepted(), "{:?}", r.outcome);
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthGetOneResult), 3);
+}
+
+#[tokio::test]
+async fn raw_and_percent_encoded_requests_are_both_decoded() {
+    let op = email_auth();
+    let mock = start("", &op).await;
+    let env = mock.environment(&EnvironmentSpec::default()).unwrap();
+    let client = raw_client(&env);
+    // Pad until the Base64 holds `+`, `/` and `=`: the characters a form decoder would mangle.
+    let (json, b64) = (0..30)
+        .map(|i| {
+            let j = json!({"userInfoType": "EMAIL", "userInfo": format!("{}~~~???@example.se", "a".repeat(i))});
+            let b = STANDARD.encode(j.to_string());
+            (j, b)
+        })
+        .find(|(_, b)| b.contains('+') && b.contains('/') && b.ends_with('='))
+        .unwrap();
+    let url = format!("{}{}", mock.base_url(), FrejaEndpoint::AuthInit.path());
+    let pct =
+        percent_encoding::utf8_percent_encode(&b64, percent_encoding::NON_ALPHANUMERIC).to_string();
+    for body in [
+        format!("initAuthRequest={b64}"),
+        format!("initAuthRequest={pct}&relyingPartyId=integrator-1"),
+        format!("initAuthRequest={}", b64.replace('+', " ")),
+    ] {
+        let resp = client
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let _ = resp.bytes().await;
+    }
+    let obs = mock.observations().await;
+    mock.shutdown().await;
+    assert_eq!(obs.requests.len(), 3);
+    assert_eq!(obs.requests[0].encoding, BodyEncoding::RawBase64);
+    assert_eq!(obs.requests[0].request_json.as_ref(), Some(&json));
+    assert_eq!(obs.requests[0].response_status, 200);
+    assert_eq!(obs.requests[1].encoding, BodyEncoding::PercentEncoded);
+    assert_eq!(obs.requests[1].request_json.as_ref(), Some(&json));
+    // `+` form-decoded to a space is not Base64: the service says so with 1010.
+    assert_eq!(obs.requests[2].encoding, BodyEncoding::Undecodable);
+    assert_eq!(obs.requests[2].response_status, 400);
+}
+
+#[tokio::test]
+async fn undecodable_body_gets_1010_and_foreign_reference_gets_1100() {
+    let op = email_auth();
+    let mock = start(
+        "freja:\n  auth_get_one_result:\n    - body: {result: {status: STARTED}}\n",
+        &op,
+    )
+    .await;
+    let env = mock.environment(&EnvironmentSpec::default()).unwrap();
+    let client = raw_client(&env);
+    let post = |path: &str, body: String| {
+        client
+            .post(format!("{}{path}", mock.base_url()))
+            .body(body)
+            .send()
+    };
+    let r = post(FrejaEndpoint::AuthInit.path(), "wrongParam=e30=".into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"code": 1010, "message": "JSON request cannot be parsed."})
+    );
+    let other = STANDARD.encode(json!({"authRef": "someone-elses"}).to_string());
+    let r = post(
+        FrejaEndpoint::AuthGetOneResult.path(),
+        format!("getOneAuthResultRequest={other}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 1100);
+    let ours = STANDARD.encode(json!({"authRef": reference_for(VECTOR)}).to_string());
+    let r = post(
+        FrejaEndpoint::AuthGetOneResult.path(),
+        format!("getOneAuthResultRequest={ours}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "STARTED");
+    let obs = mock.observations().await;
+    mock.shutdown().await;
+    assert_eq!(obs.requests[0].param.as_deref(), Some("wrongParam"));
+    assert_eq!(obs.requests[0].encoding, BodyEncoding::Undecodable);
+}
+
+#[tokio::test]
+async fn error_payload_is_a_provider_error_with_its_code() {
+    let r = run(
+        "freja:\n  auth_init:\n    - status: 422\n      body: {error: {code: 1001}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::ProviderError);
+    assert_eq!(r.rejection().code, Some(1001));
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthGetOneResult), 0);
+}
+
+#[tokio::test]
+async fn error_status_without_error_payload_is_an_http_status() {
+    let r = run(
+        "freja:\n  auth_init:\n    - status: 503\n      body: {text: \"<html>down</html>\"}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::HttpStatus);
+    assert_eq!(r.rejection().status.as_deref(), Some("503"));
+}
+
+#[tokio::test]
+async fn status_500_is_seen_exactly_once() {
+    let r = run(
+        "freja:\n  auth_init:\n    - status: 500\n      body: {error: {code: 0}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::ProviderError);
+    assert_eq!(r.rejection().code, Some(0));
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthInit), 1);
+}
+
+const REDIRECT: &str = "freja:\n  auth_init:\n    - status: 302\n      redirect_to_canary: true\n";
+
+#[tokio::test]
+async fn redirect_is_not_followed_and_canary_not_hit() {
+    let r = run(REDIRECT, "", email_auth()).await;
+    assert_eq!(r.reason(), Reason::HttpStatus);
+    assert_eq!(r.rejection().status.as_deref(), Some("302"));
+    assert!(r.obs.canary_requests.is_empty());
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthInit), 1);
+}
+
+#[tokio::test]
+async fn untrusted_expired_and_wrong_host_server_certificates() {
+    for cert in ["server-untrusted", "server-expired", "server-wrong-host"] {
+        let r = run(
+            &format!("tls: {{server_certificate: {cert}}}\n"),
+            "",
+            email_auth(),
+        )
+        .await;
+        assert_eq!(
+            r.reason(),
+            Reason::ServerUntrusted,
+            "{cert}: {:?}",
+            r.outcome
+        );
+        assert!(r.obs.requests.is_empty(), "{cert}");
+        assert!(
+            !r.obs.tls_failures.is_empty(),
+            "{cert}: the aborted handshake is evidence"
+        );
+    }
+}
+
+#[tokio::test]
+async fn untrusted_client_certificate_fails_the_handshake() {
+    let r = run(
+        "",
+        "client_certificate: rp-client-untrusted\n",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::Transport, "{:?}", r.outcome);
+    assert!(r.obs.requests.is_empty());
+    assert!(
+        r.obs
+            .tls_failures
+            .iter()
+            .any(|f| f.contains("unknown issuer")),
+        "{:?}",
+        r.obs.tls_failures
+    );
+}
+
+#[tokio::test]
+async fn reset_is_a_transport_failure() {
+    let r = run(
+        "freja:\n  auth_init:\n    - fault: reset\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::Transport, "{:?}", r.outcome);
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthInit), 1);
+    assert_eq!(r.obs.requests[0].response_status, 0);
+}
+
+#[tokio::test]
+async fn truncate_is_a_transport_failure() {
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - fault: truncate\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::Transport, "{:?}", r.outcome);
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthGetOneResult), 1);
+}
+
+#[tokio::test]
+async fn truncate_sends_the_head_and_half_the_body() {
+    let op = email_auth();
+    let mock = start("freja:\n  auth_init:\n    - fault: truncate\n      body: {text: \"0123456789abcdefghij\"}\n", &op).await;
+    let env = mock.environment(&EnvironmentSpec::default()).unwrap();
+    let body = format!("initAuthRequest={}", STANDARD.encode("{}"));
+    let mut resp = raw_client(&env)
+        .post(format!(
+            "{}{}",
+            mock.base_url(),
+            FrejaEndpoint::AuthInit.path()
+        ))
+        .body(body)
+        .send()
+        .await
+        .expect("the head arrives");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.content_length(), Some(20));
+    let mut got = Vec::new();
+    let err = loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => got.extend_from_slice(&c),
+            Ok(None) => panic!("the body completed"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(got, b"0123456789");
+    assert!(
+        err.is_body() || err.is_decode() || err.is_request(),
+        "{err:?}"
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn delay_past_http_timeout_is_a_timeout() {
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - delay: 600ms\n",
+        "http_timeout: 150ms\n",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::Timeout, "{:?}", r.outcome);
+    assert_eq!(r.obs.count(FrejaEndpoint::AuthGetOneResult), 1);
+}
+
+#[tokio::test]
+async fn canceled_is_not_approved() {
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - body: {result: {status: CANCELED}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::StatusNotApproved);
+    assert_eq!(r.rejection().status.as_deref(), Some("CANCELED"));
+}
+
+#[tokio::test]
+async fn signature_by_an_unpinned_key_is_key_unknown() {
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - body: {result: {status: APPROVED, details: {key: freja-jws-retired}}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::KeyUnknown, "{:?}", r.outcome);
+}
+
+#[tokio::test]
+async fn jws_checks_map_to_their_reasons() {
+    let cases = [
+        ("header: {alg: HS256}", Reason::AlgorithmRejected),
+        ("header: {x5t: null}", Reason::KeyUnknown),
+        ("payload: {status: REJECTED}", Reason::StatusNotApproved),
+        (
+            "payload: {authRef: another-transaction}",
+            Reason::ReferenceMismatch,
+        ),
+        ("omit: true", Reason::MalformedResponse),
+    ];
+    for (details, reason) in cases {
+        let yaml = format!(
+            "freja:\n  auth_get_one_result:\n    - body: {{result: {{status: APPROVED, details: {{{details}}}}}}}\n"
+        );
+        let r = run(&yaml, "", email_auth()).await;
+        assert_eq!(r.reason(), reason, "{details}: {:?}", r.outcome);
+    }
+    // A tampered signature under the pinned key.
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - body: {json: {authRef: x, status: APPROVED, details: \"eyJ4NXQiOiJhIiwiYWxnIjoiUlMyNTYifQ.e30.AAAA.x\"}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::SignatureInvalid);
+}
+
+#[tokio::test]
+async fn unsigned_requested_attributes_are_ignored() {
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - body: {result: {status: APPROVED, requested_attributes: {basicUserInfo: {name: Mallory, surname: X}}}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.identity()["requestedAttributes"], default_attributes());
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_its_happy_path() {
+    let op = email_auth();
+    let mock = start("", &op).await;
+    let env = mock.environment(&EnvironmentSpec::default()).unwrap();
+    let client = raw_client(&env);
+    let reference = reference_for(VECTOR);
+    for ep in FrejaEndpoint::ALL {
+        let request = json!({ ep.reference_field(): reference, "includePrevious": "ALL" });
+        let body = format!("{}={}", ep.param(), STANDARD.encode(request.to_string()));
+        let url = format!("{}{}", mock.base_url(), ep.path());
+        let resp = client.post(url).body(body).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{}", ep.name());
+        let v: Value = resp.json().await.unwrap();
+        let name = ep.name();
+        if name.ends_with("init") {
+            assert_eq!(v[ep.reference_field()], json!(reference), "{name}");
+        } else if name.ends_with("get_one_result") {
+            assert_eq!(v["status"], "APPROVED", "{name}");
+            assert!(v["details"].is_string(), "{name}");
+        } else if name.ends_with("get_results") {
+            let list = if ep.reference_field() == "signRef" {
+                "signatureResults"
+            } else {
+                "authenticationResults"
+            };
+            assert_eq!(v[list][0]["status"], "APPROVED", "{name}");
+        } else {
+            assert_eq!(v, json!({}), "{name}");
+        }
+    }
+    let obs = mock.observations().await;
+    mock.shutdown().await;
+    for ep in FrejaEndpoint::ALL {
+        assert_eq!(obs.count(*ep), 1, "{}", ep.name());
+    }
+}
+
+#[tokio::test]
+async fn no_content_where_a_body_is_required_is_malformed() {
+    let r = run(
+        "freja:\n  auth_init:\n    - status: 204\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::MalformedResponse, "{:?}", r.outcome);
+    let r = run(
+        "freja:\n  auth_init:\n    - body: {json: {authRef: \"\"}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::MalformedResponse, "{:?}", r.outcome);
+    let r = run(
+        "freja:\n  auth_get_one_result:\n    - body: {text: \"{\\\"status\\\": 1}\"}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::MalformedResponse, "{:?}", r.outcome);
+}
+
+#[tokio::test]
+async fn error_messages_may_be_null_missing_or_non_ascii() {
+    for body in [
+        "{json: {code: 1002, message: null}}",
+        "{json: {code: 1002}}",
+        "{error: {code: 1002, message: \"Ogiltig användare ✗\"}}",
+    ] {
+        let r = run(
+            &format!("freja:\n  auth_init:\n    - status: 400\n      body: {body}\n"),
+            "",
+            email_auth(),
+        )
+        .await;
+        assert_eq!(
+            (r.reason(), r.rejection().code),
+            (Reason::ProviderError, Some(1002)),
+            "{body}"
+        );
+    }
+    // A code that is not an integer is no error payload.
+    let r = run(
+        "freja:\n  auth_init:\n    - status: 400\n      body: {json: {code: \"1002\"}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(r.reason(), Reason::HttpStatus);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_mocks_in_parallel() {
+    let runs = (0..24).map(|i| async move {
+        let yaml = if i % 2 == 0 {
+            ""
+        } else {
+            "freja:\n  auth_init:\n    - fault: reset\n"
+        };
+        (i, run(yaml, "", email_auth()).await)
+    });
+    for (i, r) in futures::future::join_all(runs).await {
+        if i % 2 == 0 {
+            assert!(r.accepted(), "{i}: {:?}", r.outcome);
+        } else {
+            assert_eq!(r.reason(), Reason::Transport, "{i}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every fault changes behaviour observably
+
+async fn both(fault: Fault, provider_yaml: &str, env_yaml: &str, op: Operation) -> (Run, Run) {
+    let good = run(provider_yaml, env_yaml, op.clone()).await;
+    let bad = run_rp(&[fault], provider_yaml, env_yaml, op).await;
+    (good, bad)
+}
+
+#[tokio::test]
+async fn fault_retry_on_500() {
+    let (good, bad) = both(
+        Fault::RetryOn500,
+        "freja:\n  auth_init:\n    - status: 500\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.obs.count(FrejaEndpoint::AuthInit), 1);
+    assert_eq!(bad.obs.count(FrejaEndpoint::AuthInit), 3);
+}
+
+#[tokio::test]
+async fn fault_accept_422() {
+    let (good, bad) = both(
+        Fault::Accept422,
+        "freja:\n  auth_init:\n    - status: 422\n      body: {error: {code: 1002}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::ProviderError);
+    assert_eq!(good.obs.count(FrejaEndpoint::AuthGetOneResult), 0);
+    // It carried on, polled with an empty reference and got 1100 (which it also took as success).
+    assert_eq!(bad.obs.count(FrejaEndpoint::AuthGetOneResult), 1);
+    assert_eq!(bad.obs.requests[1].response_status, 422);
+    assert_eq!(bad.reason(), Reason::MalformedResponse);
+}
+
+#[tokio::test]
+async fn fault_drop_error_code() {
+    let (good, bad) = both(
+        Fault::DropErrorCode,
+        "freja:\n  auth_init:\n    - status: 400\n      body: {error: {code: 1001}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(
+        (good.reason(), good.rejection().code),
+        (Reason::ProviderError, Some(1001))
+    );
+    assert_eq!(
+        (bad.reason(), bad.rejection().code),
+        (Reason::HttpStatus, None)
+    );
+    assert_eq!(bad.rejection().status.as_deref(), Some("400"));
+}
+
+#[tokio::test]
+async fn fault_panic_on_unknown_code() {
+    let (good, bad) = both(
+        Fault::PanicOnUnknownCode,
+        "freja:\n  auth_init:\n    - status: 422\n      body: {error: {code: 7777, message: \"Något nytt\"}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(
+        (good.reason(), good.rejection().code),
+        (Reason::ProviderError, Some(7777))
+    );
+    assert!(
+        bad.outcome.is_none(),
+        "expected a panic, got {:?}",
+        bad.outcome
+    );
+}
+
+const UNKNOWN_STATUS: &str =
+    "freja:\n  auth_get_one_result:\n    - body: {result: {status: WAITING_FOR_FACE_SCAN}}\n";
+const SHORT_FLOW: &str = "flow_timeout: 250ms\n";
+
+#[tokio::test]
+async fn fault_panic_on_unknown_status() {
+    let (good, bad) = both(
+        Fault::PanicOnUnknownStatus,
+        UNKNOWN_STATUS,
+        SHORT_FLOW,
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::Timeout);
+    assert!(
+        good.obs.count(FrejaEndpoint::AuthGetOneResult) > 1,
+        "kept polling"
+    );
+    assert!(
+        bad.outcome.is_none(),
+        "expected a panic, got {:?}",
+        bad.outcome
+    );
+}
+
+#[tokio::test]
+async fn fault_unknown_status_approved() {
+    let (good, bad) = both(
+        Fault::UnknownStatusApproved,
+        UNKNOWN_STATUS,
+        SHORT_FLOW,
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::Timeout);
+    assert_eq!(bad.identity()["requestedAttributes"], default_attributes());
+}
+
+#[tokio::test]
+async fn fault_misspelled_rp_canceled() {
+    let (good, bad) = both(
+        Fault::MisspelledRpCanceled,
+        "freja:\n  auth_get_one_result:\n    - body: {result: {status: RP_CANCELED}}\n",
+        SHORT_FLOW,
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::StatusNotApproved);
+    assert_eq!(good.rejection().status.as_deref(), Some("RP_CANCELED"));
+    assert_eq!(bad.reason(), Reason::Timeout);
+}
+
+#[tokio::test]
+async fn fault_follow_redirects() {
+    let (good, bad) = both(Fault::FollowRedirects, REDIRECT, "", email_auth()).await;
+    assert_eq!(good.reason(), Reason::HttpStatus);
+    assert!(good.obs.canary_requests.is_empty());
+    assert_eq!(bad.obs.canary_requests.len(), 1);
+    assert_eq!(
+        bad.obs.canary_requests[0].path,
+        FrejaEndpoint::AuthInit.path()
+    );
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_trust_any_server_cert() {
+    let (good, bad) = both(
+        Fault::TrustAnyServerCert,
+        "tls: {server_certificate: server-untrusted}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::ServerUntrusted);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+    assert_eq!(bad.obs.count(FrejaEndpoint::AuthInit), 1);
+}
+
+#[tokio::test]
+async fn fault_no_http_timeout() {
+    let (good, bad) = both(
+        Fault::NoHttpTimeout,
+        "freja:\n  auth_get_one_result:\n    - delay: 500ms\n",
+        "http_timeout: 150ms\nflow_timeout: 300ms\n",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::Timeout);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_skip_signature_check() {
+    let (good, bad) = both(
+        Fault::SkipSignatureCheck,
+        "freja:\n  auth_get_one_result:\n    - body: {result: {status: APPROVED, details: {key: freja-jws-other-env}}}\n",
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::KeyUnknown);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_ignore_reference() {
+    let (good, bad) = both(
+        Fault::IgnoreReference,
+        "freja:\n  sign_get_one_result:\n    - body: {result: {status: APPROVED, details: {payload: {signRef: replayed}}}}\n",
+        "",
+        sign_op(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::ReferenceMismatch);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[test]
+fn every_fault_has_a_test_and_a_name_that_parses() {
+    let source = include_str!("freja_wire.rs");
+    for f in Fault::ALL {
+        assert_eq!(f.name().parse::<Fault>(), Ok(*f));
+        assert!(!f.description().is_empty());
+        let test = format!("async fn fault_{}()", f.name().replace('-', "_"));
+        assert!(source.contains(&test), "no test `{test}`");
+    }
+    let err = "retry-on-503".parse::<Fault>().unwrap_err();
+    assert!(
+        err.contains("retry-on-500") && err.contains("ignore-reference"),
+        "{err}"
+    );
+    let d = ReferenceRp::new(&[Fault::IgnoreReference, Fault::RetryOn500]).describe();
+    assert_eq!(d.name, "eidconf-reference+retry-on-500+ignore-reference");
+    assert_eq!(d.operations, ["freja.authenticate", "freja.sign"]);
+    assert_eq!(ReferenceRp::new(&[]).describe().name, "eidconf-reference");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Units: request decoding and the loopback guard
+
+#[test]
+fn decoding_edge_cases() {
+    let json = json!({"authRef": "ab+/c", "x": "~~~???"});
+    let b64 = STANDARD.encode(json.to_string());
+    assert!(b64.contains('+') || b64.contains('/'), "{b64}");
+    let param = "getOneAuthResultRequest";
+
+    let d = decode_request_body(format!("{param}={b64}").as_bytes(), param);
+    assert_eq!(
+        (d.encoding, d.json.as_ref()),
+        (BodyEncoding::RawBase64, Some(&json))
+    );
+    assert_eq!(d.param.as_deref(), Some(param));
+
+    let pct =
+        percent_encoding::utf8_percent_encode(&b64, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let d = decode_request_body(
+        format!("{param}={pct}&relyingPartyId=rp%201").as_bytes(),
+        param,
+    );
+    assert_eq!(
+        (d.encoding, d.json.as_ref()),
+        (BodyEncoding::PercentEncoded, Some(&json))
+    );
+    assert_eq!(d.relying_party_id.as_deref(), Some("rp 1"));
+
+    // Missing padding is tolerated, as by the real (Java) decoder.
+    let d = decode_request_body(
+        format!("{param}={}", b64.trim_end_matches('=')).as_bytes(),
+        param,
+    );
+    assert_eq!(d.json.as_ref(), Some(&json));
+
+    let undecodable = |body: String| decode_request_body(body.as_bytes(), param).encoding;
+    let plus_space = b64.replace('+', " ");
+    if plus_space != b64 {
+        assert_eq!(
+            undecodable(format!("{param}={plus_space}")),
+            BodyEncoding::Undecodable
+        );
+    }
+    let url_safe = b64.replace('+', "-").replace('/', "_");
+    assert_eq!(
+        undecodable(format!("{param}={url_safe}")),
+        BodyEncoding::Undecodable
+    );
+    assert_eq!(
+        undecodable(format!("otherParam={b64}")),
+        BodyEncoding::Undecodable
+    );
+    assert_eq!(
+        undecodable(format!("{param}={}", STANDARD.encode("not json"))),
+        BodyEncoding::Undecodable
+    );
+    assert_eq!(
+        undecodable(format!("{param}={}", STANDARD.encode("[1,2]"))),
+        BodyEncoding::Undecodable
+    );
+    assert_eq!(
+        undecodable(format!("{param}=%ZZ")),
+        BodyEncoding::Undecodable
+    );
+    assert_eq!(undecodable(json.to_string()), BodyEncoding::Undecodable);
+    assert_eq!(
+        decode_request_body(&[0xff, 0xfe, b'='], param).encoding,
+        BodyEncoding::Undecodable
+    );
+    assert_eq!(decode_request_body(b"", param).encoding, BodyEncoding::None);
+}
+
+#[test]
+fn loopback_guard() {
+    for ok in [
+        "https://127.0.0.1:1234",
+        "https://127.0.0.5/x",
+        "https://[::1]:9",
+        "https://localhost:1",
+        "https://LOCALHOST",
+    ] {
+        assert!(ensure_loopback(ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "https://10.0.0.1",
+        "https://example.com",
+        "https://localhost.example.com",
+        "https://127.0.0.1.nip.io",
+        "https://[::2]",
+        "not a url",
+        "https://0.0.0.0",
+    ] {
+        assert!(ensure_loopback(bad).is_err(), "{bad}");
+    }
+}
