@@ -197,11 +197,14 @@ pub(crate) struct Core {
     user: FrejaUser,
     /// Signing keys by PKI name, with their x5t.
     keys: HashMap<String, (Arc<RsaKeyPair>, String)>,
+    /// `x5t` values a forged header names (`DetailsSpec::x5t_of`), by certificate name.
+    x5ts: HashMap<String, String>,
 }
 
 impl Core {
     pub(crate) fn new(spec: &ProviderSpec, ctx: &MockContext) -> Result<Core, ProviderError> {
         let mut key_names = vec![pki::JWS_DEFAULT.to_owned()];
+        let mut x5ts = HashMap::new();
         for (ep, responses) in &spec.freja {
             if responses.is_empty() {
                 return Err(ProviderError::Spec(format!(
@@ -214,9 +217,12 @@ impl Core {
                     ProviderError::Spec(format!("`{}` response #{}: {m}", ep.name(), i + 1))
                 })?;
                 if let Some(BodySpec::Result(res)) = &r.body
-                    && let Some(DetailsSpec { key: Some(k), .. }) = &res.details
+                    && let Some(d) = &res.details
                 {
-                    key_names.push(k.clone());
+                    key_names.extend(d.key.iter().cloned());
+                    if let Some(n) = &d.x5t_of {
+                        x5ts.insert(n.clone(), ctx.pki.get(n)?.x5t());
+                    }
                 }
             }
         }
@@ -233,6 +239,7 @@ impl Core {
             reference: reference_for(&ctx.vector_id),
             user: ctx.user.clone(),
             keys,
+            x5ts,
         })
     }
 
@@ -300,6 +307,13 @@ impl Core {
             .get(name)
             .ok_or_else(|| format!("signing key `{name}` was not loaded"))?;
         let mut header = Map::new();
+        let x5t = match &spec.x5t_of {
+            Some(n) => self
+                .x5ts
+                .get(n)
+                .ok_or_else(|| format!("certificate `{n}` was not loaded"))?,
+            None => x5t,
+        };
         header.insert("x5t".into(), Value::String(x5t.clone()));
         header.insert("alg".into(), Value::String("RS256".into()));
         merge(&mut header, &spec.header);
@@ -359,6 +373,15 @@ impl Core {
                 json(Self::error_body(*code, message.as_deref()))
             }
             Some(BodySpec::Reference) => json(json!({ ep.reference_field(): self.reference })),
+            Some(BodySpec::ReferenceWithExtra(extra)) => {
+                let mut obj = Map::new();
+                obj.insert(
+                    ep.reference_field().into(),
+                    Value::String(self.reference.clone()),
+                );
+                merge(&mut obj, extra);
+                json(Value::Object(obj))
+            }
             Some(BodySpec::Result(spec)) => json(self.result(ep, spec)?),
             Some(BodySpec::Repeat { text, times }) => {
                 Ok(Some(text.repeat(*times as usize).into_bytes()))

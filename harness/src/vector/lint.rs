@@ -114,9 +114,14 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
     for responses in s.provider.freja.values() {
         for r in responses {
             if let Some(BodySpec::Result(res)) = &r.body
-                && let Some(n) = res.details.as_ref().and_then(|d| d.key.as_ref())
+                && let Some(d) = &res.details
             {
-                key("signing key", n);
+                if let Some(n) = &d.key {
+                    key("signing key", n);
+                }
+                if let Some(n) = &d.x5t_of {
+                    key("x5t certificate", n);
+                }
             }
         }
     }

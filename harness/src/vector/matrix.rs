@@ -195,6 +195,16 @@ mod tests {
     }
 
     #[test]
+    fn a_dash_inside_a_word_does_not_open_a_scalar() {
+        let r = row(&[
+            ("n", MatrixValue::Int(400)),
+            ("s", MatrixValue::Str("x".into())),
+        ]);
+        let (t, _) = substitute("req: [FREJA-HTTP-${n}]\nlist:\n  - ${s}\n", &r).unwrap();
+        assert_eq!(t, "req: [FREJA-HTTP-400]\nlist:\n  - \"x\"\n");
+    }
+
+    #[test]
     fn ids_are_slugged() {
         let r = row(&[("s", MatrixValue::Str("RP_CANCELED".into()))]);
         let (t, _) =

@@ -282,6 +282,8 @@ pub enum BodySpec {
     },
     /// `{"authRef": …}` or `{"signRef": …}` with the transaction's reference.
     Reference,
+    /// The reference answer with these extra members (fields a later API version may add).
+    ReferenceWithExtra(serde_json::Map<String, serde_json::Value>),
     /// A transaction result object built by the mock.
     Result(Box<ResultSpec>),
     /// No body at all.
@@ -319,6 +321,10 @@ pub struct DetailsSpec {
     /// The signing key by name (default `freja-jws-current`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Name the `x5t` of this certificate in the header instead of the signing key's: a forgery
+    /// that claims a pinned certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x5t_of: Option<String>,
     /// Members merged over the default protected header `{"x5t": …, "alg": "RS256"}`; `null`
     /// removes a member.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
