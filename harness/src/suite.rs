@@ -115,21 +115,10 @@ impl Suites {
                     continue;
                 }
             };
-            let file: SuiteFile = match serde_saphyr::from_str_with_options(
-                &text,
-                serde_saphyr::options! { strict_booleans: true, with_snippet: false },
-            ) {
+            let file: SuiteFile = match crate::vector::load::parse_yaml(&display, &text) {
                 Ok(f) => f,
-                Err(e) => {
-                    let (l, c) = e
-                        .location()
-                        .map(|l| (l.line(), l.column()))
-                        .unwrap_or((1, 1));
-                    let mut m = e.to_string();
-                    if let Some(i) = m.rfind(" at line ") {
-                        m.truncate(i);
-                    }
-                    errors.push(Diagnostic::new(at(l, c), m).with_excerpt(&text));
+                Err(d) => {
+                    errors.push(d);
                     continue;
                 }
             };

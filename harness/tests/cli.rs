@@ -147,3 +147,75 @@ fn the_committed_vector_schema_is_current() {
         "vectors/schema.json is stale: run `cargo run -- schema vectors > vectors/schema.json` (or UPDATE_SCHEMA=1 cargo test -p eidconf --test cli)"
     );
 }
+
+#[test]
+fn known_failures_are_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let known = dir.path().join("known.yaml");
+    let reports = dir.path().join("r");
+    let run = |file: &str| {
+        std::fs::write(&known, file).unwrap();
+        eidconf(&[
+            "run",
+            "--rp",
+            "always-accept",
+            "--filter",
+            "freja.http.auth-init-500-*",
+            "--known-failures",
+            known.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ])
+    };
+    // Every selected vector fails under always-accept and is listed: all xfail, the run passes.
+    let o = run(
+        "known_failures:\n  - {id: 'freja.http.auth-init-500-*', reason: retries on 5xx}\n  - {id: nothing.matches, reason: stale}\n",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("XFAIL freja.http.auth-init-500"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("UNUSED known failure entry `nothing.matches`"),
+        "{}",
+        text(&o)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        report["known_failures_unused"],
+        serde_json::json!(["nothing.matches"])
+    );
+    assert_eq!(report["summary"]["fail"], 0);
+    assert!(report["summary"]["xfail"].as_u64().unwrap() >= 2);
+
+    // A listed vector that passes is an xpass and fails the run.
+    std::fs::write(
+        &known,
+        "known_failures:\n  - {id: 'freja.status.*', reason: x}\n",
+    )
+    .unwrap();
+    let o = eidconf(&[
+        "run",
+        "--filter",
+        "freja.status.approved-*",
+        "--known-failures",
+        known.to_str().unwrap(),
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("XPASS freja.status.approved-"),
+        "{}",
+        text(&o)
+    );
+
+    // A malformed known-failures file is bad input, located.
+    let o = run("known_failures:\n  - {id: x, reson: typo}\n");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("known.yaml:2:"), "{}", text(&o));
+}

@@ -336,6 +336,12 @@ fn cmd_run(args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return bad_input(format!("error: cannot start the async runtime: {e}\n")),
     };
+    // An RP's panic becomes that vector's `error` with the message; one line on stderr is enough.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string());
+        let msg = msg.or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
+        eprintln!("note: panic captured as a vector error: {msg}");
+    }));
     let tty = std::io::stderr().is_terminal();
     let result = runtime.block_on(run::run(rp, &corpus, &suites, &pki, &cfg, |p| {
         if tty {

@@ -39,21 +39,8 @@ impl KnownFailures {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| Diagnostics(vec![Diagnostic::new(at(1, 1), e.to_string())]))?;
-        let file: File = serde_saphyr::from_str_with_options(
-            &text,
-            serde_saphyr::options! { strict_booleans: true, with_snippet: false },
-        )
-        .map_err(|e| {
-            let (l, c) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
-            let mut m = e.to_string();
-            if let Some(i) = m.rfind(" at line ") {
-                m.truncate(i);
-            }
-            Diagnostics(vec![Diagnostic::new(at(l, c), m).with_excerpt(&text)])
-        })?;
+        let file: File =
+            crate::vector::load::parse_yaml(path, &text).map_err(|d| Diagnostics(vec![d]))?;
         let mut entries = Vec::new();
         let mut errors = Vec::new();
         for e in file.known_failures {

@@ -140,6 +140,15 @@ fn yaml_error(file: &Path, text: &str, e: &serde_saphyr::Error, context: &str) -
     .with_excerpt(text)
 }
 
+/// Parse a whole YAML document strictly (no `yes`/`no` booleans, no duplicate keys); an error
+/// names the file, line and column. Used for every YAML file eidconf reads.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+) -> Result<T, Diagnostic> {
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| yaml_error(file, text, &e, ""))
+}
+
 /// Parse one vector file. `display` is the path used in messages.
 pub fn parse_file(display: &Path, text: &str) -> Result<Vec<Vector>, Diagnostics> {
     let index: FileIndex =
