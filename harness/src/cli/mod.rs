@@ -339,7 +339,9 @@ fn cmd_run(args: RunArgs) -> i32 {
     // An RP's panic becomes that vector's `error` with the message; one line on stderr is enough.
     std::panic::set_hook(Box::new(|info| {
         let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string());
-        let msg = msg.or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
+        let msg = msg
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
         eprintln!("note: panic captured as a vector error: {msg}");
     }));
     let tty = std::io::stderr().is_terminal();
