@@ -113,6 +113,7 @@ fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
             (!e.reason.is_empty() && !e.reason.contains(&Reason::InvalidInput))
                 || e.code.is_some()
                 || e.status.is_some()
+                || e.claim.is_some()
         }
     }
 }

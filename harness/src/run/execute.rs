@@ -44,28 +44,32 @@ pub async fn execute(
         duration: start.elapsed(),
     };
     let op = vector.spec.operation.clone();
-    let Some(user) = FrejaUser::from_operation(&op) else {
-        return failed(format!("operation {} has no Freja user", op.name()), start);
-    };
-    let ctx = MockContext {
-        pki: pki.clone(),
-        vector_id: vector.id().to_owned(),
-        user,
-    };
-    let mock = match FrejaMock::start(&vector.spec.provider, ctx).await {
-        Ok(m) => m,
-        Err(e) => return failed(format!("could not start the mock provider: {e}"), start),
-    };
-    let freja = match mock.environment(&vector.spec.environment) {
-        Ok(f) => f,
-        Err(e) => {
-            mock.shutdown().await;
-            return failed(format!("could not build the environment: {e}"), start);
+    // Operations on the Freja wire get a mock services host; token- and data-level operations
+    // (a given token, a subject DN) need no provider at all.
+    let mut mock = None;
+    let mut freja = None;
+    if let Some(user) = FrejaUser::from_operation(&op) {
+        let ctx = MockContext {
+            pki: pki.clone(),
+            vector_id: vector.id().to_owned(),
+            user,
+        };
+        let m = match FrejaMock::start(&vector.spec.provider, ctx).await {
+            Ok(m) => m,
+            Err(e) => return failed(format!("could not start the mock provider: {e}"), start),
+        };
+        match m.environment(&vector.spec.environment) {
+            Ok(f) => freja = Some(f),
+            Err(e) => {
+                m.shutdown().await;
+                return failed(format!("could not build the environment: {e}"), start);
+            }
         }
-    };
+        mock = Some(m);
+    }
     let env = Environment {
         vector_id: vector.id().to_owned(),
-        freja: Some(freja),
+        freja,
     };
     let task_env = env.clone();
     let task = tokio::spawn(async move { rp.perform(&task_env, op).await });
@@ -81,11 +85,14 @@ pub async fn execute(
             Err(AdapterFailure::Timeout(timeout))
         }
     };
-    let observations = mock.observations().await;
-    mock.shutdown().await;
+    let mut observations = None;
+    if let Some(m) = mock {
+        observations = Some(m.observations().await);
+        m.shutdown().await;
+    }
     Execution {
         outcome,
-        observations: Some(observations),
+        observations,
         environment: Some(env),
         duration: start.elapsed(),
     }

@@ -102,6 +102,14 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
                     format!("reported code {}, expected {code}", opt(r.code)),
                 ));
             }
+            if let Some(claim) = &expect.claim
+                && r.claim.as_deref() != Some(claim.as_str())
+            {
+                problems.push((
+                    FailureKind::WrongDetail,
+                    format!("named claim {}, expected {claim}", opt(r.claim.as_ref())),
+                ));
+            }
             if let Some(status) = &expect.status
                 && r.status.as_deref() != Some(status.as_str())
             {

@@ -160,8 +160,8 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
     let e = &s.expect;
     match e.verdict {
         Verdict::Accepted => {
-            if !e.reason.is_empty() || e.code.is_some() || e.status.is_some() {
-                err("an accepted vector cannot expect a reason, code or status".into());
+            if !e.reason.is_empty() || e.code.is_some() || e.status.is_some() || e.claim.is_some() {
+                err("an accepted vector cannot expect a reason, code, status or claim".into());
             }
         }
         Verdict::Rejected => {

@@ -364,6 +364,9 @@ pub struct Expect {
     /// The transaction status the RP must report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The claim or field the RP must name (`claims_invalid`, `invalid_input`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
     /// For accepted outcomes: identity fields the RP must return, exactly these values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<serde_json::Map<String, serde_json::Value>>,
