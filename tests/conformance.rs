@@ -19,30 +19,31 @@ fn main() -> ExitCode {
     // Vectors wait on sockets and timers, not on the CPU: more threads than cores pay off.
     args.test_threads = args.test_threads.or(Some(8));
     let root = eidconf::default_corpus_root();
-    let corpus = match (&args.filter, args.exact) {
-        (Some(id), true) => Corpus::load_for_id(&root, id),
-        _ => Corpus::load(&root),
+    // A broken vector file becomes a failing test named after its location, so the rest of the
+    // corpus still lists and runs.
+    let (corpus, errors) = match (&args.filter, args.exact) {
+        (Some(id), true) => match Corpus::load_for_id(&root, id) {
+            Ok(c) => (c, Vec::new()),
+            Err(d) => (Corpus::load_files(&root, &[]).expect("empty corpus"), d.0),
+        },
+        _ => Corpus::load_lenient(&root),
     };
-    let corpus = match corpus {
-        Ok(c) => c,
-        Err(d) => {
-            eprint!("{d}");
-            return ExitCode::from(2);
-        }
-    };
+    let mut trials: Vec<Trial> = errors
+        .into_iter()
+        .map(|d| {
+            let name = format!("input-error::{}", d.location);
+            Trial::test(name, move || Err(Failed::from(d.to_string())))
+        })
+        .collect();
     let shared = Arc::new(Shared {
         root: root.clone(),
         pki: OnceLock::new(),
         runtime: OnceLock::new(),
     });
-    let trials = corpus
-        .vectors
-        .into_iter()
-        .map(|v| {
-            let shared = shared.clone();
-            Trial::test(v.id().to_owned(), move || shared.run(&v))
-        })
-        .collect();
+    trials.extend(corpus.vectors.into_iter().map(|v| {
+        let shared = shared.clone();
+        Trial::test(v.id().to_owned(), move || shared.run(&v))
+    }));
     libtest_mimic::run(&args, trials).exit_code()
 }
 

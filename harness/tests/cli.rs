@@ -219,3 +219,40 @@ fn known_failures_are_strict() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("known.yaml:2:"), "{}", text(&o));
 }
+
+#[test]
+fn a_broken_vector_does_not_stop_the_others() {
+    let two = format!(
+        "{ONE}{}",
+        ONE.replace("vectors:\n", "")
+            .replace("t.one", "t.two")
+            .replace("severity: low", "severity: lowish")
+    );
+    let dir = scratch(&two);
+    let reports = dir.path().join("r");
+    let o = eidconf(&[
+        "run",
+        "--corpus",
+        dir.path().to_str().unwrap(),
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("vectors/t.yaml:11:15"), "{}", text(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["summary"]["total"], 1, "t.one still ran");
+    assert_eq!(report["vectors"][0]["id"], "t.one");
+    assert!(
+        report["input_errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("vectors/t.yaml:11:15")
+    );
+    assert!(
+        std::fs::read_to_string(reports.join("summary.md"))
+            .unwrap()
+            .contains("Input errors")
+    );
+}

@@ -43,12 +43,17 @@ impl Report {
     /// Checks both the summary and the vectors, and fails if either disagrees: a summary
     /// that undercounts must never turn a failing run green.
     pub fn passed(&self) -> bool {
-        self.summary.failing() == 0 && !self.vectors.iter().any(|v| v.result.is_failing())
+        self.input_errors.is_empty()
+            && self.summary.failing() == 0
+            && !self.vectors.iter().any(|v| v.result.is_failing())
     }
 
     /// [`exit::SUCCESS`] if [`Report::passed`], otherwise [`exit::FAILURES`].
+    /// [`exit::BAD_INPUT`] when some input could not be loaded.
     pub fn exit_code(&self) -> i32 {
-        if self.passed() {
+        if !self.input_errors.is_empty() {
+            exit::BAD_INPUT
+        } else if self.passed() {
             exit::SUCCESS
         } else {
             exit::FAILURES

@@ -43,6 +43,10 @@ pub struct Report {
     pub vectors: Vec<VectorResult>,
     /// Entries of the known-failures file that matched no vector: stale entries to delete.
     pub known_failures_unused: Vec<String>,
+    /// Vector files or vectors that could not be loaded, each with its file:line:col. Their vectors
+    /// did not run; the run fails with [`crate::exit::BAD_INPUT`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_errors: Vec<String>,
 }
 
 /// The tool that produced a report.

@@ -111,6 +111,7 @@ struct View<'a> {
     requirement_counts: RequirementCounts,
     not_run: Vec<NotRunRow<'a>>,
     known_failures_unused: &'a [String],
+    input_errors: &'a [String],
     /// Only for HTML: every vector with its evidence.
     vectors: Vec<VectorRow<'a>>,
 }
@@ -277,6 +278,7 @@ impl<'a> View<'a> {
             requirement_counts,
             not_run,
             known_failures_unused: &report.known_failures_unused,
+            input_errors: &report.input_errors,
             vectors,
         }
     }

@@ -352,6 +352,7 @@ fn renderers_do_not_panic_on_hostile_or_empty_content() {
         vectors: vec![],
         requirements: vec![],
         known_failures_unused: vec![],
+        input_errors: vec![],
         summary: Summary::default(),
         failures_by_severity: Default::default(),
         ..report()
@@ -382,4 +383,15 @@ fn write_all_writes_the_four_files() {
         markdown(&report())
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn input_errors_fail_the_run_as_bad_input_and_are_shown() {
+    let mut r = report();
+    r.input_errors = vec!["vectors/x.yaml:3:5: unknown field `severty`".into()];
+    assert!(!r.passed());
+    assert_eq!(r.exit_code(), eidconf_report::exit::BAD_INPUT);
+    assert!(markdown(&r).contains("Input errors"));
+    assert!(html(&r).contains("unknown field `severty`"));
+    assert_eq!(from_json(&to_json(&r)).unwrap(), r);
 }

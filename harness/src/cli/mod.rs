@@ -206,25 +206,28 @@ fn bad_input(d: impl std::fmt::Display) -> i32 {
     exit::BAD_INPUT
 }
 
-/// Load suites, corpus and keys from a corpus root.
-pub fn load_all(root: &Path) -> Result<(Suites, Corpus, Pki), String> {
+/// Load suites, keys and every vector that is sound. Suites and keys are needed for anything to
+/// run, so their errors are fatal; a broken vector only drops out, and is returned as a diagnostic.
+pub fn load_all(root: &Path) -> Result<(Suites, Corpus, Pki, Vec<vector::Diagnostic>), String> {
     let suites = Suites::load(root).map_err(|d| d.to_string())?;
-    let corpus = Corpus::load(root).map_err(|d| d.to_string())?;
     let pki = Pki::load(&root.join("vectors/keys")).map_err(|e| format!("error: {e}\n"))?;
+    let (mut corpus, mut errors) = Corpus::load_lenient(root);
     let findings = vector::lint::lint(&corpus, &suites, &pki);
-    if !findings.errors.is_empty() {
-        return Err(Diagnostics(findings.errors).to_string());
-    }
+    corpus
+        .vectors
+        .retain(|v| !findings.invalid.contains(v.id()));
+    errors.extend(findings.errors);
     for gap in &findings.coverage_gaps {
         eprintln!("warning: {gap}");
     }
-    Ok((suites, corpus, pki))
+    Ok((suites, corpus, pki, errors))
 }
 
 fn cmd_list(args: ListArgs) -> i32 {
     let root = args.select.corpus.root();
     let (suites, corpus, _) = match load_all(&root) {
-        Ok(x) => x,
+        Ok((s, c, p, errors)) if errors.is_empty() => (s, c, p),
+        Ok((_, _, _, errors)) => return bad_input(Diagnostics(errors)),
         Err(e) => return bad_input(e),
     };
     let sel = selection(&args.select);
@@ -302,10 +305,17 @@ fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
 
 fn cmd_run(args: RunArgs) -> i32 {
     let root = args.select.corpus.root();
-    let (suites, corpus, pki) = match load_all(&root) {
+    let (suites, corpus, pki, input_errors) = match load_all(&root) {
         Ok(x) => x,
         Err(e) => return bad_input(e),
     };
+    if !input_errors.is_empty() {
+        eprint!("{}", Diagnostics(input_errors.clone()));
+        eprintln!(
+            "the run goes on without these vectors, and exits with {}",
+            exit::BAD_INPUT
+        );
+    }
     let known = match &args.known_failures {
         Some(p) => match KnownFailures::load(p) {
             Ok(k) => k,
@@ -356,10 +366,11 @@ fn cmd_run(args: RunArgs) -> i32 {
             }
         }
     }));
-    let report = match result {
+    let mut report = match result {
         Ok(r) => r,
         Err(e) => return bad_input(format!("error: {e}\n")),
     };
+    report.input_errors = input_errors.iter().map(ToString::to_string).collect();
     print_summary(&report);
     match report::write_all(&report, &args.report_dir) {
         Ok(paths) => {
@@ -395,6 +406,10 @@ fn print_summary(r: &report::Report) {
             .or_else(|| v.note.clone())
             .unwrap_or_default();
         let _ = writeln!(out, "{tag} {} [{}] {why}", v.id, v.severity);
+    }
+    for e in &r.input_errors {
+        let first = e.lines().next().unwrap_or_default();
+        let _ = writeln!(out, "INPUT {first}");
     }
     for u in &r.known_failures_unused {
         let _ = writeln!(out, "UNUSED known failure entry `{u}` matched no vector");

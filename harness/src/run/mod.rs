@@ -181,6 +181,7 @@ pub async fn run(
         failures_by_severity,
         requirements: requirements(&vectors, suites, &cfg.selection),
         known_failures_unused: cfg.known.unused(selected.iter().map(|v| v.id())),
+        input_errors: Vec::new(),
         vectors,
     })
 }

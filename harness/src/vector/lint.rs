@@ -13,17 +13,25 @@ use super::model::{BodySpec, FrejaEndpoint, Verdict};
 #[derive(Debug, Default)]
 pub struct Findings {
     pub errors: Vec<Diagnostic>,
+    /// Ids of the vectors the errors are about.
+    pub invalid: std::collections::BTreeSet<String>,
     pub coverage_gaps: Vec<Diagnostic>,
 }
 
 /// Every problem found, in corpus order.
 pub fn lint(corpus: &Corpus, suites: &Suites, pki: &Pki) -> Findings {
     let mut errors = Vec::new();
+    let mut invalid = std::collections::BTreeSet::new();
     for v in &corpus.vectors {
+        let before = errors.len();
         lint_vector(v, suites, pki, &mut errors);
+        if errors.len() > before {
+            invalid.insert(v.id().to_owned());
+        }
     }
     Findings {
         errors,
+        invalid,
         coverage_gaps: coverage(corpus, suites),
     }
 }

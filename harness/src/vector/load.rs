@@ -151,9 +151,21 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
 
 /// Parse one vector file. `display` is the path used in messages.
 pub fn parse_file(display: &Path, text: &str) -> Result<Vec<Vector>, Diagnostics> {
+    let (vectors, errors) = parse_file_lenient(display, text);
+    if errors.is_empty() {
+        Ok(vectors)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+/// Parse one vector file, keeping every vector that parses and reporting the others.
+pub fn parse_file_lenient(display: &Path, text: &str) -> (Vec<Vector>, Vec<Diagnostic>) {
     let index: FileIndex =
-        serde_saphyr::from_str_with_options(&neutralise_placeholders(text), options())
-            .map_err(|e| Diagnostics(vec![yaml_error(display, text, &e, "")]))?;
+        match serde_saphyr::from_str_with_options(&neutralise_placeholders(text), options()) {
+            Ok(i) => i,
+            Err(e) => return (Vec::new(), vec![yaml_error(display, text, &e, "")]),
+        };
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let starts: Vec<(u64, u64)> = index
         .vectors
@@ -180,11 +192,7 @@ pub fn parse_file(display: &Path, text: &str) -> Result<Vec<Vector>, Diagnostics
             Err(mut d) => errors.append(&mut d.0),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(Diagnostics(errors))
-    }
+    (out, errors)
 }
 
 fn parse_entry(
@@ -333,11 +341,38 @@ impl Corpus {
         Ok(corpus)
     }
 
-    /// Load these files (paths under root).
+    /// Load these files (paths under root); any error fails the whole load.
     pub fn load_files(root: &Path, files: &[PathBuf]) -> Result<Corpus, Diagnostics> {
-        let mut vectors = Vec::new();
+        let (corpus, errors) = Self::load_files_lenient(root, files);
+        if errors.is_empty() {
+            Ok(corpus)
+        } else {
+            Err(Diagnostics(errors))
+        }
+    }
+
+    /// Load every vector file, keeping what loads: the run goes on without the broken vectors,
+    /// which are reported.
+    pub fn load_lenient(root: &Path) -> (Corpus, Vec<Diagnostic>) {
+        match vector_files(&root.join("vectors")) {
+            Ok(files) => Self::load_files_lenient(root, &files),
+            Err(d) => (
+                Corpus {
+                    root: root.to_owned(),
+                    vectors: Vec::new(),
+                    digest: String::new(),
+                },
+                vec![d],
+            ),
+        }
+    }
+
+    /// Load these files, keeping every vector that parses; of two vectors with one id, the first.
+    pub fn load_files_lenient(root: &Path, files: &[PathBuf]) -> (Corpus, Vec<Diagnostic>) {
+        let mut vectors: Vec<Vector> = Vec::new();
         let mut errors = Vec::new();
         let mut hasher = Sha256::new();
+        let mut seen: BTreeMap<String, Location> = BTreeMap::new();
         for file in files {
             let display = file.strip_prefix(root).unwrap_or(file).to_owned();
             let text = match std::fs::read_to_string(file) {
@@ -357,31 +392,32 @@ impl Corpus {
             hasher.update(display.to_string_lossy().as_bytes());
             hasher.update([0]);
             hasher.update(text.as_bytes());
-            match parse_file(&display, &text) {
-                Ok(mut v) => vectors.append(&mut v),
-                Err(mut d) => errors.append(&mut d.0),
+            let (parsed, mut errs) = parse_file_lenient(&display, &text);
+            errors.append(&mut errs);
+            for v in parsed {
+                if let Some(first) = seen.get(v.id()) {
+                    errors.push(Diagnostic::new(
+                        v.location.clone(),
+                        format!(
+                            "duplicate vector id `{}`: already defined at {first}",
+                            v.id()
+                        ),
+                    ));
+                    continue;
+                }
+                seen.insert(v.id().to_owned(), v.location.clone());
+                vectors.push(v);
             }
         }
-        let mut seen: BTreeMap<&str, &Location> = BTreeMap::new();
-        for v in &vectors {
-            if let Some(first) = seen.insert(v.id(), &v.location) {
-                errors.push(Diagnostic::new(
-                    v.location.clone(),
-                    format!(
-                        "duplicate vector id `{}`: already defined at {first}",
-                        v.id()
-                    ),
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(Diagnostics(errors));
-        }
-        Ok(Corpus {
-            root: root.to_owned(),
-            vectors,
-            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
-        })
+        let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
+        (
+            Corpus {
+                root: root.to_owned(),
+                vectors,
+                digest,
+            },
+            errors,
+        )
     }
 }
 
