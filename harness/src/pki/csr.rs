@@ -1,0 +1,1 @@
+//! CSR and certificate lint (next commit).
