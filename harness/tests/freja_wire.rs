@@ -881,7 +881,8 @@ async fn fault_ignore_reference() {
 
 #[test]
 fn every_fault_has_a_test_and_a_name_that_parses() {
-    let source = include_str!("freja_wire.rs");
+    // The subject-DN faults are tested in dn.rs.
+    let source = [include_str!("freja_wire.rs"), include_str!("dn.rs")].concat();
     for f in Fault::ALL {
         assert_eq!(f.name().parse::<Fault>(), Ok(*f));
         assert!(!f.description().is_empty());
@@ -895,7 +896,10 @@ fn every_fault_has_a_test_and_a_name_that_parses() {
     );
     let d = ReferenceRp::new(&[Fault::IgnoreReference, Fault::RetryOn500]).describe();
     assert_eq!(d.name, "eidconf-reference+retry-on-500+ignore-reference");
-    assert_eq!(d.operations, ["freja.authenticate", "freja.sign"]);
+    assert_eq!(
+        d.operations,
+        ["freja.authenticate", "freja.sign", "dn.validate"]
+    );
     assert_eq!(ReferenceRp::new(&[]).describe().name, "eidconf-reference");
 }
 

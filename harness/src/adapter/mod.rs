@@ -43,16 +43,22 @@ pub enum Operation {
     /// Run a whole Freja eID signature transaction, as above with the signature endpoints.
     #[serde(rename = "freja.sign")]
     FrejaSign(FrejaSignRequest),
+    /// Validate the subject DN of a Freja client certificate request, as the RP's onboarding
+    /// tooling would before the CSR is sent. No provider is involved. Accept, or reject with
+    /// `invalid_input` and the offending attribute (`C`, `O`, `OU`, `CN`, `OI`, …) in `claim`.
+    #[serde(rename = "dn.validate")]
+    DnValidate(DnRequest),
 }
 
 impl Operation {
     /// Every operation name the harness knows.
-    pub const NAMES: &'static [&'static str] = &["freja.authenticate", "freja.sign"];
+    pub const NAMES: &'static [&'static str] = &["freja.authenticate", "freja.sign", "dn.validate"];
 
     pub fn name(&self) -> &'static str {
         match self {
             Operation::FrejaAuthenticate(_) => "freja.authenticate",
             Operation::FrejaSign(_) => "freja.sign",
+            Operation::DnValidate(_) => "dn.validate",
         }
     }
 }
@@ -299,4 +305,22 @@ impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Inputs of `dn.validate`: a subject as its attributes in order (repeats and unknown types are
+/// part of what is tested, so this is a list, not a map).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnRequest {
+    pub subject: Vec<DnAttribute>,
+}
+
+/// One attribute of a subject DN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnAttribute {
+    /// `C`, `O`, `OU`, `CN`, `OI` (organizationIdentifier, 2.5.4.97), or any other type name.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
 }

@@ -48,6 +48,43 @@ pub enum Command {
     /// Manage the TEST-ONLY key material under vectors/keys/.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check a certificate signing request before sending it to the provider.
+    #[command(subcommand)]
+    Csr(CsrCommand),
+    /// Check an issued client certificate.
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CsrCommand {
+    /// Lint a PKCS#10 request (PEM or DER): signature, key (RSA >= 2048), signature algorithm
+    /// (no MD5/SHA-1), subject DN rules. Exit 0 clean, 1 findings, 2 unreadable input.
+    Lint {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: LintFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Lint an issued client certificate (PEM or DER): validity window, EKU clientAuth, key
+    /// usage, key size, subject, and with --ca the issuer's signature. Exit 0/1/2 as `csr lint`.
+    Lint {
+        file: PathBuf,
+        /// The issuing CA certificate(s), PEM or DER.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: LintFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +217,10 @@ pub fn main(cli: Cli) -> i32 {
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
             );
             exit::SUCCESS
+        }
+        Command::Csr(CsrCommand::Lint { file, format }) => cmd_pki_lint(&file, None, format),
+        Command::Cert(CertCommand::Lint { file, ca, format }) => {
+            cmd_pki_lint(&file, Some(ca.as_deref()), format)
         }
         Command::Keys(KeysCommand::Generate { out, force }) => {
             match crate::pki::generate(&out, force) {
@@ -428,4 +469,44 @@ fn print_summary(r: &report::Report) {
         s.xfail,
         s.xpass
     );
+}
+
+/// `csr lint` (`ca: None`) and `cert lint` (`ca: Some(..)`).
+fn cmd_pki_lint(file: &Path, ca: Option<Option<&Path>>, format: LintFormat) -> i32 {
+    use crate::pki::csr;
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| format!("error: {}: cannot read: {e}\n", p.display()))
+    };
+    let bytes = match read(file) {
+        Ok(b) => b,
+        Err(e) => return bad_input(e),
+    };
+    let name = file.display().to_string();
+    let report = match ca {
+        None => csr::lint_csr(&name, &bytes),
+        Some(ca) => {
+            let ca_bytes = match ca.map(read).transpose() {
+                Ok(b) => b,
+                Err(e) => return bad_input(e),
+            };
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            csr::lint_cert(&name, &bytes, ca_bytes.as_deref(), now)
+        }
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return bad_input(format!("error: {name}: unreadable: {e}\n")),
+    };
+    match format {
+        LintFormat::Text => print!("{}", csr::render_text(&report)),
+        LintFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+    }
+    if report.findings.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::FAILURES
+    }
 }

@@ -2,7 +2,10 @@
 //!
 //! Keys are generated once by `eidconf keys generate` and committed; a run only loads them.
 
+pub mod csr;
+pub mod dn;
 mod generate;
+pub mod orgnr;
 
 pub use generate::{Spec, generate, specs};
 

@@ -18,6 +18,10 @@ pub enum Fault {
     NoHttpTimeout,
     SkipSignatureCheck,
     IgnoreReference,
+    DnAllowsAmpersand,
+    DnChecksOOnly,
+    DnThreeLetterCountry,
+    DnSkipsLuhn,
 }
 
 impl Fault {
@@ -34,6 +38,10 @@ impl Fault {
         Fault::NoHttpTimeout,
         Fault::SkipSignatureCheck,
         Fault::IgnoreReference,
+        Fault::DnAllowsAmpersand,
+        Fault::DnChecksOOnly,
+        Fault::DnThreeLetterCountry,
+        Fault::DnSkipsLuhn,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +58,10 @@ impl Fault {
             Fault::NoHttpTimeout => "no-http-timeout",
             Fault::SkipSignatureCheck => "skip-signature-check",
             Fault::IgnoreReference => "ignore-reference",
+            Fault::DnAllowsAmpersand => "dn-allows-ampersand",
+            Fault::DnChecksOOnly => "dn-checks-o-only",
+            Fault::DnThreeLetterCountry => "dn-three-letter-country",
+            Fault::DnSkipsLuhn => "dn-skips-luhn",
         }
     }
 
@@ -82,6 +94,18 @@ impl Fault {
             }
             Fault::IgnoreReference => {
                 "does not compare the signed authRef/signRef with the one it initiated"
+            }
+            Fault::DnAllowsAmpersand => {
+                "subject DN check: forgets `&` in its list of characters forbidden in O and OU"
+            }
+            Fault::DnChecksOOnly => {
+                "subject DN check: refuses the forbidden characters in O but not in OU"
+            }
+            Fault::DnThreeLetterCountry => {
+                "subject DN check: takes a three-letter country code (SWE) as well as two-letter ones"
+            }
+            Fault::DnSkipsLuhn => {
+                "subject DN check: checks the shape of a Swedish organisation number, not its Luhn check digit"
             }
         }
     }

@@ -3,6 +3,7 @@
 //! `ReferenceRp::new(&[])` is the correct RP the vector corpus is written against; each [`Fault`]
 //! switches on one realistic bug that some vector must catch.
 
+mod dn;
 mod fault;
 mod freja;
 mod jws;
@@ -46,11 +47,19 @@ impl RelyingParty for ReferenceRp {
         RpDescription {
             name,
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            operations: vec!["freja.authenticate".into(), "freja.sign".into()],
+            operations: vec![
+                "freja.authenticate".into(),
+                "freja.sign".into(),
+                "dn.validate".into(),
+            ],
         }
     }
 
     async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
+        // Data-level operations need no provider environment.
+        if let Operation::DnValidate(r) = &op {
+            return dn::validate(&self.faults, r);
+        }
         let Some(freja) = &env.freja else {
             return Rejection::new(Reason::InvalidInput)
                 .detail("the environment has no Freja eID settings")
@@ -59,6 +68,7 @@ impl RelyingParty for ReferenceRp {
         let flow = match &op {
             Operation::FrejaAuthenticate(r) => freja::Flow::auth(r),
             Operation::FrejaSign(r) => freja::Flow::sign(r),
+            Operation::DnValidate(_) => unreachable!("handled above"),
         };
         freja::run(&self.faults, freja, flow).await
     }

@@ -188,5 +188,6 @@ pub fn reachable_endpoints(op: &Operation) -> Vec<FrejaEndpoint> {
             vec![AuthInit, AuthGetOneResult, AuthGetResults, AuthCancel]
         }
         Operation::FrejaSign(_) => vec![SignInit, SignGetOneResult, SignGetResults, SignCancel],
+        Operation::DnValidate(_) => vec![],
     }
 }

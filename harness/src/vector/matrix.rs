@@ -103,19 +103,38 @@ fn render(value: &MatrixValue, before: &str, after: &str, is_id_line: bool) -> S
     };
     if whole_scalar {
         return match value {
-            MatrixValue::Str(s) => serde_json::to_string(s).unwrap_or_default(),
+            MatrixValue::Str(s) => double_quoted(s),
             other => plain(other),
         };
     }
     let text = plain(value);
     match quote_context(before) {
         Some('"') => {
-            let quoted = serde_json::to_string(&text).unwrap_or_default();
+            let quoted = double_quoted(&text);
             quoted[1..quoted.len() - 1].to_owned()
         }
         Some('\'') => text.replace('\'', "''"),
         _ => text,
     }
+}
+
+/// A YAML double-quoted scalar for `s`. JSON escaping covers C0 controls; YAML also refuses
+/// DEL, C1 controls, the BOM and non-characters raw, so those become `\uXXXX` too.
+fn double_quoted(s: &str) -> String {
+    let json = serde_json::to_string(s).unwrap_or_default();
+    let printable = |c: char| {
+        matches!(c, '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+            && c != '\u{FEFF}'
+    };
+    json.chars()
+        .map(|c| {
+            if printable(c) {
+                c.to_string()
+            } else {
+                format!("\\u{:04X}", c as u32)
+            }
+        })
+        .collect()
 }
 
 /// The quote a position on a line is inside of, if any.

@@ -1,0 +1,578 @@
+//! `eidconf csr lint` and `eidconf cert lint`: what the provider would refuse in a certificate
+//! signing request (PKCS#10) before it is e-mailed, and what is wrong with an issued client
+//! certificate. Input is PEM or DER; any bytes give a report or an "unreadable" error, never a
+//! panic.
+//!
+//! CSR checks: the self-signature verifies; the key is RSA of at least 2048 bits (RP docs: "The
+//! private key is based on the RSA algorithm", "minimum value of 2048 bits"); the signature
+//! algorithm is not MD2/MD4/MD5/SHA-1; the subject passes [`super::dn`].
+
+use serde::Serialize;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::prelude::{FromDer, X509Name};
+use x509_parser::public_key::PublicKey;
+use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
+
+use super::dn::{self, Policy};
+
+/// Smallest RSA modulus the provider takes.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The outcome of linting one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct LintReport {
+    pub file: String,
+    /// `certificate request` or `certificate`.
+    pub kind: &'static str,
+    /// The subject as read, attribute by attribute.
+    pub subject: Vec<SubjectAttribute>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub signature_algorithm: String,
+    /// Notes that are not findings (e.g. other PEM blocks in the file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub findings: Vec<LintFinding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectAttribute {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+/// One problem: `field` is `subject.O`, `signature`, `signatureAlgorithm`, `publicKey`,
+/// `validity`, `extendedKeyUsage`, `keyUsage`, `basicConstraints` or `issuer`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LintFinding {
+    pub field: String,
+    pub rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub character: Option<char>,
+    /// The value the position points into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub message: String,
+}
+
+impl LintFinding {
+    fn new(field: &str, rule: &str, message: impl Into<String>) -> LintFinding {
+        LintFinding {
+            field: field.to_owned(),
+            rule: rule.to_owned(),
+            position: None,
+            character: None,
+            value: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Lint a certificate signing request. `Err` is unreadable input (exit 2).
+pub fn lint_csr(file: &str, bytes: &[u8]) -> Result<LintReport, String> {
+    let (der, notes) = der_of(bytes, &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"])?;
+    let (rest, csr) = X509CertificationRequest::from_der(&der)
+        .map_err(|e| format!("not a PKCS#10 certificate request: {e}"))?;
+    let info = &csr.certification_request_info;
+    let mut r = LintReport {
+        file: file.to_owned(),
+        kind: "certificate request",
+        subject: Vec::new(),
+        key: None,
+        signature_algorithm: alg_name(&csr.signature_algorithm),
+        notes,
+        findings: Vec::new(),
+    };
+    trailing(&mut r, rest);
+    subject(&mut r, &info.subject);
+    key(&mut r, &info.subject_pki);
+    signature_algorithm(&mut r, &csr.signature_algorithm);
+    if let Some(f) = verify(
+        &info.subject_pki,
+        &csr.signature_algorithm,
+        &csr.signature_value.data,
+        info.raw,
+        "the request's own key",
+    ) {
+        r.findings.push(f);
+    }
+    Ok(r)
+}
+
+/// Lint an issued client certificate, optionally against the CA that should have issued it
+/// (`ca`: PEM with one or more certificates, or DER). `now` is Unix seconds.
+pub fn lint_cert(
+    file: &str,
+    bytes: &[u8],
+    ca: Option<&[u8]>,
+    now: i64,
+) -> Result<LintReport, String> {
+    let (der, notes) = der_of(bytes, &["CERTIFICATE"])?;
+    let (rest, cert) =
+        X509Certificate::from_der(&der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let mut r = LintReport {
+        file: file.to_owned(),
+        kind: "certificate",
+        subject: Vec::new(),
+        key: None,
+        signature_algorithm: alg_name(&cert.signature_algorithm),
+        notes,
+        findings: Vec::new(),
+    };
+    trailing(&mut r, rest);
+    subject(&mut r, cert.subject());
+    key(&mut r, cert.public_key());
+    signature_algorithm(&mut r, &cert.signature_algorithm);
+    let v = cert.validity();
+    let (nb, na) = (v.not_before.timestamp(), v.not_after.timestamp());
+    if now < nb {
+        r.findings.push(LintFinding::new(
+            "validity",
+            "not-yet-valid",
+            format!("not valid before {}", v.not_before),
+        ));
+    } else if now > na {
+        r.findings.push(LintFinding::new(
+            "validity",
+            "expired",
+            format!("expired on {}", v.not_after),
+        ));
+    }
+    match cert.extended_key_usage() {
+        Ok(Some(eku)) if eku.value.client_auth => {}
+        Ok(Some(_)) => r.findings.push(LintFinding::new(
+            "extendedKeyUsage",
+            "no-client-auth",
+            "extended key usage does not include clientAuth (1.3.6.1.5.5.7.3.2): the provider's TLS server refuses it as a client certificate",
+        )),
+        Ok(None) => r.findings.push(LintFinding::new(
+            "extendedKeyUsage",
+            "missing",
+            "no extended key usage extension; a Freja client certificate carries clientAuth",
+        )),
+        Err(e) => r.findings.push(LintFinding::new(
+            "extendedKeyUsage",
+            "malformed",
+            format!("extended key usage cannot be read: {e}"),
+        )),
+    }
+    match cert.key_usage() {
+        Ok(Some(ku)) => {
+            if !ku.value.digital_signature() {
+                r.findings.push(LintFinding::new(
+                    "keyUsage",
+                    "no-digital-signature",
+                    "key usage lacks digitalSignature, which a TLS client signature needs",
+                ));
+            }
+            if ku.value.key_cert_sign() || ku.value.crl_sign() {
+                r.findings.push(LintFinding::new(
+                    "keyUsage",
+                    "ca-usage",
+                    "key usage allows certificate or CRL signing; a client certificate must not",
+                ));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => r.findings.push(LintFinding::new(
+            "keyUsage",
+            "malformed",
+            format!("key usage cannot be read: {e}"),
+        )),
+    }
+    if cert.is_ca() {
+        r.findings.push(LintFinding::new(
+            "basicConstraints",
+            "ca",
+            "basic constraints say cA=true; a client certificate is an end entity",
+        ));
+    }
+    if let Some(ca) = ca {
+        chain(&mut r, &cert, ca)?;
+    }
+    Ok(r)
+}
+
+fn chain(r: &mut LintReport, cert: &X509Certificate<'_>, ca: &[u8]) -> Result<(), String> {
+    let ders = all_ders(ca, "CERTIFICATE").map_err(|e| format!("--ca: {e}"))?;
+    let mut cas = Vec::new();
+    for d in &ders {
+        match X509Certificate::from_der(d) {
+            Ok((_, c)) => cas.push(c),
+            Err(e) => return Err(format!("--ca: not an X.509 certificate: {e}")),
+        }
+    }
+    let Some(issuer) = cas
+        .iter()
+        .find(|c| c.subject().as_raw() == cert.issuer().as_raw())
+    else {
+        let names: Vec<String> = cas.iter().map(|c| c.subject().to_string()).collect();
+        r.findings.push(LintFinding::new(
+            "issuer",
+            "unknown-issuer",
+            format!(
+                "issued by `{}`, which is none of the given CA certificates ({})",
+                cert.issuer(),
+                names.join("; ")
+            ),
+        ));
+        return Ok(());
+    };
+    if let Some(mut f) = verify(
+        issuer.public_key(),
+        &cert.signature_algorithm,
+        &cert.signature_value.data,
+        cert.tbs_certificate.as_ref(),
+        "the CA's key",
+    ) {
+        f.field = "issuer".into();
+        r.findings.push(f);
+    }
+    Ok(())
+}
+
+/// The DER of the first block with one of `labels`, or the input itself if it is not PEM.
+fn der_of(bytes: &[u8], labels: &[&str]) -> Result<(Vec<u8>, Vec<String>), String> {
+    if bytes.is_empty() {
+        return Err("the file is empty".into());
+    }
+    if !looks_pem(bytes) {
+        return Ok((bytes.to_vec(), Vec::new()));
+    }
+    let mut notes = Vec::new();
+    let mut seen = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
+        let pem = pem.map_err(|e| format!("broken PEM: {e}"))?;
+        if labels.contains(&pem.label.as_str()) {
+            return Ok((pem.contents, notes));
+        }
+        // `openssl req -pubkey` writes the public key before the request, in the same file.
+        notes.push(format!(
+            "skipped a `{}` PEM block before the {}",
+            pem.label, labels[0]
+        ));
+        seen.push(pem.label);
+    }
+    Err(if seen.is_empty() {
+        format!("no `-----BEGIN {}-----` block", labels[0])
+    } else {
+        format!("no `{}` PEM block (found: {})", labels[0], seen.join(", "))
+    })
+}
+
+fn all_ders(bytes: &[u8], label: &str) -> Result<Vec<Vec<u8>>, String> {
+    if bytes.is_empty() {
+        return Err("the file is empty".into());
+    }
+    if !looks_pem(bytes) {
+        return Ok(vec![bytes.to_vec()]);
+    }
+    let mut out = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
+        let pem = pem.map_err(|e| format!("broken PEM: {e}"))?;
+        if pem.label == label {
+            out.push(pem.contents);
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("no `-----BEGIN {label}-----` block"));
+    }
+    Ok(out)
+}
+
+fn looks_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+fn trailing(r: &mut LintReport, rest: &[u8]) {
+    if !rest.is_empty() {
+        r.findings.push(LintFinding::new(
+            "encoding",
+            "trailing-data",
+            format!("{} bytes after the DER structure", rest.len()),
+        ));
+    }
+}
+
+fn subject(r: &mut LintReport, name: &X509Name<'_>) {
+    let mut attrs = Vec::new();
+    for (i, a) in name.iter_attributes().enumerate() {
+        let oid = a.attr_type().to_id_string();
+        let kind = attr_name(&oid);
+        let value = match decode(a.attr_value().tag(), a.attr_value().data) {
+            Some(v) => v,
+            None => {
+                r.findings.push(LintFinding::new(
+                    &format!("subject.{kind}"),
+                    "encoding",
+                    format!(
+                        "attribute {} ({kind}) is a {:?}, which eidconf cannot read as text",
+                        i + 1,
+                        a.attr_value().tag()
+                    ),
+                ));
+                String::from_utf8_lossy(a.attr_value().data).into_owned()
+            }
+        };
+        if kind == "C"
+            && a.attr_value().tag() != x509_parser::der_parser::asn1_rs::Tag::PrintableString
+        {
+            r.findings.push(LintFinding::new(
+                "subject.C",
+                "encoding",
+                format!(
+                    "C is a {:?}; X.520 defines countryName as a PrintableString",
+                    a.attr_value().tag()
+                ),
+            ));
+        }
+        attrs.push(SubjectAttribute { kind, value });
+    }
+    let findings = dn::validate(
+        attrs.iter().map(|a| (a.kind.as_str(), a.value.as_str())),
+        &Policy::FREJA,
+    );
+    for f in findings {
+        let value = f
+            .attribute
+            .and_then(|i| attrs.get(i))
+            .map(|a| a.value.clone());
+        r.findings.push(LintFinding {
+            field: format!("subject.{}", f.field),
+            rule: f.rule.as_str().to_owned(),
+            position: f.position,
+            character: f.character,
+            value,
+            message: f.message,
+        });
+    }
+    r.subject = attrs;
+}
+
+fn decode(tag: x509_parser::der_parser::asn1_rs::Tag, data: &[u8]) -> Option<String> {
+    use x509_parser::der_parser::asn1_rs::Tag;
+    match tag {
+        Tag::PrintableString | Tag::Utf8String | Tag::Ia5String | Tag::NumericString => {
+            std::str::from_utf8(data).ok().map(str::to_owned)
+        }
+        Tag::BmpString if data.len().is_multiple_of(2) => {
+            let units: Vec<u16> = data
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).ok()
+        }
+        Tag::UniversalString if data.len().is_multiple_of(4) => data
+            .chunks(4)
+            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        _ => None,
+    }
+}
+
+/// Short names for the attribute types a CSR subject commonly holds; others by OID.
+fn attr_name(oid: &str) -> String {
+    if let Some(f) = dn::Field::from_name(oid) {
+        return f.as_str().to_owned();
+    }
+    match oid {
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "street",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.12" => "title",
+        "2.5.4.4" => "SN",
+        "2.5.4.42" => "GN",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        _ => return oid.to_owned(),
+    }
+    .to_owned()
+}
+
+fn key(r: &mut LintReport, spki: &SubjectPublicKeyInfo<'_>) {
+    match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => {
+            let bits = rsa_bits(rsa.modulus);
+            r.key = Some(format!("RSA {bits} bits"));
+            if bits < MIN_RSA_BITS {
+                r.findings.push(LintFinding::new(
+                    "publicKey",
+                    "key-size",
+                    format!(
+                        "the RSA key has {bits} bits; the provider requires at least {MIN_RSA_BITS} (`openssl genrsa … 2048`)"
+                    ),
+                ));
+            }
+        }
+        Ok(other) => {
+            let what = match other {
+                PublicKey::EC(_) => "an EC",
+                PublicKey::DSA(_) => "a DSA",
+                _ => "a non-RSA",
+            };
+            r.key = Some(format!(
+                "{} ({})",
+                &what[what.find(' ').map_or(0, |i| i + 1)..],
+                spki.algorithm.algorithm.to_id_string()
+            ));
+            r.findings.push(LintFinding::new(
+                "publicKey",
+                "key-type",
+                format!(
+                    "{what} key; the provider's client certificates are for RSA keys (RP docs: \"The private key is based on the RSA algorithm\")"
+                ),
+            ));
+        }
+        Err(e) => r.findings.push(LintFinding::new(
+            "publicKey",
+            "malformed",
+            format!("the public key cannot be read: {e}"),
+        )),
+    }
+}
+
+/// Bits of a big-endian modulus, leading zero bytes and bits not counted.
+fn rsa_bits(modulus: &[u8]) -> usize {
+    let m: &[u8] = match modulus.iter().position(|b| *b != 0) {
+        Some(i) => &modulus[i..],
+        None => return 0,
+    };
+    m.len() * 8 - m[0].leading_zeros() as usize
+}
+
+const WEAK: &[(&str, &str)] = &[
+    ("1.2.840.113549.1.1.2", "md2WithRSAEncryption"),
+    ("1.2.840.113549.1.1.3", "md4WithRSAEncryption"),
+    ("1.2.840.113549.1.1.4", "md5WithRSAEncryption"),
+    ("1.2.840.113549.1.1.5", "sha1WithRSAEncryption"),
+    ("1.3.14.3.2.29", "sha1WithRSAEncryption (OIW)"),
+    ("1.2.840.10045.4.1", "ecdsa-with-SHA1"),
+    ("1.2.840.10040.4.3", "dsa-with-SHA1"),
+];
+
+const GOOD: &[(&str, &str)] = &[
+    ("1.2.840.113549.1.1.11", "sha256WithRSAEncryption"),
+    ("1.2.840.113549.1.1.12", "sha384WithRSAEncryption"),
+    ("1.2.840.113549.1.1.13", "sha512WithRSAEncryption"),
+    ("1.2.840.113549.1.1.14", "sha224WithRSAEncryption"),
+    ("1.2.840.113549.1.1.10", "RSASSA-PSS"),
+    ("1.2.840.10045.4.3.2", "ecdsa-with-SHA256"),
+    ("1.2.840.10045.4.3.3", "ecdsa-with-SHA384"),
+    ("1.2.840.10045.4.3.4", "ecdsa-with-SHA512"),
+    ("1.3.101.112", "Ed25519"),
+];
+
+fn alg_name(alg: &AlgorithmIdentifier<'_>) -> String {
+    let oid = alg.algorithm.to_id_string();
+    WEAK.iter()
+        .chain(GOOD)
+        .find(|(o, _)| *o == oid)
+        .map(|(_, n)| (*n).to_owned())
+        .unwrap_or(oid)
+}
+
+fn signature_algorithm(r: &mut LintReport, alg: &AlgorithmIdentifier<'_>) {
+    let oid = alg.algorithm.to_id_string();
+    if let Some((_, name)) = WEAK.iter().find(|(o, _)| *o == oid) {
+        r.findings.push(LintFinding::new(
+            "signatureAlgorithm",
+            "weak-hash",
+            format!("signed with {name}; MD5 and SHA-1 are refused: sign with SHA-256 (openssl's default, or `-sha256`)"),
+        ));
+    }
+}
+
+/// Verify `sig` over `data` with `spki`. RSA PKCS#1 is checked with aws-lc's 1024-bit floor, so a
+/// short key is reported as short, not as a broken signature.
+fn verify(
+    spki: &SubjectPublicKeyInfo<'_>,
+    alg: &AlgorithmIdentifier<'_>,
+    sig: &[u8],
+    data: &[u8],
+    whose: &str,
+) -> Option<LintFinding> {
+    use aws_lc_rs::signature as s;
+    let oid = alg.algorithm.to_id_string();
+    let rsa: Option<&'static dyn s::VerificationAlgorithm> = match oid.as_str() {
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => {
+            Some(&s::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY)
+        }
+        "1.2.840.113549.1.1.11" => Some(&s::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY),
+        "1.2.840.113549.1.1.13" => Some(&s::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY),
+        _ => None,
+    };
+    let result = match rsa {
+        Some(a) => s::UnparsedPublicKey::new(a, &spki.subject_public_key.data)
+            .verify(data, sig)
+            .map_err(|_| x509_parser::error::X509Error::SignatureVerificationError),
+        None => x509_parser::verify::verify_signature(
+            spki,
+            alg,
+            &x509_parser::der_parser::asn1_rs::BitString::new(0, sig),
+            data,
+        ),
+    };
+    match result {
+        Ok(()) => None,
+        Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => {
+            Some(LintFinding::new(
+                "signature",
+                "unverifiable",
+                format!(
+                    "the signature ({}) cannot be verified: eidconf does not support that algorithm",
+                    alg_name(alg)
+                ),
+            ))
+        }
+        Err(_) => Some(LintFinding::new(
+            "signature",
+            "invalid",
+            format!(
+                "the signature does not verify under {whose}: the file was altered after signing, or signed with another key"
+            ),
+        )),
+    }
+}
+
+/// Human-readable output: one block per finding, with a caret under the character.
+pub fn render_text(r: &LintReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let subject: Vec<String> = r
+        .subject
+        .iter()
+        .map(|a| format!("{}={}", a.kind, a.value.escape_debug()))
+        .collect();
+    let _ = writeln!(out, "{}: {}", r.file, r.kind);
+    let _ = writeln!(out, "  subject: {}", subject.join(", "));
+    if let Some(k) = &r.key {
+        let _ = writeln!(out, "  key: {k}");
+    }
+    let _ = writeln!(out, "  signature algorithm: {}", r.signature_algorithm);
+    for n in &r.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    if r.findings.is_empty() {
+        let _ = writeln!(out, "  ok: no findings");
+        return out;
+    }
+    for f in &r.findings {
+        let _ = writeln!(out, "{}: {} [{}]: {}", r.file, f.field, f.rule, f.message);
+        if let (Some(v), Some(p)) = (&f.value, f.position) {
+            let shown: String = v
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+            let _ = writeln!(out, "    {shown}");
+            let _ = writeln!(out, "    {}^", " ".repeat(p.saturating_sub(1)));
+        }
+    }
+    let _ = writeln!(out, "{}: {} finding(s)", r.file, r.findings.len());
+    out
+}

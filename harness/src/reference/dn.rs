@@ -1,0 +1,45 @@
+//! `dn.validate`: the reference RP's onboarding check of a certificate request subject, with the
+//! provider's rules ([`crate::pki::dn`]) weakened by the DN faults.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::adapter::{DnRequest, Outcome, Reason, Rejection};
+use crate::pki::dn::{self, Field, Policy};
+
+use super::Fault;
+
+/// `&` is the character onboarding tools forget: it is legal in company names elsewhere.
+const FORBIDDEN_WITHOUT_AMPERSAND: &str = "<>~!@#$%^*/\\()?.,";
+
+pub fn validate(faults: &BTreeSet<Fault>, req: &DnRequest) -> Outcome {
+    let mut policy = Policy::FREJA;
+    if faults.contains(&Fault::DnAllowsAmpersand) {
+        policy.forbidden = FORBIDDEN_WITHOUT_AMPERSAND;
+    }
+    if faults.contains(&Fault::DnChecksOOnly) {
+        policy.forbidden_in = &[Field::O];
+    }
+    policy.three_letter_country = faults.contains(&Fault::DnThreeLetterCountry);
+    policy.luhn = !faults.contains(&Fault::DnSkipsLuhn);
+    let findings = dn::validate(
+        req.subject
+            .iter()
+            .map(|a| (a.kind.as_str(), a.value.as_str())),
+        &policy,
+    );
+    let Some(first) = findings.first() else {
+        let subject = req
+            .subject
+            .iter()
+            .map(|a| format!("{}={}", a.kind, a.value))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Outcome::Accepted {
+            identity: BTreeMap::from([("subject".to_owned(), subject.into())]),
+        };
+    };
+    let detail: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    let mut r = Rejection::new(Reason::InvalidInput).detail(detail.join("; "));
+    r.claim = Some(first.field.clone());
+    r.into()
+}
