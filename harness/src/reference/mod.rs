@@ -46,7 +46,11 @@ impl RelyingParty for ReferenceRp {
         RpDescription {
             name,
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            operations: vec!["freja.authenticate".into(), "freja.sign".into()],
+            operations: vec![
+                "freja.authenticate".into(),
+                "freja.sign".into(),
+                "freja.verify_details".into(),
+            ],
         }
     }
 
@@ -59,6 +63,9 @@ impl RelyingParty for ReferenceRp {
         let flow = match &op {
             Operation::FrejaAuthenticate(r) => freja::Flow::auth(r),
             Operation::FrejaSign(r) => freja::Flow::sign(r),
+            Operation::FrejaVerifyDetails(v) => {
+                return freja::verify_details(&self.faults, freja, v).await;
+            }
         };
         freja::run(&self.faults, freja, flow).await
     }
