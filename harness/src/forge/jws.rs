@@ -329,3 +329,180 @@ pub fn jwks(pki: &Pki, name: &str, kid: &str) -> Result<Value, ForgeError> {
     jwk.insert("alg".into(), json!("RS256"));
     Ok(json!({ "keys": [Value::Object(jwk)] }))
 }
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+
+    use super::*;
+    use crate::forge::mutation::{Context, Mutation, forge};
+
+    pub(crate) fn pki() -> Pki {
+        Pki::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/keys"))
+            .expect("test PKI")
+    }
+
+    fn draft(pki: &Pki) -> Draft {
+        let mut h = Map::new();
+        h.insert("x5t".into(), json!(x5t(pki, "freja-jws-current").unwrap()));
+        h.insert("alg".into(), json!("RS256"));
+        let p = json!({"authRef": "ref", "status": "APPROVED", "userInfo": "Åsa Öberg"});
+        Draft::new(&h, p.as_object().unwrap(), "freja-jws-current")
+    }
+
+    fn recipe(yaml: &str) -> Vec<Mutation> {
+        serde_saphyr::from_str(yaml).expect("recipe")
+    }
+
+    /// Every well-formed token the forge mints verifies under an independent implementation.
+    #[test]
+    fn well_formed_tokens_verify_under_jsonwebtoken() {
+        let pki = pki();
+        let ctx = Context {
+            pki: &pki,
+            canary_url: Some("https://localhost:1"),
+        };
+        let key = |name: &str| {
+            let k = PublicKey::of(&pki, name).unwrap();
+            DecodingKey::from_rsa_raw_components(&k.n, &k.e)
+        };
+        let cases: &[(&str, Algorithm, &str)] = &[
+            ("[]", Algorithm::RS256, "freja-jws-current"),
+            (
+                "[{resign_with: {key: freja-jws-retired}}]",
+                Algorithm::RS256,
+                "freja-jws-retired",
+            ),
+            (
+                "[{set_header: {name: alg, value: PS256}}, {resign_with: {key: freja-jws-current, alg: PS256}}]",
+                Algorithm::PS256,
+                "freja-jws-current",
+            ),
+            (
+                "[{set_header: {name: alg, value: PS512}}, {resign_with: {key: freja-jws-current, alg: PS512}}]",
+                Algorithm::PS512,
+                "freja-jws-current",
+            ),
+            (
+                "[{set_header: {name: alg, value: RS384}}, {resign_with: {key: freja-jws-current, alg: RS384}}]",
+                Algorithm::RS384,
+                "freja-jws-current",
+            ),
+            (
+                "[{set_header: {name: alg, value: RS512}}, {resign_with: {key: freja-jws-current, alg: RS512}}]",
+                Algorithm::RS512,
+                "freja-jws-current",
+            ),
+            (
+                "[{embed_jwk: {key: untrusted-ca}}]",
+                Algorithm::RS256,
+                "untrusted-ca",
+            ),
+            (
+                "[{x5c: {key: rp-client-untrusted, chain: true}}]",
+                Algorithm::RS256,
+                "rp-client-untrusted",
+            ),
+            (
+                "[{jku: {key: untrusted-ca}}]",
+                Algorithm::RS256,
+                "untrusted-ca",
+            ),
+            (
+                "[{kid: {value: k1}}, {x5t: {of: freja-jws-other-env}}]",
+                Algorithm::RS256,
+                "freja-jws-current",
+            ),
+        ];
+        for (yaml, alg, signer) in cases {
+            let token = forge(draft(&pki), &recipe(yaml), &ctx).unwrap();
+            let mut v = Validation::new(*alg);
+            v.required_spec_claims.clear();
+            v.validate_exp = false;
+            let got =
+                decode::<Value>(&token, &key(signer), &v).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+            assert_eq!(got.claims["userInfo"], json!("Åsa Öberg"), "{yaml}");
+        }
+        // HMAC with a known secret is well formed too (it is the algorithm that is wrong).
+        let token = forge(draft(&pki), &recipe("[{hmac: {secret: aaaa}}]"), &ctx).unwrap();
+        let mut v = Validation::new(Algorithm::HS256);
+        v.required_spec_claims.clear();
+        v.validate_exp = false;
+        decode::<Value>(&token, &DecodingKey::from_secret(b"aaaa"), &v).unwrap();
+        // And a malformed one does not verify there either: the oracle can fail.
+        let token = forge(draft(&pki), &recipe("[{truncate_signature: {}}]"), &ctx).unwrap();
+        let mut v = Validation::new(Algorithm::RS256);
+        v.required_spec_claims.clear();
+        v.validate_exp = false;
+        assert!(decode::<Value>(&token, &key("freja-jws-current"), &v).is_err());
+    }
+
+    #[test]
+    fn hand_built_shapes_are_byte_exact() {
+        let pki = pki();
+        let ctx = Context {
+            pki: &pki,
+            canary_url: None,
+        };
+        let d = draft(&pki);
+        let si = d.signing_input();
+        let t = |yaml: &str| forge(d.clone(), &recipe(yaml), &ctx).unwrap();
+        let none = t("[{alg_none: {spelling: nOnE}}]");
+        assert!(none.ends_with('.'), "{none}");
+        let h = URL_SAFE_NO_PAD
+            .decode(none.split('.').next().unwrap())
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(h).unwrap(),
+            format!(
+                r#"{{"x5t":"{}","alg":"nOnE"}}"#,
+                x5t(&pki, "freja-jws-current").unwrap()
+            )
+        );
+        assert_eq!(t("[drop_signature]"), si);
+        assert_eq!(t("[strip_signature]"), format!("{si}."));
+        assert_eq!(
+            t("[{zero_signature: {}}]"),
+            format!("{si}.{}", "A".repeat(342))
+        );
+        let dup = t("[{duplicate_member: {part: payload, name: userInfo, value: eve}}]");
+        let p = URL_SAFE_NO_PAD
+            .decode(dup.split('.').nth(1).unwrap())
+            .unwrap();
+        assert!(
+            String::from_utf8(p)
+                .unwrap()
+                .ends_with(r#""userInfo":"Åsa Öberg","userInfo":"eve"}"#)
+        );
+        let padded = t("[{pad_base64: {segment: signature}}]");
+        assert!(padded.ends_with("=="), "342 chars take two");
+        let b64f = t("[b64_false: {}]"
+            .replace("b64_false: {}", "{b64_false: {}}")
+            .as_str());
+        assert!(b64f.contains(".{\"authRef\":\"ref\""), "{b64f}");
+    }
+
+    #[test]
+    fn recipe_mistakes_are_errors_not_panics() {
+        let pki = pki();
+        let ctx = Context {
+            pki: &pki,
+            canary_url: None,
+        };
+        let bad = |yaml: &str| forge(draft(&pki), &recipe(yaml), &ctx).unwrap_err().0;
+        assert!(bad("[strip_signature, {kid: {value: x}}]").contains("must come before"));
+        assert!(bad("[{jku: {key: untrusted-ca}}]").contains("no canary"));
+        assert!(bad("[{resign_with: {key: nobody}}]").contains("nobody"));
+        assert!(bad("[drop_signature, drop_signature]").contains("no signature segment"));
+        assert!(bad("[{flip_bit: {segment: signature, byte: 9999}}]").contains("outside"));
+        assert!(bad("[{inflate: {part: header, bytes: 4294967295}}]").contains("at most"));
+        assert!(
+            serde_saphyr::from_str::<Vec<Mutation>>("[{alg_none: {spelling: none, x: 1}}]")
+                .is_err()
+        );
+        assert!(
+            serde_saphyr::from_str::<Vec<Mutation>>("[{zero_signature: {bytes: many}}]").is_err()
+        );
+        assert!(serde_saphyr::from_str::<Vec<Mutation>>("[no_such_mutation]").is_err());
+    }
+}

@@ -344,3 +344,53 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Object(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::forge::jws::x5t;
+    use crate::forge::{Context, Draft, forge};
+    use crate::pki::Pki;
+
+    fn setup() -> (Pki, Vec<Pin>) {
+        let pki =
+            Pki::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/keys"))
+                .expect("test PKI");
+        let pins = pins(&[pki.get("freja-jws-current").unwrap().cert_pem.clone()]).unwrap();
+        (pki, pins)
+    }
+
+    fn token(pki: &Pki) -> String {
+        let mut h = Map::new();
+        h.insert("x5t".into(), json!(x5t(pki, "freja-jws-current").unwrap()));
+        h.insert("alg".into(), json!("RS256"));
+        let p = json!({"authRef": "r", "status": "APPROVED", "userInfo": "Åsa"});
+        let d = Draft::new(&h, p.as_object().unwrap(), "freja-jws-current");
+        let ctx = Context {
+            pki,
+            canary_url: None,
+        };
+        forge(d, &[], &ctx).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// A random single-byte change anywhere in a valid token is always rejected.
+        #[test]
+        fn any_single_byte_change_is_rejected(at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let (pki, pins) = setup();
+            let good = token(&pki);
+            prop_assert!(verify(&good, &pins, &BTreeSet::new(), None).is_ok());
+            let mut bytes = good.clone().into_bytes();
+            let i = at.index(bytes.len());
+            prop_assume!(bytes[i] != byte);
+            bytes[i] = byte;
+            // A token that is not UTF-8 cannot even reach the RP inside a JSON string.
+            let Ok(bad) = String::from_utf8(bytes) else { return Ok(()) };
+            prop_assert!(verify(&bad, &pins, &BTreeSet::new(), None).is_err(), "accepted {bad}");
+        }
+    }
+}
