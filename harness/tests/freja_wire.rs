@@ -898,7 +898,12 @@ fn every_fault_has_a_test_and_a_name_that_parses() {
     assert_eq!(d.name, "eidconf-reference+retry-on-500+ignore-reference");
     assert_eq!(
         d.operations,
-        ["freja.authenticate", "freja.sign", "dn.validate"]
+        [
+            "freja.authenticate",
+            "freja.sign",
+            "dn.validate",
+            "freja.verify_details"
+        ]
     );
     assert_eq!(ReferenceRp::new(&[]).describe().name, "eidconf-reference");
 }
@@ -998,4 +1003,188 @@ fn loopback_guard() {
     ] {
         assert!(ensure_loopback(bad).is_err(), "{bad}");
     }
+}
+
+/// A provider script whose APPROVED result carries `details` built from this recipe (flow YAML).
+fn forged(recipe: &str) -> String {
+    format!(
+        "freja:\n  auth_get_one_result:\n    - body: {{result: {{status: APPROVED, details: {recipe}}}}}\n"
+    )
+}
+
+#[tokio::test]
+async fn fault_accept_alg_none() {
+    let (good, bad) = both(
+        Fault::AcceptAlgNone,
+        &forged("{mutations: [{alg_none: {spelling: nOnE}}]}"),
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::AlgorithmRejected);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_hmac_with_public_key() {
+    let (good, bad) = both(
+        Fault::HmacWithPublicKey,
+        &forged(
+            "{mutations: [{hmac_with_public_key: {key: freja-jws-current, encoding: cert_pem}}]}",
+        ),
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::AlgorithmRejected);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_trust_jwk() {
+    let (good, bad) = both(
+        Fault::TrustJwk,
+        &forged("{mutations: [{embed_jwk: {key: untrusted-ca}}]}"),
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::SignatureInvalid);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_fetch_jku() {
+    let (good, bad) = both(
+        Fault::FetchJku,
+        &forged("{mutations: [{jku: {key: untrusted-ca}}]}"),
+        "",
+        email_auth(),
+    )
+    .await;
+    // The canary proves it: the correct RP fetched nothing, the faulty one fetched the JWKS.
+    assert_eq!(good.reason(), Reason::SignatureInvalid);
+    assert!(good.obs.canary_requests.is_empty());
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+    assert_eq!(bad.obs.canary_requests.len(), 1);
+    assert_eq!(bad.obs.canary_requests[0].path, "/jwks/untrusted-ca.json");
+}
+
+#[tokio::test]
+async fn fault_fetch_x5u() {
+    let (good, bad) = both(
+        Fault::FetchX5u,
+        &forged("{mutations: [{x5u: {key: rp-client-untrusted}}]}"),
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::SignatureInvalid);
+    assert!(good.obs.canary_requests.is_empty());
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+    assert_eq!(
+        bad.obs.canary_requests[0].path,
+        "/x5u/rp-client-untrusted.pem"
+    );
+}
+
+#[tokio::test]
+async fn fault_trust_x5c() {
+    let (good, bad) = both(
+        Fault::TrustX5c,
+        &forged("{mutations: [{x5c: {key: untrusted-ca}}]}"),
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::KeyUnknown);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_try_every_certificate() {
+    let (good, bad) = both(
+        Fault::TryEveryCertificate,
+        &forged("{x5t_of: freja-jws-other-env}"),
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::KeyUnknown);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_trust_unsigned_attributes() {
+    let yaml = "freja:\n  auth_get_one_result:\n    - body: {result: {status: APPROVED, requested_attributes: {emailAddress: mallory@example.net}}}\n";
+    let (good, bad) = both(Fault::TrustUnsignedAttributes, yaml, "", email_auth()).await;
+    assert_eq!(good.identity()["requestedAttributes"], default_attributes());
+    assert_eq!(
+        bad.identity()["requestedAttributes"],
+        json!({"emailAddress": "mallory@example.net"})
+    );
+}
+
+#[tokio::test]
+async fn fault_ignore_crit() {
+    let (good, bad) = both(
+        Fault::IgnoreCrit,
+        &forged("{mutations: [{crit: {names: [x-must]}}]}"),
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::SignatureInvalid);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+}
+
+#[tokio::test]
+async fn fault_accept_duplicate_members() {
+    let (good, bad) = both(
+        Fault::AcceptDuplicateMembers,
+        &forged("{mutations: [{duplicate_member: {part: payload, name: userInfo, value: eve@example.com}}]}"),
+        "",
+        email_auth(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::SignatureInvalid);
+    assert_eq!(bad.identity()["userInfo"], json!("eve@example.com"));
+}
+
+#[tokio::test]
+async fn verify_details_runs_in_the_mock_environment() {
+    let op = Operation::FrejaVerifyDetails(eidconf::adapter::FrejaVerifyDetails {
+        sign: false,
+        reference: String::new(),
+        details: String::new(),
+    });
+    let mock = start("", &op).await;
+    let (token, reference) = mock.details_token(false).expect("token");
+    assert_eq!(reference, reference_for(VECTOR));
+    let env = Environment {
+        vector_id: VECTOR.into(),
+        freja: Some(mock.environment(&environment("")).expect("environment")),
+    };
+    let verify = |reference: &str| {
+        Operation::FrejaVerifyDetails(eidconf::adapter::FrejaVerifyDetails {
+            sign: false,
+            reference: reference.into(),
+            details: token.clone(),
+        })
+    };
+    let ok = ReferenceRp::new(&[])
+        .perform(&env, verify(&reference))
+        .await;
+    assert!(matches!(ok, Outcome::Accepted { .. }), "{ok:?}");
+    let other = ReferenceRp::new(&[]).perform(&env, verify("other")).await;
+    assert!(
+        matches!(&other, Outcome::Rejected(r) if r.reason == Reason::ReferenceMismatch),
+        "{other:?}"
+    );
+    let obs = mock.observations().await;
+    assert!(
+        obs.requests.is_empty(),
+        "verify_details sends no Freja request"
+    );
+    mock.shutdown().await;
 }

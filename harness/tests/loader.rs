@@ -123,3 +123,67 @@ fn a_misspelled_top_level_key_is_located() {
     let err = parse("vector:\n  - id: a.b\n").unwrap_err();
     assert!(err.contains("v.yaml:1:1: unknown field `vector`"), "{err}");
 }
+
+const RECIPE: &str = r#"vectors:
+  - id: t.forged
+    title: forged
+    requirements: [R-1]
+    severity: critical
+    operation: {op: freja.authenticate, user_info_type: EMAIL, user_info: a@example.com}
+    provider:
+      freja:
+        auth_get_one_result:
+          - body:
+              result:
+                status: APPROVED
+                details:
+                  mutations:
+                    - strip_signature
+                    - {zero_signature: {bytes: 256}}
+                    - {embed_jwk: {key: untrusted-ca}}
+    expect: {verdict: rejected}
+"#;
+
+#[test]
+fn a_malformed_recipe_names_file_line_and_column() {
+    assert!(parse(RECIPE).is_ok());
+    let err = parse(&RECIPE.replace("- strip_signature", "- strip_sig")).unwrap_err();
+    assert!(
+        err.contains("v.yaml:15:23: unknown variant `strip_sig`"),
+        "{err}"
+    );
+    let err = parse(&RECIPE.replace("bytes: 256", "bytes: lots")).unwrap_err();
+    assert!(err.contains("v.yaml:16:48: invalid u32"), "{err}");
+    let err = parse(&RECIPE.replace(
+        "{embed_jwk: {key: untrusted-ca}}",
+        "{embed_jwk: {key: untrusted-ca, kidd: x}}",
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("v.yaml:17:") && err.contains("unknown field `kidd`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_a_recipe_is_a_load_error_at_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("vectors/keys")).unwrap();
+    std::fs::write(
+        dir.path().join("vectors/keys/manifest.yaml"),
+        "warning: test\ncertificates:\n  - {name: untrusted-ca, purpose: attacker}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("vectors/ok.yaml"), RECIPE).unwrap();
+    assert!(Corpus::load(dir.path()).is_ok());
+    std::fs::write(
+        dir.path().join("vectors/ok.yaml"),
+        RECIPE.replace("key: untrusted-ca", "key: nobody"),
+    )
+    .unwrap();
+    let err = Corpus::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("vectors/ok.yaml:17:41: unknown key `nobody` (known: untrusted-ca)"),
+        "{err}"
+    );
+}

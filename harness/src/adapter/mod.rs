@@ -48,17 +48,28 @@ pub enum Operation {
     /// `invalid_input` and the offending attribute (`C`, `O`, `OU`, `CN`, `OI`, …) in `claim`.
     #[serde(rename = "dn.validate")]
     DnValidate(DnRequest),
+    /// Token level: verify a given `details` JWS against the pinned certificates of the
+    /// environment and the reference the RP initiated, and return the identity it carries. The
+    /// RP sends no Freja request.
+    #[serde(rename = "freja.verify_details")]
+    FrejaVerifyDetails(FrejaVerifyDetails),
 }
 
 impl Operation {
     /// Every operation name the harness knows.
-    pub const NAMES: &'static [&'static str] = &["freja.authenticate", "freja.sign", "dn.validate"];
+    pub const NAMES: &'static [&'static str] = &[
+        "freja.authenticate",
+        "freja.sign",
+        "dn.validate",
+        "freja.verify_details",
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
             Operation::FrejaAuthenticate(_) => "freja.authenticate",
             Operation::FrejaSign(_) => "freja.sign",
             Operation::DnValidate(_) => "dn.validate",
+            Operation::FrejaVerifyDetails(_) => "freja.verify_details",
         }
     }
 }
@@ -122,6 +133,24 @@ pub struct FrejaSignRequest {
     pub title: Option<String>,
     /// The text shown to the user, plain UTF-8 (the RP Base64-encodes it).
     pub text: String,
+}
+
+/// Inputs of `freja.verify_details`. A vector leaves `reference` and `details` out: the harness
+/// fills in the mock's transaction reference and the token it built from `provider.details`
+/// (signed for the user `asa.oberg@example.se`), then runs the operation in the mock's
+/// environment (pinned certificates, canary). An explicit value is passed through verbatim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrejaVerifyDetails {
+    /// A signature result (`signRef`) rather than an authentication result (`authRef`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sign: bool,
+    /// The reference the RP initiated and expects inside the signed payload.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reference: String,
+    /// The compact JWS to verify.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub details: String,
 }
 
 /// Everything a real deployment would configure, pointing at the mocks the harness stood up.

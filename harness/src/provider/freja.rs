@@ -2,11 +2,10 @@
 //! objects and their signed `details`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::RsaKeyPair;
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
@@ -20,7 +19,8 @@ use wiremock::{Request, Respond, ResponseTemplate};
 use super::{
     BodyEncoding, FrejaUser, MockContext, Observations, ObservedRequest, ProviderError, lock,
 };
-use crate::pki;
+use crate::forge::{self, Draft, mutation};
+use crate::pki::{self, Pki};
 use crate::vector::model::{
     BodySpec, DetailsSpec, FrejaEndpoint, ProviderSpec, ResponseSpec, ResultSpec, WireFault,
 };
@@ -193,18 +193,19 @@ fn endpoint_for_path(path: &str) -> Option<FrejaEndpoint> {
 /// The per-vector facts both responders share: the script, the reference, the user, the keys.
 pub(crate) struct Core {
     script: BTreeMap<FrejaEndpoint, Vec<ResponseSpec>>,
+    /// The token a token-level operation is handed (`ProviderSpec::details`).
+    token_spec: Option<DetailsSpec>,
     reference: String,
     user: FrejaUser,
-    /// Signing keys by PKI name, with their x5t.
-    keys: HashMap<String, (Arc<RsaKeyPair>, String)>,
-    /// `x5t` values a forged header names (`DetailsSpec::x5t_of`), by certificate name.
-    x5ts: HashMap<String, String>,
+    pki: Pki,
+    /// The canary's base URL once it runs: `jku`/`x5u` recipes point at it.
+    pub(crate) canary_url: OnceLock<String>,
+    /// The payload of every `details` token minted, in order (for the identity round trip).
+    pub(crate) signed: Mutex<Vec<Value>>,
 }
 
 impl Core {
     pub(crate) fn new(spec: &ProviderSpec, ctx: &MockContext) -> Result<Core, ProviderError> {
-        let mut key_names = vec![pki::JWS_DEFAULT.to_owned()];
-        let mut x5ts = HashMap::new();
         for (ep, responses) in &spec.freja {
             if responses.is_empty() {
                 return Err(ProviderError::Spec(format!(
@@ -216,31 +217,41 @@ impl Core {
                 validate(r).map_err(|m| {
                     ProviderError::Spec(format!("`{}` response #{}: {m}", ep.name(), i + 1))
                 })?;
-                if let Some(BodySpec::Result(res)) = &r.body
-                    && let Some(d) = &res.details
-                {
-                    key_names.extend(d.key.iter().cloned());
-                    if let Some(n) = &d.x5t_of {
-                        x5ts.insert(n.clone(), ctx.pki.get(n)?.x5t());
-                    }
-                }
             }
         }
-        let mut keys = HashMap::new();
-        for name in key_names {
-            let cred = ctx.pki.get(&name)?;
-            let pair = RsaKeyPair::from_pkcs8(&cred.key_der).map_err(|e| {
+        // Fail at start, not mid-vector: every named key exists and every signer is RSA.
+        for d in spec.details_specs() {
+            for name in d.key_names() {
+                ctx.pki.get(name)?;
+            }
+            let name = d.key.as_deref().unwrap_or(pki::JWS_DEFAULT);
+            RsaKeyPair::from_pkcs8(&ctx.pki.get(name)?.key_der).map_err(|e| {
                 ProviderError::Spec(format!("`{name}` is not an RSA signing key: {e}"))
             })?;
-            keys.insert(name, (Arc::new(pair), cred.x5t()));
+            mutation::check(&d.mutations).map_err(ProviderError::Spec)?;
         }
         Ok(Core {
             script: spec.freja.clone(),
+            token_spec: spec.details.clone(),
             reference: reference_for(&ctx.vector_id),
             user: ctx.user.clone(),
-            keys,
-            x5ts,
+            pki: ctx.pki.clone(),
+            canary_url: OnceLock::new(),
+            signed: Mutex::default(),
         })
+    }
+
+    /// The `details` token of a token-level operation, and the reference it should carry.
+    pub(crate) fn token(&self, sign: bool) -> Result<(String, String), String> {
+        let ref_field = if sign { "signRef" } else { "authRef" };
+        let spec = self.token_spec.clone().unwrap_or_default();
+        let token = self.details(ref_field, "APPROVED", &spec, &mut Value::Null)?;
+        Ok((token, self.reference.clone()))
+    }
+
+    /// What the canary serves at `path` (`jku`/`x5u` documents).
+    pub(crate) fn canary_document(&self, path: &str) -> Option<(&'static str, Vec<u8>)> {
+        mutation::canary_document(&self.pki, path)
     }
 
     /// The happy-path body of an endpoint.
@@ -293,7 +304,8 @@ impl Core {
         Ok(Value::Object(obj))
     }
 
-    /// The compact JWS; `signed_attributes` receives the signed `requestedAttributes`.
+    /// The compact JWS from the forge; `signed_attributes` receives the signed
+    /// `requestedAttributes`.
     fn details(
         &self,
         ref_field: &str,
@@ -302,19 +314,12 @@ impl Core {
         signed_attributes: &mut Value,
     ) -> Result<String, String> {
         let name = spec.key.as_deref().unwrap_or(pki::JWS_DEFAULT);
-        let (key, x5t) = self
-            .keys
-            .get(name)
-            .ok_or_else(|| format!("signing key `{name}` was not loaded"))?;
+        let cert = |n: &str| self.pki.get(n).map(|c| c.x5t()).map_err(|e| e.to_string());
         let mut header = Map::new();
-        let x5t = match &spec.x5t_of {
-            Some(n) => self
-                .x5ts
-                .get(n)
-                .ok_or_else(|| format!("certificate `{n}` was not loaded"))?,
-            None => x5t,
-        };
-        header.insert("x5t".into(), Value::String(x5t.clone()));
+        header.insert(
+            "x5t".into(),
+            Value::String(cert(spec.x5t_of.as_deref().unwrap_or(name))?),
+        );
         header.insert("alg".into(), Value::String("RS256".into()));
         merge(&mut header, &spec.header);
         let now_ms = SystemTime::now()
@@ -339,20 +344,14 @@ impl Core {
         if let Some(a) = payload.get("requestedAttributes") {
             *signed_attributes = a.clone();
         }
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(Value::Object(header).to_string()),
-            URL_SAFE_NO_PAD.encode(Value::Object(payload).to_string())
-        );
-        let mut sig = vec![0; key.public_modulus_len()];
-        key.sign(
-            &RSA_PKCS1_SHA256,
-            &SystemRandom::new(),
-            signing_input.as_bytes(),
-            &mut sig,
-        )
-        .map_err(|_| format!("signing with `{name}` failed"))?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+        let ctx = mutation::Context {
+            pki: &self.pki,
+            canary_url: self.canary_url.get().map(String::as_str),
+        };
+        let draft = Draft::new(&header, &payload, name);
+        let token = forge::forge(draft, &spec.mutations, &ctx).map_err(|e| e.to_string())?;
+        lock(&self.signed).push(Value::Object(payload));
+        Ok(token)
     }
 
     fn error_body(code: i64, message: Option<&str>) -> Value {
@@ -503,6 +502,14 @@ impl Responder {
         endpoint: Option<FrejaEndpoint>,
         decoded: &DecodedRequest,
     ) -> (ResponseTemplate, u16) {
+        if let (Mode::Canary, Some((ct, body))) =
+            (&self.mode, self.core.canary_document(req.url.path()))
+        {
+            let t = ResponseTemplate::new(StatusCode::OK)
+                .set_body_bytes(body)
+                .insert_header(CONTENT_TYPE, HeaderValue::from_static(ct));
+            return (t, 200);
+        }
         let Some(ep) = endpoint else {
             return (plain(StatusCode::NOT_FOUND), 404);
         };

@@ -76,6 +76,12 @@ impl FrejaUser {
                 country: r.country.clone(),
             }),
             Operation::DnValidate(_) => None,
+            // The token is minted by the mock for a fixed user (see `FrejaVerifyDetails`).
+            Operation::FrejaVerifyDetails(_) => Some(FrejaUser {
+                user_info_type: UserInfoType::Email,
+                user_info: "asa.oberg@example.se".into(),
+                country: None,
+            }),
         }
     }
 
@@ -116,6 +122,9 @@ pub struct Observations {
     pub canary_requests: Vec<ObservedRequest>,
     /// TLS handshakes that failed, in words.
     pub tls_failures: Vec<String>,
+    /// The payload of every `details` JWS the mock minted, in order: what the RP may trust.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_payloads: Vec<serde_json::Value>,
 }
 
 impl Observations {
@@ -152,6 +161,7 @@ pub struct FrejaMock {
     obs: Arc<Mutex<Observations>>,
     main: Instance,
     canary: Option<Instance>,
+    core: Arc<freja::Core>,
 }
 
 /// One TLS front and the wiremock server behind it.
@@ -173,7 +183,11 @@ impl FrejaMock {
         let known = Arc::new(known_certificates(&ctx.pki));
         let core = Arc::new(freja::Core::new(spec, &ctx)?);
 
-        let wants_canary = spec.freja.values().flatten().any(|r| r.redirect_to_canary);
+        let wants_canary = spec.freja.values().flatten().any(|r| r.redirect_to_canary)
+            || spec
+                .details_specs()
+                .flat_map(|d| &d.mutations)
+                .any(|m| m.needs_canary());
         let canary = if wants_canary {
             let config = tls::server_config(&ctx.pki, pki::SERVER_DEFAULT, false)?;
             let responder = freja::Responder::canary(core.clone(), obs.clone(), known.clone());
@@ -184,9 +198,12 @@ impl FrejaMock {
         let canary_url = canary
             .as_ref()
             .map(|c| format!("https://localhost:{}", c.front.addr.port()));
+        if let Some(url) = &canary_url {
+            let _ = core.canary_url.set(url.clone());
+        }
 
         let config = tls::server_config(&ctx.pki, server_cert, true)?;
-        let responder = freja::Responder::services(core, obs.clone(), known, canary_url);
+        let responder = freja::Responder::services(core.clone(), obs.clone(), known, canary_url);
         let main = Instance::start(config, responder, obs.clone(), false).await?;
         let base_url = format!("https://127.0.0.1:{}", main.front.addr.port());
         Ok(FrejaMock {
@@ -195,7 +212,14 @@ impl FrejaMock {
             obs,
             main,
             canary,
+            core,
         })
+    }
+
+    /// The `details` token of a token-level operation (`freja.verify_details`), built from the
+    /// vector's `provider.details` recipe, and the reference it was minted for.
+    pub fn details_token(&self, sign: bool) -> Result<(String, String), ProviderError> {
+        self.core.token(sign).map_err(ProviderError::Spec)
     }
 
     /// `https://127.0.0.1:PORT`.
@@ -260,7 +284,9 @@ impl FrejaMock {
         };
         // A client that opened a connection and never spoke must not stall the judge.
         let _ = tokio::time::timeout(Duration::from_millis(500), settle).await;
-        lock(&self.obs).clone()
+        let mut obs = lock(&self.obs).clone();
+        obs.signed_payloads = lock(&self.core.signed).clone();
+        obs
     }
 
     /// Stop accepting, close connections, and shut the wiremock servers down.

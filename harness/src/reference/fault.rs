@@ -22,6 +22,16 @@ pub enum Fault {
     DnChecksOOnly,
     DnThreeLetterCountry,
     DnSkipsLuhn,
+    AcceptAlgNone,
+    HmacWithPublicKey,
+    TrustJwk,
+    FetchJku,
+    FetchX5u,
+    TrustX5c,
+    TryEveryCertificate,
+    TrustUnsignedAttributes,
+    IgnoreCrit,
+    AcceptDuplicateMembers,
 }
 
 impl Fault {
@@ -42,6 +52,16 @@ impl Fault {
         Fault::DnChecksOOnly,
         Fault::DnThreeLetterCountry,
         Fault::DnSkipsLuhn,
+        Fault::AcceptAlgNone,
+        Fault::HmacWithPublicKey,
+        Fault::TrustJwk,
+        Fault::FetchJku,
+        Fault::FetchX5u,
+        Fault::TrustX5c,
+        Fault::TryEveryCertificate,
+        Fault::TrustUnsignedAttributes,
+        Fault::IgnoreCrit,
+        Fault::AcceptDuplicateMembers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +82,16 @@ impl Fault {
             Fault::DnChecksOOnly => "dn-checks-o-only",
             Fault::DnThreeLetterCountry => "dn-three-letter-country",
             Fault::DnSkipsLuhn => "dn-skips-luhn",
+            Fault::AcceptAlgNone => "accept-alg-none",
+            Fault::HmacWithPublicKey => "hmac-with-public-key",
+            Fault::TrustJwk => "trust-jwk",
+            Fault::FetchJku => "fetch-jku",
+            Fault::FetchX5u => "fetch-x5u",
+            Fault::TrustX5c => "trust-x5c",
+            Fault::TryEveryCertificate => "try-every-certificate",
+            Fault::TrustUnsignedAttributes => "trust-unsigned-attributes",
+            Fault::IgnoreCrit => "ignore-crit",
+            Fault::AcceptDuplicateMembers => "accept-duplicate-members",
         }
     }
 
@@ -106,6 +136,32 @@ impl Fault {
             }
             Fault::DnSkipsLuhn => {
                 "subject DN check: checks the shape of a Swedish organisation number, not its Luhn check digit"
+            }
+            Fault::AcceptAlgNone => {
+                "takes a details JWS with alg none (any spelling) as valid without a signature"
+            }
+            Fault::HmacWithPublicKey => {
+                "verifies an HS256/384/512 details JWS with the pinned certificate PEM as the HMAC secret (RS256/HS256 confusion)"
+            }
+            Fault::TrustJwk => {
+                "verifies with the public key in the header's jwk instead of the pinned certificate"
+            }
+            Fault::FetchJku => "fetches the JWKS at the header's jku and verifies with its key",
+            Fault::FetchX5u => {
+                "fetches the certificate at the header's x5u and verifies with its key"
+            }
+            Fault::TrustX5c => {
+                "verifies with the first certificate of the header's x5c instead of the pinned one"
+            }
+            Fault::TryEveryCertificate => {
+                "ignores x5t and accepts a signature that verifies under any pinned certificate"
+            }
+            Fault::TrustUnsignedAttributes => {
+                "returns the unsigned top-level requestedAttributes instead of the signed ones"
+            }
+            Fault::IgnoreCrit => "ignores crit, so it accepts extensions it does not understand",
+            Fault::AcceptDuplicateMembers => {
+                "parses header and payload leniently: a duplicate member name silently takes the last value"
             }
         }
     }

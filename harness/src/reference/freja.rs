@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use super::fault::Fault;
 use super::jws;
 use crate::adapter::{
-    FrejaEnvironment, FrejaRequest, FrejaSignRequest, Outcome, Reason, Rejection, UserInfoType,
+    FrejaEnvironment, FrejaRequest, FrejaSignRequest, FrejaVerifyDetails, Outcome, Reason,
+    Rejection, UserInfoType,
 };
 use crate::provider::{documented_message, ensure_loopback};
 use crate::vector::model::FrejaEndpoint;
@@ -224,7 +225,9 @@ impl<'a> Rp<'a> {
                 ));
             };
             match self.classify(status) {
-                Status::Approved => return self.approved(&answer.body, ref_field, &reference),
+                Status::Approved => {
+                    return self.approved(&answer.body, ref_field, &reference).await;
+                }
                 Status::Pending => {}
                 Status::Final => {
                     return Err(Rejection::new(Reason::StatusNotApproved)
@@ -262,7 +265,7 @@ impl<'a> Rp<'a> {
         }
     }
 
-    fn approved(
+    async fn approved(
         &self,
         body: &Map<String, Value>,
         ref_field: &str,
@@ -274,7 +277,8 @@ impl<'a> Rp<'a> {
                 "APPROVED without a details string",
             ));
         };
-        let payload = jws::verify(details, &self.pins, self.has(Fault::SkipSignatureCheck))?;
+        let foreign = self.fetch_key(details).await;
+        let payload = jws::verify(details, &self.pins, self.faults, foreign)?;
         let signed_status = payload.get("status");
         if signed_status.and_then(Value::as_str) != Some("APPROVED") {
             let mut r = Rejection::new(Reason::StatusNotApproved)
@@ -293,11 +297,37 @@ impl<'a> Rp<'a> {
             ));
         }
         let field = |k: &str| payload.get(k).cloned().unwrap_or(Value::Null);
+        let attributes = if self.has(Fault::TrustUnsignedAttributes) {
+            body.get("requestedAttributes")
+        } else {
+            payload.get("requestedAttributes")
+        };
         Ok(identity(
             field("userInfoType"),
             field("userInfo"),
-            payload.get("requestedAttributes"),
+            attributes,
         ))
+    }
+
+    /// Under `fetch-jku`/`fetch-x5u` only: the key the header's URL serves. Never off loopback.
+    async fn fetch_key(&self, details: &str) -> Option<jws::ForeignKey> {
+        let header = jws::peek_header(details)?;
+        let url = |k: &str| header.get(k).and_then(Value::as_str).map(str::to_owned);
+        let (url, jwks) = if self.has(Fault::FetchJku) && url("jku").is_some() {
+            (url("jku")?, true)
+        } else if self.has(Fault::FetchX5u) && url("x5u").is_some() {
+            (url("x5u")?, false)
+        } else {
+            return None;
+        };
+        ensure_loopback(&url).ok()?;
+        let resp = self.client.get(&url).send().await.ok()?;
+        let bytes = resp.bytes().await.ok()?;
+        if jwks {
+            jws::ForeignKey::from_jwks(&bytes, header.get("kid").and_then(Value::as_str))
+        } else {
+            jws::ForeignKey::from_pem(&bytes)
+        }
     }
 
     /// One exchange with its status mapping. Never retried (except under `retry-on-500`).
@@ -379,6 +409,25 @@ impl<'a> Rp<'a> {
                 "{} answered HTTP {status} with error code {code}",
                 ep.name()
             )))
+    }
+}
+
+/// Verify a given `details` token (`freja.verify_details`) as if an APPROVED result carried it.
+pub(crate) async fn verify_details(
+    faults: &BTreeSet<Fault>,
+    env: &FrejaEnvironment,
+    op: &FrejaVerifyDetails,
+) -> Outcome {
+    let rp = match Rp::new(faults, env) {
+        Ok(rp) => rp,
+        Err(r) => return r.into(),
+    };
+    let ref_field = if op.sign { "signRef" } else { "authRef" };
+    let mut body = Map::new();
+    body.insert("details".into(), Value::String(op.details.clone()));
+    match rp.approved(&body, ref_field, &op.reference).await {
+        Ok(identity) => Outcome::Accepted { identity },
+        Err(r) => r.into(),
     }
 }
 

@@ -1,18 +1,33 @@
 //! Verification of the `details` compact JWS against the pinned Freja signing certificates.
+//!
+//! The correct path: size cap, exactly three segments of strict base64url, strict JSON (no
+//! duplicate members), no `crit` or `b64`, `alg` exactly RS256, the key chosen only by `x5t` among
+//! the pinned certificates. The faults each open one door a real verifier has left open.
 
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+use std::collections::BTreeSet;
+use std::fmt;
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
+use super::fault::Fault;
 use crate::adapter::{Reason, Rejection};
-use crate::pki::pem_all_der;
+use crate::pki::{pem_all_der, pem_der};
 
-/// A pinned signing certificate: its x5t and its RSAPublicKey DER.
+/// Real details are a few kilobytes; anything this large is refused before any decoding.
+pub(crate) const MAX_DETAILS_BYTES: usize = 64 * 1024;
+
+/// A pinned signing certificate: its x5t, its RSAPublicKey DER and its PEM as configured.
 pub(crate) struct Pin {
     x5t: String,
     public_key: Vec<u8>,
+    pem: String,
 }
 
 /// Parse the pinned certificates; a PEM may hold several.
@@ -24,16 +39,74 @@ pub(crate) fn pins(pems: &[String]) -> Result<Vec<Pin>, String> {
             return Err("a pinned JWS certificate is not a PEM certificate".into());
         }
         for der in ders {
-            let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            let public_key = rsa_public_key(&der)
                 .map_err(|e| format!("a pinned JWS certificate does not parse: {e}"))?;
-            let public_key = cert.public_key().subject_public_key.data.to_vec();
             out.push(Pin {
                 x5t: URL_SAFE_NO_PAD.encode(Sha1::digest(&der)),
                 public_key,
+                pem: pem.clone(),
             });
         }
     }
     Ok(out)
+}
+
+fn rsa_public_key(cert_der: &[u8]) -> Result<Vec<u8>, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).map_err(|e| e.to_string())?;
+    Ok(cert.public_key().subject_public_key.data.to_vec())
+}
+
+/// A verification key that did not come from the pins (faulty variants only).
+pub(crate) enum ForeignKey {
+    /// RSAPublicKey DER (from a certificate).
+    Pkcs1(Vec<u8>),
+    /// Modulus and exponent (from a JWK).
+    Components { n: Vec<u8>, e: Vec<u8> },
+}
+
+impl ForeignKey {
+    fn verifies(&self, input: &[u8], sig: &[u8]) -> bool {
+        match self {
+            ForeignKey::Pkcs1(der) => UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+                .verify(input, sig)
+                .is_ok(),
+            ForeignKey::Components { n, e } => RsaPublicKeyComponents { n, e }
+                .verify(&RSA_PKCS1_2048_8192_SHA256, input, sig)
+                .is_ok(),
+        }
+    }
+
+    /// The first key of a JWKS (the one named `kid` if there is one), or a bare JWK.
+    pub(crate) fn from_jwks(doc: &[u8], kid: Option<&str>) -> Option<ForeignKey> {
+        let v: Value = serde_json::from_slice(doc).ok()?;
+        let keys = match v.get("keys") {
+            Some(Value::Array(k)) => k.clone(),
+            _ => vec![v],
+        };
+        let jwk = keys
+            .iter()
+            .find(|k| kid.is_some() && k.get("kid").and_then(Value::as_str) == kid)
+            .or(keys.first())?;
+        Self::from_jwk(jwk)
+    }
+
+    fn from_jwk(jwk: &Value) -> Option<ForeignKey> {
+        let field = |k: &str| {
+            jwk.get(k)
+                .and_then(Value::as_str)
+                .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
+        };
+        Some(ForeignKey::Components {
+            n: field("n")?,
+            e: field("e")?,
+        })
+    }
+
+    /// The first certificate of a PEM chain.
+    pub(crate) fn from_pem(pem: &[u8]) -> Option<ForeignKey> {
+        let der = pem_der(std::str::from_utf8(pem).ok()?, "CERTIFICATE")?;
+        rsa_public_key(&der).ok().map(ForeignKey::Pkcs1)
+    }
 }
 
 fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
@@ -41,30 +114,65 @@ fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
 }
 
 fn segment(s: &str, what: &str) -> Result<Vec<u8>, Rejection> {
+    // Strict: no padding, no `+`/`/`, no whitespace, zero trailing bits.
     URL_SAFE_NO_PAD.decode(s).map_err(|_| {
         reject(
             Reason::SignatureInvalid,
-            format!("details: the {what} is not base64url"),
+            format!("details: the {what} is not canonical base64url"),
         )
     })
 }
 
-fn object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, Rejection> {
-    match serde_json::from_slice(bytes) {
+fn object(bytes: &[u8], what: &str, lenient: bool) -> Result<Map<String, Value>, Rejection> {
+    let parsed = if lenient {
+        serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice::<Strict>(bytes)
+            .map(|s| s.0)
+            .map_err(|e| e.to_string())
+    };
+    match parsed {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(reject(
+        Ok(_) => Err(reject(
             Reason::SignatureInvalid,
             format!("details: the {what} is not a JSON object"),
+        )),
+        Err(e) => Err(reject(
+            Reason::SignatureInvalid,
+            format!("details: the {what} is not strict JSON: {e}"),
         )),
     }
 }
 
-/// Verify `jws` and return its payload. With `skip_checks` (a deliberate fault) only decode it.
+/// The decoded header, if it decodes: what a faulty verifier looks at for `jku`/`x5u`.
+pub(crate) fn peek_header(jws: &str) -> Option<Map<String, Value>> {
+    let h = jws.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(h).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// Verify `jws` and return its payload. `foreign` is a key a faulty variant fetched from the
+/// header's `jku`/`x5u`.
 pub(crate) fn verify(
     jws: &str,
     pins: &[Pin],
-    skip_checks: bool,
+    faults: &BTreeSet<Fault>,
+    foreign: Option<ForeignKey>,
 ) -> Result<Map<String, Value>, Rejection> {
+    let has = |f| faults.contains(&f);
+    let lenient = has(Fault::AcceptDuplicateMembers);
+    if jws.len() > MAX_DETAILS_BYTES {
+        return Err(reject(
+            Reason::MalformedResponse,
+            format!(
+                "details: {} bytes, more than {MAX_DETAILS_BYTES}",
+                jws.len()
+            ),
+        ));
+    }
     let parts: Vec<&str> = jws.split('.').collect();
     let [h, p, s] = parts[..] else {
         return Err(reject(
@@ -73,12 +181,48 @@ pub(crate) fn verify(
         ));
     };
     let payload = segment(p, "payload")?;
-    if skip_checks {
-        return object(&payload, "payload");
+    if has(Fault::SkipSignatureCheck) {
+        return object(&payload, "payload", lenient);
     }
-    let header = object(&segment(h, "header")?, "header")?;
+    let header = object(&segment(h, "header")?, "header", lenient)?;
     let signature = segment(s, "signature")?;
-    if header.get("alg").and_then(Value::as_str) != Some("RS256") {
+    let alg = header.get("alg").and_then(Value::as_str);
+    if has(Fault::AcceptAlgNone) && alg.is_some_and(|a| a.trim().eq_ignore_ascii_case("none")) {
+        return object(&payload, "payload", lenient);
+    }
+    if header.contains_key("crit") && !has(Fault::IgnoreCrit) {
+        return Err(reject(
+            Reason::SignatureInvalid,
+            format!(
+                "details: crit {} names extensions this RP does not understand",
+                header["crit"]
+            ),
+        ));
+    }
+    if header.contains_key("b64") {
+        return Err(reject(
+            Reason::SignatureInvalid,
+            "details: b64 (RFC 7797) is not for JWTs",
+        ));
+    }
+    let signing_input = &jws.as_bytes()[..h.len() + 1 + p.len()];
+    let x5t = header.get("x5t").and_then(Value::as_str);
+    let pinned = x5t.and_then(|x| pins.iter().find(|p| p.x5t == x));
+    if has(Fault::HmacWithPublicKey)
+        && let Some(a) = alg.filter(|a| a.starts_with("HS"))
+    {
+        let algorithm = match a {
+            "HS384" => hmac::HMAC_SHA384,
+            "HS512" => hmac::HMAC_SHA512,
+            _ => hmac::HMAC_SHA256,
+        };
+        // The certificate as configured is "the key" such a verifier hands the library.
+        let pin = pinned.or(pins.first()).ok_or_else(no_pin(x5t))?;
+        let key = hmac::Key::new(algorithm, pin.pem.as_bytes());
+        hmac::verify(&key, signing_input, &signature).map_err(|_| bad_signature())?;
+        return object(&payload, "payload", lenient);
+    }
+    if alg != Some("RS256") {
         return Err(reject(
             Reason::AlgorithmRejected,
             format!(
@@ -87,21 +231,166 @@ pub(crate) fn verify(
             ),
         ));
     }
-    let x5t = header.get("x5t").and_then(Value::as_str);
-    let Some(pin) = x5t.and_then(|x| pins.iter().find(|p| p.x5t == x)) else {
-        return Err(reject(
+    let embedded = if has(Fault::TrustJwk)
+        && let Some(k) = header.get("jwk").and_then(ForeignKey::from_jwk)
+    {
+        Some(k)
+    } else if has(Fault::TrustX5c)
+        && let Some(Value::Array(chain)) = header.get("x5c")
+    {
+        chain
+            .first()
+            .and_then(Value::as_str)
+            .and_then(|b| STANDARD.decode(b).ok())
+            .and_then(|der| rsa_public_key(&der).ok())
+            .map(ForeignKey::Pkcs1)
+    } else {
+        foreign
+    };
+    if let Some(k) = embedded {
+        if !k.verifies(signing_input, &signature) {
+            return Err(bad_signature());
+        }
+        return object(&payload, "payload", lenient);
+    }
+    let verifies = |pin: &Pin| {
+        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &pin.public_key)
+            .verify(signing_input, &signature)
+            .is_ok()
+    };
+    if has(Fault::TryEveryCertificate) {
+        if !pins.iter().any(verifies) {
+            return Err(bad_signature());
+        }
+        return object(&payload, "payload", lenient);
+    }
+    let pin = pinned.ok_or_else(no_pin(x5t))?;
+    if !verifies(pin) {
+        return Err(bad_signature());
+    }
+    object(&payload, "payload", lenient)
+}
+
+fn bad_signature() -> Rejection {
+    reject(
+        Reason::SignatureInvalid,
+        "details: the signature does not verify",
+    )
+}
+
+fn no_pin(x5t: Option<&str>) -> impl FnOnce() -> Rejection + '_ {
+    move || {
+        reject(
             Reason::KeyUnknown,
             format!("details: x5t {x5t:?} matches no pinned certificate"),
-        ));
-    };
-    let signing_input = &jws[..h.len() + 1 + p.len()];
-    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &pin.public_key)
-        .verify(signing_input.as_bytes(), &signature)
-        .map_err(|_| {
-            reject(
-                Reason::SignatureInvalid,
-                "details: the RS256 signature does not verify",
-            )
-        })?;
-    object(&payload, "payload")
+        )
+    }
+}
+
+/// A JSON value parsed strictly: a duplicate member name anywhere is an error (RFC 8725 §3.7;
+/// serde_json alone keeps the last one, which is how a signed `userInfo` gets shadowed).
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let Strict(v) = map.next_value()?;
+            if out.insert(k.clone(), v).is_some() {
+                return Err(de::Error::custom(format!("duplicate member `{k}`")));
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::forge::jws::x5t;
+    use crate::forge::{Context, Draft, forge};
+    use crate::pki::Pki;
+
+    fn setup() -> (Pki, Vec<Pin>) {
+        let pki =
+            Pki::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/keys"))
+                .expect("test PKI");
+        let pins = pins(&[pki.get("freja-jws-current").unwrap().cert_pem.clone()]).unwrap();
+        (pki, pins)
+    }
+
+    fn token(pki: &Pki) -> String {
+        let mut h = Map::new();
+        h.insert("x5t".into(), json!(x5t(pki, "freja-jws-current").unwrap()));
+        h.insert("alg".into(), json!("RS256"));
+        let p = json!({"authRef": "r", "status": "APPROVED", "userInfo": "Åsa"});
+        let d = Draft::new(&h, p.as_object().unwrap(), "freja-jws-current");
+        let ctx = Context {
+            pki,
+            canary_url: None,
+        };
+        forge(d, &[], &ctx).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// A random single-byte change anywhere in a valid token is always rejected.
+        #[test]
+        fn any_single_byte_change_is_rejected(at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let (pki, pins) = setup();
+            let good = token(&pki);
+            prop_assert!(verify(&good, &pins, &BTreeSet::new(), None).is_ok());
+            let mut bytes = good.clone().into_bytes();
+            let i = at.index(bytes.len());
+            prop_assume!(bytes[i] != byte);
+            bytes[i] = byte;
+            // A token that is not UTF-8 cannot even reach the RP inside a JSON string.
+            let Ok(bad) = String::from_utf8(bytes) else { return Ok(()) };
+            prop_assert!(verify(&bad, &pins, &BTreeSet::new(), None).is_err(), "accepted {bad}");
+        }
+    }
 }

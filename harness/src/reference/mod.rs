@@ -51,6 +51,7 @@ impl RelyingParty for ReferenceRp {
                 "freja.authenticate".into(),
                 "freja.sign".into(),
                 "dn.validate".into(),
+                "freja.verify_details".into(),
             ],
         }
     }
@@ -69,6 +70,9 @@ impl RelyingParty for ReferenceRp {
             Operation::FrejaAuthenticate(r) => freja::Flow::auth(r),
             Operation::FrejaSign(r) => freja::Flow::sign(r),
             Operation::DnValidate(_) => unreachable!("handled above"),
+            Operation::FrejaVerifyDetails(v) => {
+                return freja::verify_details(&self.faults, freja, v).await;
+            }
         };
         freja::run(&self.faults, freja, flow).await
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::adapter::{Environment, Outcome, RelyingParty};
+use crate::adapter::{Environment, Operation, Outcome, RelyingParty};
 use crate::pki::Pki;
 use crate::provider::{FrejaMock, FrejaUser, MockContext, Observations};
 use crate::vector::Vector;
@@ -43,7 +43,7 @@ pub async fn execute(
         environment: None,
         duration: start.elapsed(),
     };
-    let op = vector.spec.operation.clone();
+    let mut op = vector.spec.operation.clone();
     // Operations on the Freja wire get a mock services host; token- and data-level operations
     // (a given token, a subject DN) need no provider at all.
     let mut mock = None;
@@ -58,6 +58,23 @@ pub async fn execute(
             Ok(m) => m,
             Err(e) => return failed(format!("could not start the mock provider: {e}"), start),
         };
+        // A token-level operation gets the token the mock built and the mock's reference.
+        if let Operation::FrejaVerifyDetails(v) = &mut op {
+            match m.details_token(v.sign) {
+                Ok((token, reference)) => {
+                    if v.details.is_empty() {
+                        v.details = token;
+                    }
+                    if v.reference.is_empty() {
+                        v.reference = reference;
+                    }
+                }
+                Err(e) => {
+                    m.shutdown().await;
+                    return failed(format!("could not build the details token: {e}"), start);
+                }
+            }
+        }
         match m.environment(&vector.spec.environment) {
             Ok(f) => freja = Some(f),
             Err(e) => {

@@ -125,6 +125,11 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
         (_, Outcome::Unsupported) => unreachable!("handled above"),
     }
     if let Some(obs) = &exec.observations {
+        if let (Verdict::Accepted, Outcome::Accepted { identity }) = (expect.verdict, outcome)
+            && let Some(signed) = obs.signed_payloads.last()
+        {
+            round_trip(identity, signed, &mut problems);
+        }
         for (ep, count) in &expect.requests {
             let n = obs.count(*ep);
             if !count.admits(n) {
@@ -165,6 +170,34 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
         result: Result_::Fail,
         failure: Some(Failure { kind, message }),
         note,
+    }
+}
+
+/// The identity an RP returns must be the signed claims exactly (non-ASCII names included):
+/// nothing from the unsigned result, nothing normalised.
+fn round_trip(
+    identity: &std::collections::BTreeMap<String, serde_json::Value>,
+    signed: &serde_json::Value,
+    problems: &mut Vec<(FailureKind, String)>,
+) {
+    let empty = serde_json::json!({});
+    for k in ["userInfoType", "userInfo", "requestedAttributes"] {
+        let want = match (k, signed.get(k)) {
+            (_, Some(v)) => v,
+            ("requestedAttributes", None) => &empty,
+            _ => continue,
+        };
+        if identity.get(k) != Some(want) {
+            problems.push((
+                FailureKind::Identity,
+                format!(
+                    "identity `{k}` is {}, but the signed details say {want}",
+                    identity
+                        .get(k)
+                        .map_or_else(|| "absent".to_owned(), |v| v.to_string())
+                ),
+            ));
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::pki::Pki;
 use crate::suite::Suites;
 
 use super::load::{Corpus, Diagnostic, Vector};
-use super::model::{BodySpec, FrejaEndpoint, Verdict};
+use super::model::{FrejaEndpoint, Verdict};
 
 /// What lint found: problems that make vectors wrong, and gaps in the requirement catalogue's
 /// coverage (errors for `vectors lint`, warnings for `run`).
@@ -119,19 +119,18 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
     if let Some(n) = &s.provider.tls.server_certificate {
         key("server certificate", n);
     }
-    for responses in s.provider.freja.values() {
-        for r in responses {
-            if let Some(BodySpec::Result(res)) = &r.body
-                && let Some(d) = &res.details
-            {
-                if let Some(n) = &d.key {
-                    key("signing key", n);
-                }
-                if let Some(n) = &d.x5t_of {
-                    key("x5t certificate", n);
-                }
-            }
+    for d in s.provider.details_specs() {
+        for n in d.key_names() {
+            key("key", n);
         }
+    }
+    for d in s.provider.details_specs() {
+        if let Err(m) = crate::forge::mutation::check(&d.mutations) {
+            err(m);
+        }
+    }
+    if s.provider.details.is_some() && !matches!(s.operation, Operation::FrejaVerifyDetails(_)) {
+        err("`provider.details` is the token of `freja.verify_details`; this operation never receives it".into());
     }
     let mut err = |m: String| out.push(Diagnostic::new(v.location.clone(), format!("{id}: {m}")));
     let reachable = reachable_endpoints(&s.operation);
@@ -189,5 +188,6 @@ pub fn reachable_endpoints(op: &Operation) -> Vec<FrejaEndpoint> {
         }
         Operation::FrejaSign(_) => vec![SignInit, SignGetOneResult, SignGetResults, SignCancel],
         Operation::DnValidate(_) => vec![],
+        Operation::FrejaVerifyDetails(_) => vec![],
     }
 }

@@ -409,6 +409,7 @@ impl Corpus {
                 vectors.push(v);
             }
         }
+        errors.extend(unknown_keys(root, &vectors));
         let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
         (
             Corpus {
@@ -419,6 +420,42 @@ impl Corpus {
             errors,
         )
     }
+}
+
+/// Token recipes that name a key the test PKI does not have, each at the name's own position.
+/// Checked at load (not only by lint) because a recipe cannot be run without its keys.
+fn unknown_keys(root: &Path, vectors: &[Vector]) -> Vec<Diagnostic> {
+    let manifest = root.join("vectors/keys").join(crate::pki::MANIFEST);
+    let Ok(text) = std::fs::read_to_string(&manifest) else {
+        return Vec::new(); // No PKI here: the run reports it when it loads the keys.
+    };
+    let Ok(m) = parse_yaml::<crate::pki::Manifest>(&manifest, &text) else {
+        return Vec::new();
+    };
+    let known: Vec<&str> = m.certificates.iter().map(|c| c.name.as_str()).collect();
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for v in vectors {
+        for d in v.spec.provider.details_specs() {
+            for k in d.mutations.iter().flat_map(|m| m.keys()) {
+                if known.contains(&k.as_str()) {
+                    continue;
+                }
+                let mut at = v.location.clone();
+                if let Some((line, column)) = k.position() {
+                    at.line = line;
+                    at.column = column;
+                }
+                if seen.insert((at.clone(), k.as_str().to_owned())) {
+                    out.push(Diagnostic::new(
+                        at,
+                        format!("unknown key `{}` (known: {})", k.as_str(), known.join(", ")),
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Can this file's text define `id`, literally or through a matrix template?

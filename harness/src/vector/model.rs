@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::duration::Duration;
 use crate::adapter::{Operation, Reason};
+use crate::forge::{KeyName, Mutation};
 
 /// One vector file: a topic holding any number of vectors.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -124,6 +125,21 @@ pub struct ProviderSpec {
     /// on a happy path (init: a fresh reference; getOneResult: APPROVED with signed details).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub freja: BTreeMap<FrejaEndpoint, Vec<ResponseSpec>>,
+    /// The `details` token handed to a token-level operation (`freja.verify_details`), built
+    /// like an APPROVED result's (default: correctly signed, with the transaction's reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<DetailsSpec>,
+}
+
+impl ProviderSpec {
+    /// Every `details` recipe of the script and of `details`.
+    pub fn details_specs(&self) -> impl Iterator<Item = &DetailsSpec> {
+        let scripted = self.freja.values().flatten().filter_map(|r| match &r.body {
+            Some(BodySpec::Result(res)) => res.details.as_ref(),
+            _ => None,
+        });
+        scripted.chain(self.details.as_ref())
+    }
 }
 
 /// The TLS front of the mock.
@@ -333,6 +349,26 @@ pub struct DetailsSpec {
     /// `userInfo`, `minRegistrationLevel`, `requestedAttributes`, `timestamp`); `null` removes one.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub payload: serde_json::Map<String, serde_json::Value>,
+    /// Named mutations applied in order after the header and payload merge (the token forge,
+    /// `harness/src/forge/`): e.g. `- alg_none: {spelling: nOnE}`, `- strip_signature`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutations: Vec<Mutation>,
+}
+
+impl DetailsSpec {
+    /// Every key name the recipe refers to.
+    pub fn key_names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .key
+            .iter()
+            .chain(&self.x5t_of)
+            .map(String::as_str)
+            .collect();
+        for m in &self.mutations {
+            out.extend(m.keys().into_iter().map(KeyName::as_str));
+        }
+        out
+    }
 }
 
 /// A misbehaviour on the wire.

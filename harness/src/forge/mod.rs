@@ -1,0 +1,8 @@
+//! Building tokens by hand: JWS (here), JWE and nested tokens; every mutation of the attack
+//! catalogue (jose-attacks.md), applied from a vector's recipe.
+
+pub mod jws;
+pub mod mutation;
+
+pub use jws::{Draft, ForgeError, KeyEncoding, MacAlg, SigAlg, Signer};
+pub use mutation::{Context, KeyName, Mutation, forge};

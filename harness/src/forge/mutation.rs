@@ -1,0 +1,826 @@
+//! The named mutations of a token recipe (jose-attacks.md §3 A, V1–V14, V17, V34–V35), applied in
+//! order. Mutations of the *draft* (header, payload, signer) come first: the token is signed
+//! when the first mutation of the *assembled* token (a segment, the base64url, the whole string)
+//! runs, or at the end.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::jws::{
+    Draft, ForgeError, KeyEncoding, MacAlg, PublicKey, SigAlg, Signer, b64u, credential, err, jwks,
+    x5t, x5t_s256,
+};
+use crate::pki::Pki;
+
+/// Largest member, segment or nesting a recipe may ask for (what the mock can still serve).
+pub const MAX_BYTES: u32 = 64 << 20;
+
+/// What the forge needs besides the recipe.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub pki: &'a Pki,
+    /// The mock's canary (`https://localhost:PORT`), which serves the `jku`/`x5u` documents and
+    /// records every fetch.
+    pub canary_url: Option<&'a str>,
+}
+
+/// The canary path of the JWKS publishing `key` (kid = the key's name).
+pub fn jwks_path(key: &str) -> String {
+    format!("/jwks/{key}.json")
+}
+
+/// The canary path of the PEM chain of `key`.
+pub fn x5u_path(key: &str) -> String {
+    format!("/x5u/{key}.pem")
+}
+
+/// What the canary serves at `path`: (content type, body), if it is a key document.
+pub fn canary_document(pki: &Pki, path: &str) -> Option<(&'static str, Vec<u8>)> {
+    if let Some(name) = path
+        .strip_prefix("/jwks/")
+        .and_then(|p| p.strip_suffix(".json"))
+    {
+        let doc = jwks(pki, name, name).ok()?;
+        return Some(("application/json", doc.to_string().into_bytes()));
+    }
+    let name = path.strip_prefix("/x5u/")?.strip_suffix(".pem")?;
+    Some((
+        "application/pem-certificate-chain",
+        pki.chain_pem(name).ok()?.into_bytes(),
+    ))
+}
+
+/// A test-PKI key or certificate by name. Carries where it was written, so an unknown name is a
+/// load error with file:line:col.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyName(pub serde_saphyr::Spanned<String>);
+
+impl KeyName {
+    pub fn as_str(&self) -> &str {
+        &self.0.value
+    }
+
+    /// (line, column) in the vector file, if known.
+    pub fn position(&self) -> Option<(u64, u64)> {
+        let l = self.0.referenced;
+        (l.line() > 0).then(|| (l.line(), l.column()))
+    }
+}
+
+impl JsonSchema for KeyName {
+    fn schema_name() -> Cow<'static, str> {
+        "KeyName".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut s = String::json_schema(g);
+        s.insert(
+            "description".into(),
+            json!("A key or certificate of the test PKI (vectors/keys/manifest.yaml)"),
+        );
+        s
+    }
+}
+
+/// A segment of the compact serialization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    Header,
+    Payload,
+    Signature,
+}
+
+impl Segment {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A JSON part of the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Header,
+    Payload,
+}
+
+/// JWS JSON serialization shapes (V12), all of which a compact-only RP must refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonForm {
+    /// `{"protected","payload","signature"}`.
+    Flattened,
+    /// Flattened, with `alg` only in the unprotected `header`.
+    FlattenedUnprotectedAlg,
+    /// `{"payload","signatures":[{"protected","signature"}]}`.
+    General,
+    /// General with `"signatures": []`.
+    GeneralEmpty,
+    /// General with the valid signature and a second, invalid one.
+    GeneralTwo,
+}
+
+fn default_none() -> Value {
+    json!("none")
+}
+fn default_true() -> bool {
+    true
+}
+fn default_one() -> u32 {
+    1
+}
+fn default_sig_len() -> u32 {
+    256
+}
+fn default_pad_name() -> String {
+    "x-pad".into()
+}
+
+/// One named mutation. Unit mutations are written as a bare name (`- strip_signature`), the
+/// others as a one-key map (`- alg_none: {spelling: nOnE}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Mutation {
+    // ---- the draft: header and payload JSON, the signer
+    /// Set a header member to any JSON value, `null` included.
+    SetHeader {
+        name: String,
+        value: Value,
+    },
+    RemoveHeader {
+        name: String,
+    },
+    /// Set a payload member to any JSON value, `null` included.
+    SetPayload {
+        name: String,
+        value: Value,
+    },
+    RemovePayload {
+        name: String,
+    },
+    /// Rename a member (e.g. `authRef` → `signRef`: a result of the other kind).
+    RenameMember {
+        part: Part,
+        from: String,
+        to: String,
+    },
+    /// Append `,"name":value` to the JSON text: a duplicate member (V13) when `name` exists.
+    DuplicateMember {
+        part: Part,
+        name: String,
+        value: Value,
+    },
+    /// Append `,"name":<json>` with `json` verbatim (huge numbers, non-JSON text).
+    RawMember {
+        part: Part,
+        name: String,
+        json: String,
+    },
+    /// Append a member holding `depth` nested arrays (V35).
+    Nest {
+        part: Part,
+        name: String,
+        depth: u32,
+    },
+    /// Append a string member whose bytes are not UTF-8 (V35).
+    InvalidUtf8 {
+        part: Part,
+        name: String,
+    },
+    /// Append a string member of `bytes` `A`s: an oversized but validly signed segment (V34).
+    Inflate {
+        part: Part,
+        bytes: u32,
+        #[serde(default = "default_pad_name")]
+        name: String,
+    },
+    /// V1: `alg` set to a spelling of `none` (any JSON: `""`, `null`, `["RS256"]` too) and the
+    /// signature emptied, or kept from the RS256 token.
+    AlgNone {
+        #[serde(default = "default_none")]
+        spelling: Value,
+        #[serde(default)]
+        keep_signature: bool,
+    },
+    /// V3: `alg` HS* and an HMAC keyed by the public key of `key` in `encoding`.
+    HmacWithPublicKey {
+        key: KeyName,
+        encoding: KeyEncoding,
+        #[serde(default)]
+        alg: MacAlg,
+    },
+    /// `alg` HS* and an HMAC keyed by these UTF-8 bytes (V8: `kid` pointing at a known file).
+    Hmac {
+        secret: String,
+        #[serde(default)]
+        alg: MacAlg,
+    },
+    /// Sign with another key and/or algorithm; the header is left as it is (V4).
+    ResignWith {
+        key: KeyName,
+        #[serde(default)]
+        alg: SigAlg,
+    },
+    /// V5: the public JWK of `key` in the header, signed by `key`.
+    EmbedJwk {
+        key: KeyName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kid: Option<String>,
+    },
+    /// V6: `jku` (default: the canary's JWKS for `key`) and `kid`, signed by `key`.
+    Jku {
+        key: KeyName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+    /// V6: `x5u` (default: the canary's PEM chain of `key`), signed by `key`.
+    X5u {
+        key: KeyName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+    /// V7: `x5c` with the certificate of `key` (and its chain) and its `x5t`, signed by `key`.
+    X5c {
+        key: KeyName,
+        #[serde(default)]
+        chain: bool,
+    },
+    /// The header `x5t` of this certificate.
+    X5t {
+        of: KeyName,
+    },
+    /// The header `x5t#S256` of this certificate.
+    X5tS256 {
+        of: KeyName,
+    },
+    /// V8: the header `kid`.
+    Kid {
+        value: String,
+    },
+    /// V9: the header `crit` (any JSON); with `define`, each named member is added as `true`.
+    Crit {
+        names: Value,
+        #[serde(default = "default_true")]
+        define: bool,
+    },
+    /// V10: `b64: false` (RFC 7797): the payload is signed and sent unencoded.
+    B64False {
+        #[serde(default = "default_true")]
+        crit: bool,
+    },
+    // ---- the assembled token
+    /// V2: the signature segment emptied (the trailing dot stays).
+    StripSignature,
+    /// Two segments: the signature and its dot removed.
+    DropSignature,
+    /// V2: a signature of zero bytes.
+    ZeroSignature {
+        #[serde(default = "default_sig_len")]
+        bytes: u32,
+    },
+    /// V2: the signature is the modulus of `key` (s = n).
+    SignatureModulus {
+        key: KeyName,
+    },
+    /// V2: the last bytes of the signature dropped.
+    TruncateSignature {
+        #[serde(default = "default_one")]
+        bytes: u32,
+    },
+    /// V2: zero bytes appended to the signature.
+    ExtendSignature {
+        #[serde(default = "default_one")]
+        bytes: u32,
+    },
+    /// Flip one bit of a decoded segment (`byte` < 0 counts from the end).
+    FlipBit {
+        segment: Segment,
+        #[serde(default)]
+        byte: i64,
+        #[serde(default)]
+        bit: u8,
+    },
+    /// Replace a segment by this text.
+    ReplaceSegment {
+        segment: Segment,
+        text: String,
+    },
+    /// Append `.text`: a fourth segment.
+    ExtraSegment {
+        text: String,
+    },
+    /// V14: `=` padding added to a segment.
+    PadBase64 {
+        segment: Segment,
+    },
+    /// V14: `+` and `/` instead of `-` and `_`.
+    StandardAlphabet {
+        segment: Segment,
+    },
+    /// V14: text (a space, a newline) inserted at a character offset of a segment.
+    InsertText {
+        segment: Segment,
+        at: u32,
+        text: String,
+    },
+    /// V14: non-zero trailing bits in the last character of a segment.
+    NonZeroTrailingBits {
+        segment: Segment,
+    },
+    /// V14: text around the whole token.
+    Surround {
+        #[serde(default)]
+        prefix: String,
+        #[serde(default)]
+        suffix: String,
+    },
+    /// V34: `bytes` `A`s appended to a segment.
+    OversizeSegment {
+        segment: Segment,
+        bytes: u32,
+    },
+    /// V12: the token in a JWS JSON serialization.
+    JsonSerialization {
+        form: JsonForm,
+    },
+    /// V17: the python-jwt polyglot, a JSON object whose first member name is a compact token
+    /// with these payload members merged in.
+    Polyglot {
+        payload: Map<String, Value>,
+    },
+}
+
+impl Mutation {
+    pub fn name(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(Value::String(s)) => s,
+            Ok(Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    /// Does it work on the assembled (signed) token rather than on the draft?
+    pub fn is_wire(&self) -> bool {
+        use Mutation::*;
+        matches!(
+            self,
+            StripSignature
+                | DropSignature
+                | ZeroSignature { .. }
+                | SignatureModulus { .. }
+                | TruncateSignature { .. }
+                | ExtendSignature { .. }
+                | FlipBit { .. }
+                | ReplaceSegment { .. }
+                | ExtraSegment { .. }
+                | PadBase64 { .. }
+                | StandardAlphabet { .. }
+                | InsertText { .. }
+                | NonZeroTrailingBits { .. }
+                | Surround { .. }
+                | OversizeSegment { .. }
+                | JsonSerialization { .. }
+                | Polyglot { .. }
+        )
+    }
+
+    /// Key names this mutation refers to.
+    pub fn keys(&self) -> Vec<&KeyName> {
+        use Mutation::*;
+        match self {
+            HmacWithPublicKey { key, .. }
+            | ResignWith { key, .. }
+            | EmbedJwk { key, .. }
+            | Jku { key, .. }
+            | X5u { key, .. }
+            | X5c { key, .. }
+            | SignatureModulus { key } => vec![key],
+            X5t { of } | X5tS256 { of } => vec![of],
+            _ => vec![],
+        }
+    }
+
+    /// Does the token need the canary (a `jku`/`x5u` pointing at it)?
+    pub fn needs_canary(&self) -> bool {
+        matches!(
+            self,
+            Mutation::Jku { url: None, .. } | Mutation::X5u { url: None, .. }
+        )
+    }
+}
+
+/// Problems a recipe has whatever the keys: a draft mutation after the token was assembled,
+/// sizes over [`MAX_BYTES`].
+pub fn check(mutations: &[Mutation]) -> Result<(), String> {
+    let mut wire: Option<String> = None;
+    for (i, m) in mutations.iter().enumerate() {
+        if m.is_wire() {
+            wire.get_or_insert_with(|| m.name());
+        } else if let Some(w) = &wire {
+            return Err(format!(
+                "mutation #{} `{}` changes the token before it is signed, so it must come before `{w}`, which changes the assembled token",
+                i + 1,
+                m.name()
+            ));
+        }
+        use Mutation::*;
+        let size = match m {
+            Inflate { bytes, .. } | OversizeSegment { bytes, .. } => *bytes,
+            Nest { depth, .. } => *depth,
+            ZeroSignature { bytes } | ExtendSignature { bytes } => *bytes,
+            _ => 0,
+        };
+        if size > MAX_BYTES {
+            return Err(format!(
+                "mutation #{} `{}` asks for {size} bytes; at most {MAX_BYTES}",
+                i + 1,
+                m.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Apply `mutations` to `draft` in order and return the token.
+pub fn forge(
+    mut draft: Draft,
+    mutations: &[Mutation],
+    ctx: &Context<'_>,
+) -> Result<String, ForgeError> {
+    check(mutations).map_err(ForgeError)?;
+    let mut wire: Option<String> = None;
+    for (i, m) in mutations.iter().enumerate() {
+        let step =
+            |e: ForgeError| ForgeError(format!("mutation #{} `{}`: {}", i + 1, m.name(), e.0));
+        if m.is_wire() {
+            let token = match wire.take() {
+                Some(t) => t,
+                None => draft.assemble(ctx.pki).map_err(step)?,
+            };
+            wire = Some(apply_wire(m, token, ctx).map_err(step)?);
+        } else {
+            apply_draft(m, &mut draft, ctx).map_err(step)?;
+        }
+    }
+    match wire {
+        Some(t) => Ok(t),
+        None => draft.assemble(ctx.pki),
+    }
+}
+
+fn bytes_of(d: &mut Draft, p: Part) -> &mut Vec<u8> {
+    match p {
+        Part::Header => &mut d.header,
+        Part::Payload => &mut d.payload,
+    }
+}
+
+fn object(bytes: &[u8], p: Part) -> Result<Map<String, Value>, ForgeError> {
+    match serde_json::from_slice(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => err(format!(
+            "the {p:?} is no longer a JSON object; edit members before raw changes"
+        )),
+    }
+}
+
+fn edit(d: &mut Draft, p: Part, f: impl FnOnce(&mut Map<String, Value>)) -> Result<(), ForgeError> {
+    let b = bytes_of(d, p);
+    let mut m = object(b, p)?;
+    f(&mut m);
+    *b = Value::Object(m).to_string().into_bytes();
+    Ok(())
+}
+
+fn set_header(d: &mut Draft, name: &str, value: Value) -> Result<(), ForgeError> {
+    edit(d, Part::Header, |m| {
+        m.insert(name.to_owned(), value);
+    })
+}
+
+/// Insert `,"name":raw` before the closing brace of a JSON object's text.
+fn append_raw(b: &mut Vec<u8>, name: &str, raw: &[u8]) -> Result<(), ForgeError> {
+    let end = b.iter().rposition(|&c| c == b'}');
+    let Some(end) = end else {
+        return err("no JSON object to append a member to");
+    };
+    let empty = b[..end]
+        .iter()
+        .rev()
+        .find(|c| !c.is_ascii_whitespace())
+        .is_some_and(|&c| c == b'{');
+    let mut member = Vec::with_capacity(raw.len() + name.len() + 8);
+    if !empty {
+        member.push(b',');
+    }
+    member.extend(Value::String(name.to_owned()).to_string().into_bytes());
+    member.push(b':');
+    member.extend(raw);
+    b.splice(end..end, member);
+    Ok(())
+}
+
+fn apply_draft(m: &Mutation, d: &mut Draft, ctx: &Context<'_>) -> Result<(), ForgeError> {
+    use Mutation::*;
+    let pki = ctx.pki;
+    match m {
+        SetHeader { name, value } => set_header(d, name, value.clone())?,
+        RemoveHeader { name } => edit(d, Part::Header, |m| {
+            m.shift_remove(name);
+        })?,
+        SetPayload { name, value } => edit(d, Part::Payload, |m| {
+            m.insert(name.clone(), value.clone());
+        })?,
+        RemovePayload { name } => edit(d, Part::Payload, |m| {
+            m.shift_remove(name);
+        })?,
+        RenameMember { part, from, to } => {
+            let mut missing = false;
+            edit(d, *part, |m| match m.shift_remove(from) {
+                Some(v) => {
+                    m.insert(to.clone(), v);
+                }
+                None => missing = true,
+            })?;
+            if missing {
+                return err(format!("no member `{from}` to rename"));
+            }
+        }
+        DuplicateMember { part, name, value } => {
+            append_raw(bytes_of(d, *part), name, value.to_string().as_bytes())?
+        }
+        RawMember { part, name, json } => append_raw(bytes_of(d, *part), name, json.as_bytes())?,
+        Nest { part, name, depth } => {
+            let n = *depth as usize;
+            let raw = format!("{}{}", "[".repeat(n), "]".repeat(n));
+            append_raw(bytes_of(d, *part), name, raw.as_bytes())?
+        }
+        InvalidUtf8 { part, name } => append_raw(bytes_of(d, *part), name, b"\"\xff\xfe\xc3\"")?,
+        Inflate { part, bytes, name } => {
+            let raw = format!("\"{}\"", "A".repeat(*bytes as usize));
+            append_raw(bytes_of(d, *part), name, raw.as_bytes())?
+        }
+        AlgNone {
+            spelling,
+            keep_signature,
+        } => {
+            let kept = if *keep_signature {
+                d.signature(pki)?
+            } else {
+                Vec::new()
+            };
+            set_header(d, "alg", spelling.clone())?;
+            d.signer = Signer::Bytes(kept);
+        }
+        HmacWithPublicKey { key, encoding, alg } => {
+            let secret = PublicKey::of(pki, key.as_str())?.encode(*encoding);
+            set_header(d, "alg", json!(alg.name()))?;
+            d.signer = Signer::Hmac { secret, alg: *alg };
+        }
+        Hmac { secret, alg } => {
+            set_header(d, "alg", json!(alg.name()))?;
+            d.signer = Signer::Hmac {
+                secret: secret.as_bytes().to_vec(),
+                alg: *alg,
+            };
+        }
+        ResignWith { key, alg } => {
+            credential(pki, key.as_str())?;
+            d.signer = Signer::Rsa {
+                key: key.as_str().to_owned(),
+                alg: *alg,
+            };
+        }
+        EmbedJwk { key, kid } => {
+            let jwk = PublicKey::of(pki, key.as_str())?.jwk(kid.as_deref());
+            set_header(d, "jwk", Value::Object(jwk))?;
+            d.signer = rs256(key);
+        }
+        Jku { key, url } => {
+            let url = document_url(ctx, url, jwks_path(key.as_str()))?;
+            set_header(d, "jku", json!(url))?;
+            set_header(d, "kid", json!(key.as_str()))?;
+            d.signer = rs256(key);
+        }
+        X5u { key, url } => {
+            let url = document_url(ctx, url, x5u_path(key.as_str()))?;
+            set_header(d, "x5u", json!(url))?;
+            d.signer = rs256(key);
+        }
+        X5c { key, chain } => {
+            let ders = if *chain {
+                pki.chain_der(key.as_str())
+                    .map_err(|e| ForgeError(e.to_string()))?
+            } else {
+                vec![credential(pki, key.as_str())?.cert_der.clone()]
+            };
+            let list: Vec<Value> = ders.iter().map(|d| json!(STANDARD.encode(d))).collect();
+            set_header(d, "x5c", Value::Array(list))?;
+            set_header(d, "x5t", json!(x5t(pki, key.as_str())?))?;
+            d.signer = rs256(key);
+        }
+        X5t { of } => set_header(d, "x5t", json!(x5t(pki, of.as_str())?))?,
+        X5tS256 { of } => set_header(d, "x5t#S256", json!(x5t_s256(pki, of.as_str())?))?,
+        Kid { value } => set_header(d, "kid", json!(value))?,
+        Crit { names, define } => {
+            set_header(d, "crit", names.clone())?;
+            if *define && let Value::Array(list) = names {
+                edit(d, Part::Header, |m| {
+                    for n in list.iter().filter_map(Value::as_str) {
+                        m.entry(n.to_owned()).or_insert(json!(true));
+                    }
+                })?;
+            }
+        }
+        B64False { crit } => {
+            set_header(d, "b64", json!(false))?;
+            if *crit {
+                set_header(d, "crit", json!(["b64"]))?;
+            }
+            d.b64 = false;
+        }
+        _ => return err("not a draft mutation"),
+    }
+    Ok(())
+}
+
+fn rs256(key: &KeyName) -> Signer {
+    Signer::Rsa {
+        key: key.as_str().to_owned(),
+        alg: SigAlg::RS256,
+    }
+}
+
+fn document_url(
+    ctx: &Context<'_>,
+    url: &Option<String>,
+    path: String,
+) -> Result<String, ForgeError> {
+    match (url, ctx.canary_url) {
+        (Some(u), _) => Ok(u.clone()),
+        (None, Some(c)) => Ok(format!("{c}{path}")),
+        (None, None) => err("no canary is running to serve the key document"),
+    }
+}
+
+fn segments(token: &str) -> Vec<String> {
+    token.split('.').map(str::to_owned).collect()
+}
+
+fn segment_mut(segs: &mut [String], s: Segment) -> Result<&mut String, ForgeError> {
+    let n = segs.len();
+    segs.get_mut(s.index())
+        .ok_or_else(|| ForgeError(format!("the token has {n} segment(s), no {s:?}")))
+}
+
+fn decoded(segs: &[String], s: Segment) -> Result<Vec<u8>, ForgeError> {
+    let text = segs
+        .get(s.index())
+        .ok_or_else(|| ForgeError(format!("no {s:?} segment")))?;
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| ForgeError(format!("the {s:?} segment is no longer base64url")))
+}
+
+fn apply_wire(m: &Mutation, token: String, ctx: &Context<'_>) -> Result<String, ForgeError> {
+    use Mutation::*;
+    let mut segs = segments(&token);
+    let sig = Segment::Signature;
+    match m {
+        StripSignature => segment_mut(&mut segs, sig)?.clear(),
+        DropSignature => {
+            if segs.len() < 3 {
+                return err("no signature segment to drop");
+            }
+            segs.truncate(2);
+        }
+        ZeroSignature { bytes } => *segment_mut(&mut segs, sig)? = b64u(&vec![0; *bytes as usize]),
+        SignatureModulus { key } => {
+            let n = PublicKey::of(ctx.pki, key.as_str())?.modulus().to_vec();
+            *segment_mut(&mut segs, sig)? = b64u(&n);
+        }
+        TruncateSignature { bytes } => {
+            let mut s = decoded(&segs, sig)?;
+            s.truncate(s.len().saturating_sub(*bytes as usize));
+            *segment_mut(&mut segs, sig)? = b64u(&s);
+        }
+        ExtendSignature { bytes } => {
+            let mut s = decoded(&segs, sig)?;
+            s.extend(std::iter::repeat_n(0u8, *bytes as usize));
+            *segment_mut(&mut segs, sig)? = b64u(&s);
+        }
+        FlipBit { segment, byte, bit } => {
+            let mut s = decoded(&segs, *segment)?;
+            let len = s.len() as i64;
+            let i = if *byte < 0 { len + byte } else { *byte };
+            if !(0..len).contains(&i) || *bit > 7 {
+                return err(format!(
+                    "byte {byte} bit {bit} is outside the {len}-byte {segment:?}"
+                ));
+            }
+            s[i as usize] ^= 1 << bit;
+            *segment_mut(&mut segs, *segment)? = b64u(&s);
+        }
+        ReplaceSegment { segment, text } => *segment_mut(&mut segs, *segment)? = text.clone(),
+        ExtraSegment { text } => segs.push(text.clone()),
+        PadBase64 { segment } => {
+            let s = segment_mut(&mut segs, *segment)?;
+            let pad = (4 - s.len() % 4) % 4;
+            if pad == 0 {
+                return err(format!(
+                    "the {segment:?} segment's length is a multiple of 4: it takes no padding; pick another segment"
+                ));
+            }
+            s.push_str(&"=".repeat(pad));
+        }
+        StandardAlphabet { segment } => {
+            let s = segment_mut(&mut segs, *segment)?;
+            let std = s.replace('-', "+").replace('_', "/");
+            if std == *s {
+                return err(format!(
+                    "the {segment:?} segment has no `-` or `_`; pick another segment"
+                ));
+            }
+            *s = std;
+        }
+        InsertText { segment, at, text } => {
+            let s = segment_mut(&mut segs, *segment)?;
+            let at = *at as usize;
+            if at > s.len() {
+                return err(format!("offset {at} is past the {segment:?} segment"));
+            }
+            s.insert_str(at, text);
+        }
+        NonZeroTrailingBits { segment } => {
+            let s = segment_mut(&mut segs, *segment)?;
+            if !matches!(s.len() % 4, 2 | 3) {
+                return err(format!(
+                    "the {segment:?} segment has no trailing bits (length {} is not 2 or 3 mod 4)",
+                    s.len()
+                ));
+            }
+            const ALPHABET: &[u8] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let last = s.pop().unwrap_or('A');
+            let i = ALPHABET.iter().position(|&c| c == last as u8).unwrap_or(0);
+            // The lowest bit of the last sextet is always a padding bit here.
+            s.push(ALPHABET[i | 1] as char);
+        }
+        Surround { prefix, suffix } => return Ok(format!("{prefix}{token}{suffix}")),
+        OversizeSegment { segment, bytes } => {
+            segment_mut(&mut segs, *segment)?.push_str(&"A".repeat(*bytes as usize))
+        }
+        JsonSerialization { form } => {
+            let [h, p, s] = three(&segs)?;
+            let v = match form {
+                JsonForm::Flattened => json!({"protected": h, "payload": p, "signature": s}),
+                JsonForm::FlattenedUnprotectedAlg => {
+                    let mut header = object(&decoded(&segs, Segment::Header)?, Part::Header)?;
+                    let alg = header.shift_remove("alg").unwrap_or(json!("RS256"));
+                    json!({
+                        "protected": b64u(Value::Object(header).to_string().as_bytes()),
+                        "header": {"alg": alg},
+                        "payload": p,
+                        "signature": s,
+                    })
+                }
+                JsonForm::General => {
+                    json!({"payload": p, "signatures": [{"protected": h, "signature": s}]})
+                }
+                JsonForm::GeneralEmpty => json!({"payload": p, "signatures": []}),
+                JsonForm::GeneralTwo => json!({"payload": p, "signatures": [
+                    {"protected": h, "signature": s},
+                    {"protected": h, "signature": b64u(&[0; 256])},
+                ]}),
+            };
+            return Ok(v.to_string());
+        }
+        Polyglot { payload } => {
+            let [h, p, s] = three(&segs)?;
+            let mut claims = object(&decoded(&segs, Segment::Payload)?, Part::Payload)?;
+            for (k, v) in payload {
+                claims.insert(k.clone(), v.clone());
+            }
+            let fp = b64u(Value::Object(claims).to_string().as_bytes());
+            return Ok(format!(
+                r#"{{"  {h}.{fp}.":"","protected":"{h}","payload":"{p}","signature":"{s}"}}"#
+            ));
+        }
+        _ => return err("not a mutation of the assembled token"),
+    }
+    Ok(segs.join("."))
+}
+
+fn three(segs: &[String]) -> Result<[&str; 3], ForgeError> {
+    match segs {
+        [h, p, s] => Ok([h, p, s]),
+        _ => err(format!("the token has {} segments, not 3", segs.len())),
+    }
+}
