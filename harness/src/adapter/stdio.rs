@@ -45,6 +45,7 @@ pub struct StdioRp {
     /// Every driver started, with the task that reaps it.
     owners: Mutex<Vec<(Arc<Driver>, JoinHandle<()>)>>,
     starts: AtomicU64,
+    pids: Mutex<Vec<u32>>,
 }
 
 impl StdioRp {
@@ -67,6 +68,7 @@ impl StdioRp {
             starting: tokio::sync::Mutex::new(()),
             owners: Mutex::new(Vec::new()),
             starts: AtomicU64::new(0),
+            pids: Mutex::new(Vec::new()),
         };
         let (driver, hello) = rp.spawn().await?;
         *lock(&rp.current) = Some(driver);
@@ -79,9 +81,15 @@ impl StdioRp {
         self.starts.load(Ordering::Relaxed)
     }
 
+    /// The process ids of every driver started so far (for tests that check reaping).
+    pub fn driver_pids(&self) -> Vec<u32> {
+        lock(&self.pids).clone()
+    }
+
     async fn spawn(&self) -> Result<(Arc<Driver>, protocol::DriverHello), String> {
         self.starts.fetch_add(1, Ordering::Relaxed);
         let (driver, hello, owner) = Driver::spawn(&self.command, self.timeout).await?;
+        lock(&self.pids).push(driver.pid);
         lock(&self.owners).push((driver.clone(), owner));
         Ok((driver, hello))
     }
