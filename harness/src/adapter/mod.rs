@@ -4,10 +4,16 @@
 //! over the out-of-process transports. Their names and field names are part of the public contract.
 
 mod builtin;
+pub mod exec;
+pub mod protocol;
+pub mod stdio;
 
 pub use builtin::{AlwaysAccept, AlwaysReject};
+pub use exec::ExecRp;
+pub use stdio::StdioRp;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -20,6 +26,57 @@ pub trait RelyingParty: Send + Sync {
     fn describe(&self) -> RpDescription;
     /// Perform one operation in the environment the harness stood up for this vector.
     async fn perform(&self, env: &Environment, op: Operation) -> Outcome;
+
+    /// `perform` with a transport's bookkeeping. Out-of-process transports override it to report
+    /// protocol violations, crashes and their own timeouts (they must kill the driver), with the
+    /// driver's stderr. In-process RPs keep this default.
+    async fn perform_traced(&self, env: &Environment, op: Operation, timeout: Duration) -> Traced {
+        let _ = timeout;
+        Traced {
+            outcome: Ok(self.perform(env, op).await),
+            stderr: None,
+        }
+    }
+
+    /// Whether `perform_traced` enforces the per-vector timeout itself; the harness then waits a
+    /// grace period longer before it abandons the call.
+    fn enforces_timeout(&self) -> bool {
+        false
+    }
+
+    /// Release what the RP holds (driver processes) at the end of a run.
+    async fn shutdown(&self) {}
+}
+
+/// What `perform_traced` produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traced {
+    pub outcome: Result<Outcome, TransportError>,
+    /// What the driver wrote to stderr while it served this vector.
+    pub stderr: Option<String>,
+}
+
+/// Why an out-of-process RP gave no outcome. Never a pass.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportError {
+    /// The driver broke the protocol; the message quotes the offending line.
+    Protocol(String),
+    /// The driver answered with an `error` message: it could not perform the operation.
+    Driver(String),
+    /// The driver process exited, or could not be (re)started, while serving this vector.
+    Crashed(String),
+    /// No reply within the per-vector timeout; the driver was killed and is restarted.
+    Timeout(Duration),
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Protocol(m) | TransportError::Crashed(m) => f.write_str(m),
+            TransportError::Driver(m) => write!(f, "the driver reported an error: {m}"),
+            TransportError::Timeout(t) => write!(f, "no reply within {}s", t.as_secs_f64()),
+        }
+    }
 }
 
 /// What an RP says about itself.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eidconf_report::{self as report, exit};
 
-use crate::adapter::{AlwaysAccept, AlwaysReject, RelyingParty};
+use crate::adapter::{AlwaysAccept, AlwaysReject, ExecRp, RelyingParty, StdioRp};
 use crate::pki::Pki;
 use crate::reference::{Fault, ReferenceRp};
 use crate::run::{self, KnownFailures, Partition, RunConfig, Selection};
@@ -116,6 +116,8 @@ pub enum SchemaKind {
     Vectors,
     /// The report format (reports/schema.json).
     Report,
+    /// The messages of the out-of-process adapter protocol (harness/protocol.schema.json).
+    Adapter,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,6 +128,11 @@ pub enum RpKind {
     AlwaysAccept,
     /// Rejects everything: must fail every vector that expects acceptance.
     AlwaysReject,
+    /// A driver process in any language, kept running: `--rp stdio -- CMD ARGS…`
+    /// (harness/PROTOCOL.md).
+    Stdio,
+    /// A driver process started once per vector: `--rp exec -- CMD ARGS…`.
+    Exec,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +198,9 @@ pub struct RunArgs {
     /// Count a rejection for the wrong reason class as a pass (with a note).
     #[arg(long)]
     pub loose_reasons: bool,
+    /// The driver command for `--rp stdio` and `--rp exec`, after `--`.
+    #[arg(last = true, value_name = "CMD ARGS")]
+    pub command: Vec<String>,
 }
 
 /// Run the CLI; returns the process exit code.
@@ -211,6 +221,7 @@ pub fn main(cli: Cli) -> i32 {
             let schema = match what {
                 SchemaKind::Vectors => vector::schema(),
                 SchemaKind::Report => report::report_schema(),
+                SchemaKind::Adapter => crate::adapter::protocol::schema(),
             };
             println!(
                 "{}",
@@ -367,11 +378,13 @@ fn cmd_run(args: RunArgs) -> i32 {
     if args.rp != RpKind::Reference && !args.faults.is_empty() {
         return bad_input("error: --fault applies to --rp reference only\n");
     }
-    let rp: Arc<dyn RelyingParty> = match args.rp {
-        RpKind::Reference => Arc::new(ReferenceRp::new(&args.faults)),
-        RpKind::AlwaysAccept => Arc::new(AlwaysAccept),
-        RpKind::AlwaysReject => Arc::new(AlwaysReject),
-    };
+    let out_of_process = matches!(args.rp, RpKind::Stdio | RpKind::Exec);
+    if out_of_process && args.command.is_empty() {
+        return bad_input("error: --rp stdio and --rp exec need the driver command after `--`\n");
+    }
+    if !out_of_process && !args.command.is_empty() {
+        return bad_input("error: a command after `--` applies to --rp stdio and --rp exec only\n");
+    }
     let cfg = RunConfig {
         selection: selection(&args.select),
         jobs: args.jobs.max(1),
@@ -387,6 +400,20 @@ fn cmd_run(args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return bad_input(format!("error: cannot start the async runtime: {e}\n")),
     };
+    let timeout = cfg.timeout;
+    let rp: Arc<dyn RelyingParty> = match args.rp {
+        RpKind::Reference => Arc::new(ReferenceRp::new(&args.faults)),
+        RpKind::AlwaysAccept => Arc::new(AlwaysAccept),
+        RpKind::AlwaysReject => Arc::new(AlwaysReject),
+        RpKind::Stdio => match runtime.block_on(StdioRp::start(args.command.clone(), timeout)) {
+            Ok(rp) => Arc::new(rp),
+            Err(e) => return bad_input(format!("error: --rp stdio: {e}\n")),
+        },
+        RpKind::Exec => match runtime.block_on(ExecRp::start(args.command.clone(), timeout)) {
+            Ok(rp) => Arc::new(rp),
+            Err(e) => return bad_input(format!("error: --rp exec: {e}\n")),
+        },
+    };
     // An RP's panic becomes that vector's `error` with the message; one line on stderr is enough.
     std::panic::set_hook(Box::new(|info| {
         let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string());
@@ -396,7 +423,7 @@ fn cmd_run(args: RunArgs) -> i32 {
         eprintln!("note: panic captured as a vector error: {msg}");
     }));
     let tty = std::io::stderr().is_terminal();
-    let result = runtime.block_on(run::run(rp, &corpus, &suites, &pki, &cfg, |p| {
+    let result = runtime.block_on(run::run(rp.clone(), &corpus, &suites, &pki, &cfg, |p| {
         if tty {
             eprint!(
                 "\r  {}/{}  pass {}  fail {}  error {}   ",
@@ -407,6 +434,8 @@ fn cmd_run(args: RunArgs) -> i32 {
             }
         }
     }));
+    // Reap the driver processes before anything else can fail.
+    runtime.block_on(rp.shutdown());
     let mut report = match result {
         Ok(r) => r,
         Err(e) => return bad_input(format!("error: {e}\n")),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::adapter::{Environment, Operation, Outcome, RelyingParty};
+use crate::adapter::{Environment, Operation, Outcome, RelyingParty, TransportError};
 use crate::pki::Pki;
 use crate::provider::{FrejaMock, FrejaUser, MockContext, Observations};
 use crate::vector::Vector;
@@ -18,6 +18,11 @@ pub enum AdapterFailure {
     Timeout(Duration),
     /// The harness could not stand the vector up.
     Harness(String),
+    /// An out-of-process driver broke the protocol (the offending line is quoted) or reported
+    /// that it could not perform.
+    Protocol(String),
+    /// An out-of-process driver exited while serving the vector.
+    Crashed(String),
 }
 
 /// Everything one vector's execution produced.
@@ -27,6 +32,8 @@ pub struct Execution {
     pub observations: Option<Observations>,
     pub environment: Option<Environment>,
     pub duration: Duration,
+    /// What an out-of-process driver wrote to stderr while serving this vector.
+    pub driver_stderr: Option<String>,
 }
 
 /// Run one vector against `rp`.
@@ -42,6 +49,7 @@ pub async fn execute(
         observations: None,
         environment: None,
         duration: start.elapsed(),
+        driver_stderr: None,
     };
     let mut op = vector.spec.operation.clone();
     // Operations on the Freja wire get a mock services host; token- and data-level operations
@@ -89,10 +97,27 @@ pub async fn execute(
         freja,
     };
     let task_env = env.clone();
-    let task = tokio::spawn(async move { rp.perform(&task_env, op).await });
+    // A transport that times out on its own (and kills its driver) gets a grace period first.
+    let limit = if rp.enforces_timeout() {
+        timeout + Duration::from_secs(2)
+    } else {
+        timeout
+    };
+    let task = tokio::spawn(async move { rp.perform_traced(&task_env, op, timeout).await });
     let abort = task.abort_handle();
-    let outcome = match tokio::time::timeout(timeout, task).await {
-        Ok(Ok(outcome)) => Ok(outcome),
+    let mut driver_stderr = None;
+    let outcome = match tokio::time::timeout(limit, task).await {
+        Ok(Ok(traced)) => {
+            driver_stderr = traced.stderr;
+            traced.outcome.map_err(|e| match e {
+                TransportError::Protocol(m) => AdapterFailure::Protocol(m),
+                TransportError::Driver(m) => {
+                    AdapterFailure::Protocol(format!("the driver reported an error: {m}"))
+                }
+                TransportError::Crashed(m) => AdapterFailure::Crashed(m),
+                TransportError::Timeout(t) => AdapterFailure::Timeout(t),
+            })
+        }
         Ok(Err(e)) if e.is_panic() => Err(AdapterFailure::Panic(panic_message(e.into_panic()))),
         Ok(Err(e)) => Err(AdapterFailure::Harness(format!(
             "the adapter task ended abnormally: {e}"
@@ -112,6 +137,7 @@ pub async fn execute(
         observations,
         environment: Some(env),
         duration: start.elapsed(),
+        driver_stderr,
     }
 }
 

@@ -37,6 +37,11 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
                     format!("the RP gave no outcome within {}s", t.as_secs_f64()),
                 ),
                 AdapterFailure::Harness(m) => (FailureKind::Harness, m.clone()),
+                AdapterFailure::Protocol(m) => (FailureKind::AdapterError, m.clone()),
+                AdapterFailure::Crashed(m) => (
+                    FailureKind::AdapterPanic,
+                    format!("the RP driver crashed: {m}"),
+                ),
             };
             return Judgement {
                 result: Result_::Error,

@@ -225,6 +225,9 @@ pub fn evidence(exec: Option<&Execution>, pki: &Pki) -> serde_json::Value {
         "environment": exec.environment,
         "provider": exec.observations,
     });
+    if let Some(stderr) = &exec.driver_stderr {
+        v["driver_stderr"] = serde_json::Value::String(stderr.clone());
+    }
     redact(&mut v, pki);
     v
 }

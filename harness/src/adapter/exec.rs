@@ -1,0 +1,235 @@
+//! `--rp exec -- CMD ARGS…`: one driver process per message, for drivers that cannot stay up.
+//!
+//! The same messages as `stdio` (`harness/PROTOCOL.md`): at start the harness runs the command
+//! once with the `hello` on stdin and reads the driver's `hello`; then for each vector it runs the
+//! command with one `perform` line on stdin (then end of input) and reads exactly one reply line.
+//! The driver must exit 0 after replying; anything else is an `error` for that vector.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+
+use super::protocol::{self, HarnessMessage, ParsedLine, PerformRequest, harness_hello, quote};
+use super::stdio::{command, kill_group, read_line};
+use super::{Environment, Operation, Outcome, RelyingParty, RpDescription, Traced, TransportError};
+
+/// Per-vector cap on captured stderr.
+const MAX_STDERR_BYTES: usize = 64 << 10;
+
+/// An RP behind a command run once per vector.
+#[derive(Debug)]
+pub struct ExecRp {
+    command: Vec<String>,
+    description: RpDescription,
+    timeout: Duration,
+    next_id: AtomicU64,
+}
+
+/// What one run of the driver produced.
+struct Run {
+    /// Non-empty stdout lines.
+    lines: Vec<String>,
+    stderr: String,
+    status: Result<std::process::ExitStatus, String>,
+}
+
+impl ExecRp {
+    /// Run the driver once with the hello and read its capabilities.
+    pub async fn start(command: Vec<String>, timeout: Duration) -> Result<ExecRp, String> {
+        if command.is_empty() {
+            return Err("no driver command given (`--rp exec -- CMD ARGS…`)".into());
+        }
+        let run = run_once(&command, &harness_hello(), timeout).await;
+        let run = match run {
+            Ok(r) => r,
+            Err((e, stderr)) => return Err(format!("the hello run failed: {e}{}", tail(&stderr))),
+        };
+        let hello = match run.lines.as_slice() {
+            [line] => protocol::parse_hello(line),
+            [] => Err("the driver wrote no hello".into()),
+            [_, extra, ..] => Err(format!(
+                "the driver wrote more than one line: {}",
+                quote(extra)
+            )),
+        };
+        let hello = hello.map_err(|e| format!("{e}{}", tail(&run.stderr)))?;
+        match run.status {
+            Ok(s) if s.success() => {}
+            Ok(s) => return Err(format!("the hello run ended {s}{}", tail(&run.stderr))),
+            Err(e) => return Err(e),
+        }
+        Ok(ExecRp {
+            command,
+            description: hello.description(),
+            timeout,
+            next_id: AtomicU64::new(1),
+        })
+    }
+}
+
+fn tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().rev().take(10).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<&str> = lines.into_iter().rev().collect();
+    format!("; its stderr ends: {}", lines.join(" | "))
+}
+
+/// Run the driver with one message; on timeout kill it (and its group) and reap it.
+async fn run_once(
+    argv: &[String],
+    message: &HarnessMessage,
+    timeout: Duration,
+) -> Result<Run, (TransportError, String)> {
+    let mut child = command(argv).spawn().map_err(|e| {
+        (
+            TransportError::Crashed(format!("cannot start the driver `{}`: {e}", argv.join(" "))),
+            String::new(),
+        )
+    })?;
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let captured = Arc::new(Mutex::new(String::new()));
+    let sink = captured.clone();
+    let stderr_task = tokio::spawn(async move {
+        let Some(stderr) = stderr else { return };
+        let mut r = BufReader::new(stderr);
+        while let Ok(Ok(Some(line))) = read_line(&mut r).await {
+            let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
+            if s.len() < MAX_STDERR_BYTES {
+                s.push_str(&line);
+                s.push('\n');
+            }
+        }
+    });
+    let mut line = serde_json::to_string(message).unwrap_or_default();
+    line.push('\n');
+    let work = async {
+        if let Some(mut stdin) = stdin {
+            // A driver that exits without reading its input is judged by what it wrote.
+            let _ = stdin.write_all(line.as_bytes()).await;
+            let _ = stdin.shutdown().await;
+        }
+        let mut out = Vec::new();
+        if let Some(mut stdout) = stdout {
+            let mut limited = (&mut stdout).take(protocol::MAX_LINE_BYTES as u64 * 2);
+            let _ = limited.read_to_end(&mut out).await;
+        }
+        let status = child.wait().await.map_err(|e| e.to_string());
+        (out, status)
+    };
+    let result = tokio::time::timeout(timeout, work).await;
+    let (out, status) = match result {
+        Ok(r) => r,
+        Err(_) => {
+            kill_group(&mut child);
+            let _ = child.wait().await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), stderr_task).await;
+            let s = captured.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            return Err((TransportError::Timeout(timeout), s));
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), stderr_task).await;
+    let stderr = captured.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let lines = String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(Run {
+        lines,
+        stderr,
+        status,
+    })
+}
+
+#[async_trait]
+impl RelyingParty for ExecRp {
+    fn describe(&self) -> RpDescription {
+        self.description.clone()
+    }
+
+    /// See `StdioRp::perform`: the harness calls `perform_traced`.
+    async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
+        match self.perform_traced(env, op, self.timeout).await.outcome {
+            Ok(o) => o,
+            Err(e) => panic!("the driver gave no outcome: {e:?}"),
+        }
+    }
+
+    async fn perform_traced(&self, env: &Environment, op: Operation, timeout: Duration) -> Traced {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let request = HarnessMessage::Perform(Box::new(PerformRequest {
+            id,
+            environment: env.clone(),
+            operation: op,
+        }));
+        let (outcome, stderr) = match run_once(&self.command, &request, timeout).await {
+            Err((e, stderr)) => (Err(e), stderr),
+            Ok(run) => (judge_run(id, &run), run.stderr),
+        };
+        Traced {
+            outcome,
+            stderr: (!stderr.is_empty()).then_some(stderr),
+        }
+    }
+
+    fn enforces_timeout(&self) -> bool {
+        true
+    }
+}
+
+fn judge_run(id: u64, run: &Run) -> Result<Outcome, TransportError> {
+    let status = match &run.status {
+        Ok(s) => *s,
+        Err(e) => {
+            return Err(TransportError::Crashed(format!(
+                "cannot reap the driver: {e}"
+            )));
+        }
+    };
+    let reply = match run.lines.as_slice() {
+        [] if status.success() => {
+            return Err(TransportError::Protocol(
+                "the driver exited without a reply".into(),
+            ));
+        }
+        [] => {
+            return Err(TransportError::Crashed(format!(
+                "the driver ended {status} without a reply"
+            )));
+        }
+        [line] => line,
+        [_, extra, ..] => {
+            return Err(TransportError::Protocol(format!(
+                "the driver wrote more than one line; the second: {}",
+                quote(extra)
+            )));
+        }
+    };
+    let result = match protocol::parse_reply(reply) {
+        ParsedLine::Reply { id: got, .. } | ParsedLine::BadReply { id: got, .. } if got != id => {
+            Err(TransportError::Protocol(format!(
+                "the driver replied to id {got}, the request was {id}: {}",
+                quote(reply)
+            )))
+        }
+        ParsedLine::Reply { result, .. } => result.map_err(TransportError::Driver),
+        ParsedLine::BadReply { problem, .. } => Err(TransportError::Protocol(problem)),
+        ParsedLine::Unattributable(m) => Err(TransportError::Protocol(m)),
+    };
+    // Even a well-formed reply does not count from a driver that then failed.
+    if !status.success() {
+        return Err(TransportError::Crashed(format!(
+            "the driver ended {status} after replying {}",
+            quote(reply)
+        )));
+    }
+    result
+}

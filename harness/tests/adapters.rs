@@ -1,0 +1,374 @@
+//! The out-of-process transports: the reference RP behind `--rp stdio` and `--rp exec` gets
+//! exactly the in-process results and kill matrix; drivers that crash, hang, print garbage or
+//! break the schema get `error` for the vectors they hurt and normal judgement for the rest; no
+//! driver process outlives its run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use eidconf::adapter::{ExecRp, RelyingParty, StdioRp};
+use eidconf::pki::Pki;
+use eidconf::reference::{Fault, ReferenceRp};
+use eidconf::run::{self, RunConfig, Selection};
+use eidconf::suite::Suites;
+use eidconf::vector::Corpus;
+use eidconf_report::{FailureKind, Report, Verdict};
+
+const DRIVER: &str = env!("CARGO_BIN_EXE_eidconf-reference-driver");
+
+struct World {
+    corpus: Corpus,
+    suites: Suites,
+    pki: Pki,
+}
+
+fn world() -> World {
+    let root = eidconf::default_corpus_root();
+    World {
+        corpus: Corpus::load(&root).expect("corpus loads"),
+        suites: Suites::load(&root).expect("suites load"),
+        pki: Pki::load(&root.join("vectors/keys")).expect("keys load"),
+    }
+}
+
+fn cfg(filter: Option<&str>, timeout: Duration, jobs: usize) -> RunConfig {
+    RunConfig {
+        selection: Selection {
+            filters: filter.map(|f| vec![f.to_owned()]).unwrap_or_default(),
+            ..Selection::default()
+        },
+        timeout,
+        jobs,
+        ..RunConfig::default()
+    }
+}
+
+async fn run_with(w: &World, rp: Arc<dyn RelyingParty>, cfg: &RunConfig) -> Report {
+    let r = run::run(rp.clone(), &w.corpus, &w.suites, &w.pki, cfg, |_| {})
+        .await
+        .expect("run");
+    rp.shutdown().await;
+    r
+}
+
+fn argv(extra: &[&str]) -> Vec<String> {
+    std::iter::once(DRIVER)
+        .chain(extra.iter().copied())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn stdio(extra: &[&str], timeout: Duration) -> Arc<StdioRp> {
+    Arc::new(
+        StdioRp::start(argv(extra), timeout)
+            .await
+            .expect("the reference driver starts"),
+    )
+}
+
+/// Every driver process was reaped: no pid is left, not even as a zombie.
+fn assert_reaped(rp: &StdioRp) {
+    let pids = rp.driver_pids();
+    assert!(!pids.is_empty());
+    for pid in pids {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let ours = status
+            .lines()
+            .any(|l| l == format!("PPid:\t{}", std::process::id()));
+        assert!(
+            !ours,
+            "driver {pid} is still a child of the harness:\n{status}"
+        );
+    }
+}
+
+/// What must be identical between transports: everything but timing, evidence and the free-text
+/// `detail` (it names the mock's random port).
+fn results(r: &Report) -> BTreeMap<String, serde_json::Value> {
+    r.vectors
+        .iter()
+        .map(|v| {
+            let mut outcome = v.outcome.clone();
+            if let Some(o) = outcome.as_mut().and_then(|o| o.as_object_mut()) {
+                o.remove("detail");
+            }
+            let key = serde_json::json!({
+                "result": v.result,
+                "failure": v.failure,
+                "note": v.note,
+                "outcome": outcome,
+            });
+            (v.id.clone(), key)
+        })
+        .collect()
+}
+
+fn ids(r: &Report, pred: impl Fn(&eidconf_report::VectorResult) -> bool) -> BTreeSet<String> {
+    r.vectors
+        .iter()
+        .filter(|v| pred(v))
+        .map(|v| v.id.clone())
+        .collect()
+}
+
+fn matching(w: &World, filter: &str, glob: &str) -> BTreeSet<String> {
+    let f = globset::Glob::new(filter).unwrap().compile_matcher();
+    let g = globset::Glob::new(glob).unwrap().compile_matcher();
+    w.corpus
+        .vectors
+        .iter()
+        .map(|v| v.id().to_owned())
+        .filter(|id| f.is_match(id) && g.is_match(id))
+        .collect()
+}
+
+fn stderr_of(r: &Report, id: &str) -> String {
+    let v = r.vectors.iter().find(|v| v.id == id).unwrap();
+    v.evidence["driver_stderr"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_and_exec_give_exactly_the_in_process_results() {
+    let w = world();
+    let c = cfg(None, Duration::from_secs(20), 8);
+    let inproc = run_with(&w, Arc::new(ReferenceRp::new(&[])), &c).await;
+    let over_stdio = stdio(&[], c.timeout).await;
+    let s = run_with(&w, over_stdio.clone(), &c).await;
+    assert_reaped(&over_stdio);
+    assert_eq!(
+        over_stdio.starts(),
+        1,
+        "a well-behaved driver is never restarted"
+    );
+    let exec = Arc::new(ExecRp::start(argv(&[]), c.timeout).await.expect("exec"));
+    let e = run_with(&w, exec, &c).await;
+    assert_eq!(inproc.summary.total as usize, w.corpus.vectors.len());
+    assert_eq!(s.rp.name, inproc.rp.name);
+    assert_eq!(s.rp.operations, inproc.rp.operations);
+    assert_eq!(
+        results(&s),
+        results(&inproc),
+        "stdio differs from in-process"
+    );
+    assert_eq!(
+        results(&e),
+        results(&inproc),
+        "exec differs from in-process"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kill_matrix_is_the_same_through_stdio() {
+    let w = world();
+    let c = cfg(None, Duration::from_secs(5), 16);
+    for fault in Fault::ALL {
+        let inproc = run_with(&w, Arc::new(ReferenceRp::new(&[*fault])), &c).await;
+        let rp = stdio(&["--fault", fault.name()], c.timeout).await;
+        let s = run_with(&w, rp.clone(), &c).await;
+        assert_reaped(&rp);
+        let killed = |r: &Report| ids(r, |v| v.result != Verdict::Pass);
+        assert!(!killed(&inproc).is_empty());
+        assert_eq!(killed(&s), killed(&inproc), "fault {}", fault.name());
+        assert_eq!(s.rp.name, inproc.rp.name);
+    }
+}
+
+const HTTP: &str = "freja.http.*";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_crashes_on_every_third_request_is_restarted() {
+    let w = world();
+    let c = cfg(Some(HTTP), Duration::from_secs(20), 1);
+    let rp = stdio(&["--chaos-crash-every", "3"], c.timeout).await;
+    let r = run_with(&w, rp.clone(), &c).await;
+    assert_reaped(&rp);
+    let n = r.summary.total as usize;
+    assert!(n > 10);
+    let errors = ids(&r, |v| v.result == Verdict::Error);
+    // One request at a time: exactly every third request dies, and each death restarts it.
+    assert_eq!(errors.len(), n / 3);
+    assert_eq!(rp.starts() as usize, 1 + n / 3);
+    for v in r.vectors.iter().filter(|v| v.result == Verdict::Error) {
+        let f = v.failure.as_ref().unwrap();
+        assert_eq!(f.kind, FailureKind::AdapterPanic);
+        assert!(f.message.contains("exited"), "{}", f.message);
+        assert!(stderr_of(&r, &v.id).contains("chaos: crashing"), "{}", v.id);
+    }
+    assert_eq!(r.summary.pass as usize, n - n / 3, "the others pass");
+
+    // Concurrently, a crash takes every request in flight with it, and never passes them.
+    let c = cfg(Some(HTTP), Duration::from_secs(20), 4);
+    let rp = stdio(&["--chaos-crash-every", "3"], c.timeout).await;
+    let r = run_with(&w, rp.clone(), &c).await;
+    assert_reaped(&rp);
+    assert!(r.summary.error > 0 && r.summary.fail == 0);
+    assert_eq!(r.summary.error + r.summary.pass, r.summary.total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_never_answers_times_out_and_is_replaced() {
+    let w = world();
+    let c = cfg(Some(HTTP), Duration::from_millis(1500), 4);
+    let hung = matching(&w, HTTP, "*-404-*");
+    assert!(hung.len() >= 3);
+    let rp = stdio(&["--chaos-hang", "*-404-*"], c.timeout).await;
+    let r = run::run(rp.clone(), &w.corpus, &w.suites, &w.pki, &c, |_| {})
+        .await
+        .unwrap();
+    // Killed and reaped during the run, not at its end.
+    let first = rp.driver_pids()[0];
+    let mut alive = true;
+    for _ in 0..40 {
+        alive = std::path::Path::new(&format!("/proc/{first}")).exists();
+        if !alive {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!alive, "the hung driver {first} was not killed");
+    rp.shutdown().await;
+    assert_reaped(&rp);
+    // The hung driver finishes its other requests before it is killed: no collateral errors.
+    assert_eq!(ids(&r, |v| v.result == Verdict::Error), hung);
+    assert_eq!(
+        ids(&r, |v| v.result == Verdict::Pass).len() + hung.len(),
+        r.summary.total as usize
+    );
+    for id in &hung {
+        let v = r.vectors.iter().find(|v| &v.id == id).unwrap();
+        assert_eq!(
+            v.failure.as_ref().unwrap().kind,
+            FailureKind::AdapterTimeout
+        );
+        assert!(stderr_of(&r, id).contains("never answering"), "{id}");
+    }
+    assert!(rp.starts() >= 2, "a fresh driver serves after a timeout");
+
+    // exec: the one process is killed, the others are judged normally.
+    let exec = Arc::new(
+        ExecRp::start(argv(&["--chaos-hang", "*-404-*"]), c.timeout)
+            .await
+            .unwrap(),
+    );
+    let r = run_with(&w, exec, &c).await;
+    assert_eq!(ids(&r, |v| v.result == Verdict::Error), hung);
+    assert_eq!(r.summary.fail, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_schema_violations_are_errors_quoting_the_line() {
+    let w = world();
+    // Garbage names no request: with one request in flight, exactly that one is blamed.
+    let c = cfg(Some(HTTP), Duration::from_secs(20), 1);
+    let rp = stdio(&["--chaos-garbage", "*-410-*"], c.timeout).await;
+    let r = run_with(&w, rp.clone(), &c).await;
+    assert_reaped(&rp);
+    let garbage = matching(&w, HTTP, "*-410-*");
+    assert_eq!(ids(&r, |v| v.result == Verdict::Error), garbage);
+    assert_eq!(r.summary.fail, 0);
+    for v in r.vectors.iter().filter(|v| v.result == Verdict::Error) {
+        let f = v.failure.as_ref().unwrap();
+        assert_eq!(f.kind, FailureKind::AdapterError);
+        assert!(
+            f.message.contains(r#""chaos garbage, not JSON {""#),
+            "{}",
+            f.message
+        );
+    }
+
+    // A reply that names its request but breaks the schema hurts only that request.
+    let c = cfg(Some(HTTP), Duration::from_secs(20), 4);
+    let rp = stdio(&["--chaos-bad-reply", "*-400-*"], c.timeout).await;
+    let r = run_with(&w, rp.clone(), &c).await;
+    assert_reaped(&rp);
+    assert_eq!(
+        ids(&r, |v| v.result == Verdict::Error),
+        matching(&w, HTTP, "*-400-*")
+    );
+    assert_eq!(r.summary.fail, 0);
+    for v in r.vectors.iter().filter(|v| v.result == Verdict::Error) {
+        let f = v.failure.as_ref().unwrap();
+        assert_eq!(f.kind, FailureKind::AdapterError);
+        assert!(
+            f.message.contains(r#"\"verdict\":\"maybe\""#),
+            "{}",
+            f.message
+        );
+    }
+    assert_eq!(
+        rp.starts(),
+        1,
+        "a bad reply does not cost the driver its life"
+    );
+
+    // exec: garbage and a crash are errors too.
+    for (chaos, kind) in [
+        (["--chaos-garbage", "*"], FailureKind::AdapterError),
+        (["--chaos-crash-every", "1"], FailureKind::AdapterPanic),
+    ] {
+        let exec = Arc::new(ExecRp::start(argv(&chaos), c.timeout).await.unwrap());
+        let r = run_with(
+            &w,
+            exec,
+            &cfg(Some("freja.http.auth-init-4*"), c.timeout, 4),
+        )
+        .await;
+        assert!(r.summary.total > 0);
+        assert_eq!(r.summary.error, r.summary.total, "{chaos:?}");
+        assert!(
+            r.vectors
+                .iter()
+                .all(|v| v.failure.as_ref().unwrap().kind == kind)
+        );
+    }
+}
+
+fn sh(script: &str) -> Vec<String> {
+    ["sh", "-c", script].map(str::to_owned).to_vec()
+}
+
+#[tokio::test]
+async fn a_broken_handshake_stops_the_run_before_it_starts() {
+    let t = Duration::from_secs(5);
+    for (argv, expect) in [
+        (sh("read x; echo 'hello there'"), r#""hello there""#),
+        (
+            sh(
+                r#"read x; echo '{"type":"hello","protocol":2,"name":"n","version":"1","operations":[]}'"#,
+            ),
+            "protocol 2",
+        ),
+        (sh("echo oops >&2; exit 3"), "oops"),
+        (vec!["/nonexistent/driver".to_owned()], "cannot start"),
+    ] {
+        let e = StdioRp::start(argv.clone(), t).await.unwrap_err();
+        assert!(e.contains(expect), "{argv:?}: {e}");
+        let e = ExecRp::start(argv.clone(), t).await.unwrap_err();
+        assert!(e.contains(expect), "{argv:?}: {e}");
+    }
+    let e = StdioRp::start(sh("sleep 30"), Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(e.contains("no hello"), "{e}");
+}
+
+#[test]
+fn the_committed_adapter_schema_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol.schema.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let fresh = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&eidconf::adapter::protocol::schema()).unwrap()
+    );
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    assert!(
+        committed == fresh,
+        "harness/protocol.schema.json is stale: run `cargo run -- schema adapter > harness/protocol.schema.json` (or UPDATE_SCHEMA=1 cargo test -p eidconf --test adapters)"
+    );
+}
