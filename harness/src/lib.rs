@@ -5,6 +5,7 @@
 
 pub mod adapter;
 pub mod cli;
+pub mod forge;
 pub mod pki;
 pub mod provider;
 pub mod reference;

@@ -135,6 +135,7 @@ async fn run_rp(faults: &[Fault], provider_yaml: &str, env_yaml: &str, op: Opera
     let mock = start(provider_yaml, &op).await;
     let env = Environment {
         vector_id: VECTOR.into(),
+        oidc: None,
         freja: Some(
             mock.environment(&environment(env_yaml))
                 .expect("environment"),

@@ -3,6 +3,7 @@
 //! Keys are generated once by `eidconf keys generate` and committed; a run only loads them.
 
 mod generate;
+pub mod ident;
 
 pub use generate::{Spec, generate, specs};
 

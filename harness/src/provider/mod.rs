@@ -75,6 +75,7 @@ impl FrejaUser {
                 user_info: r.user_info.clone(),
                 country: r.country.clone(),
             }),
+            _ => None,
         }
     }
 

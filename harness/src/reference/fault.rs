@@ -18,6 +18,17 @@ pub enum Fault {
     NoHttpTimeout,
     SkipSignatureCheck,
     IgnoreReference,
+    AcceptUnencryptedIdToken,
+    SkipIdTokenSignature,
+    HeaderChoosesJweAlg,
+    IgnoreAud,
+    IgnoreIss,
+    IgnoreNonce,
+    IgnoreExp,
+    InflateZip,
+    Pre2023HetuSigns,
+    AcceptInnerAlgNone,
+    HmacWithPublicKey,
 }
 
 impl Fault {
@@ -34,6 +45,17 @@ impl Fault {
         Fault::NoHttpTimeout,
         Fault::SkipSignatureCheck,
         Fault::IgnoreReference,
+        Fault::AcceptUnencryptedIdToken,
+        Fault::SkipIdTokenSignature,
+        Fault::HeaderChoosesJweAlg,
+        Fault::IgnoreAud,
+        Fault::IgnoreIss,
+        Fault::IgnoreNonce,
+        Fault::IgnoreExp,
+        Fault::InflateZip,
+        Fault::Pre2023HetuSigns,
+        Fault::AcceptInnerAlgNone,
+        Fault::HmacWithPublicKey,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +72,17 @@ impl Fault {
             Fault::NoHttpTimeout => "no-http-timeout",
             Fault::SkipSignatureCheck => "skip-signature-check",
             Fault::IgnoreReference => "ignore-reference",
+            Fault::AcceptUnencryptedIdToken => "accept-unencrypted-id-token",
+            Fault::SkipIdTokenSignature => "skip-id-token-signature",
+            Fault::HeaderChoosesJweAlg => "header-chooses-jwe-alg",
+            Fault::IgnoreAud => "ignore-aud",
+            Fault::IgnoreIss => "ignore-iss",
+            Fault::IgnoreNonce => "ignore-nonce",
+            Fault::IgnoreExp => "ignore-exp",
+            Fault::InflateZip => "inflate-zip",
+            Fault::Pre2023HetuSigns => "pre-2023-hetu-signs",
+            Fault::AcceptInnerAlgNone => "accept-inner-alg-none",
+            Fault::HmacWithPublicKey => "hmac-with-public-key",
         }
     }
 
@@ -82,6 +115,29 @@ impl Fault {
             }
             Fault::IgnoreReference => {
                 "does not compare the signed authRef/signRef with the one it initiated"
+            }
+            Fault::AcceptUnencryptedIdToken => {
+                "takes a plain JWS as the ID token although encryption is registered (tunnistus-python-sample, omniauth_openid_federation)"
+            }
+            Fault::SkipIdTokenSignature => {
+                "decrypts the ID token, then decodes the inner JWS payload without verifying its signature (RFC 8725 §2.3)"
+            }
+            Fault::HeaderChoosesJweAlg => {
+                "decrypts with whatever JWE alg and enc the header names, RSA1_5 included, instead of the registered ones"
+            }
+            Fault::IgnoreAud => "does not check the ID token's aud",
+            Fault::IgnoreIss => "does not check the ID token's iss",
+            Fault::IgnoreNonce => "does not compare the ID token's nonce with the one it sent",
+            Fault::IgnoreExp => "does not check the ID token's exp",
+            Fault::InflateZip => {
+                "inflates a `zip: DEF` JWE plaintext, with no bound, instead of refusing it"
+            }
+            Fault::Pre2023HetuSigns => {
+                "knows only the HETU century signs + - A, not the 2023 signs Y X W V U B C D E F"
+            }
+            Fault::AcceptInnerAlgNone => "accepts an inner JWS with alg none and no signature",
+            Fault::HmacWithPublicKey => {
+                "verifies an inner HS256 JWS with the broker's public key PEM as the HMAC secret"
             }
         }
     }

@@ -6,6 +6,7 @@
 mod fault;
 mod freja;
 mod jws;
+mod oidc;
 
 pub use fault::Fault;
 
@@ -46,11 +47,23 @@ impl RelyingParty for ReferenceRp {
         RpDescription {
             name,
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            operations: vec!["freja.authenticate".into(), "freja.sign".into()],
+            operations: vec![
+                "freja.authenticate".into(),
+                "freja.sign".into(),
+                "oidc.validate_id_token".into(),
+            ],
         }
     }
 
     async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
+        if let Operation::OidcValidateIdToken(req) = &op {
+            let Some(oidc) = &env.oidc else {
+                return Rejection::new(Reason::InvalidInput)
+                    .detail("the environment has no OIDC settings")
+                    .into();
+            };
+            return oidc::validate(&self.faults, oidc, req);
+        }
         let Some(freja) = &env.freja else {
             return Rejection::new(Reason::InvalidInput)
                 .detail("the environment has no Freja eID settings")
@@ -59,6 +72,7 @@ impl RelyingParty for ReferenceRp {
         let flow = match &op {
             Operation::FrejaAuthenticate(r) => freja::Flow::auth(r),
             Operation::FrejaSign(r) => freja::Flow::sign(r),
+            _ => return Outcome::Unsupported,
         };
         freja::run(&self.faults, freja, flow).await
     }

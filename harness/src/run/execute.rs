@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::adapter::{Environment, Outcome, RelyingParty};
+use crate::adapter::{Environment, Operation, Outcome, RelyingParty};
 use crate::pki::Pki;
 use crate::provider::{FrejaMock, FrejaUser, MockContext, Observations};
 use crate::vector::Vector;
@@ -43,7 +43,15 @@ pub async fn execute(
         environment: None,
         duration: start.elapsed(),
     };
-    let op = vector.spec.operation.clone();
+    let mut op = vector.spec.operation.clone();
+    // Token-level OIDC operations get the broker's token, built now so relative times are fresh.
+    let mut oidc = None;
+    if let Operation::OidcValidateIdToken(req) = &mut op {
+        match crate::forge::nested::stand_up(&vector.spec, pki, req) {
+            Ok(env) => oidc = Some(env),
+            Err(e) => return failed(format!("could not build the ID token: {e}"), start),
+        }
+    }
     // Operations on the Freja wire get a mock services host; token- and data-level operations
     // (a given token, a subject DN) need no provider at all.
     let mut mock = None;
@@ -70,6 +78,7 @@ pub async fn execute(
     let env = Environment {
         vector_id: vector.id().to_owned(),
         freja,
+        oidc,
     };
     let task_env = env.clone();
     let task = tokio::spawn(async move { rp.perform(&task_env, op).await });
