@@ -882,7 +882,8 @@ async fn fault_ignore_reference() {
 
 #[test]
 fn every_fault_has_a_test_and_a_name_that_parses() {
-    let source = include_str!("freja_wire.rs");
+    // FTN faults have their tests in ftn.rs.
+    let source = [include_str!("freja_wire.rs"), include_str!("ftn.rs")].concat();
     for f in Fault::ALL {
         assert_eq!(f.name().parse::<Fault>(), Ok(*f));
         assert!(!f.description().is_empty());
@@ -896,7 +897,10 @@ fn every_fault_has_a_test_and_a_name_that_parses() {
     );
     let d = ReferenceRp::new(&[Fault::IgnoreReference, Fault::RetryOn500]).describe();
     assert_eq!(d.name, "eidconf-reference+retry-on-500+ignore-reference");
-    assert_eq!(d.operations, ["freja.authenticate", "freja.sign"]);
+    assert_eq!(
+        d.operations,
+        ["freja.authenticate", "freja.sign", "oidc.validate_id_token"]
+    );
     assert_eq!(ReferenceRp::new(&[]).describe().name, "eidconf-reference");
 }
 

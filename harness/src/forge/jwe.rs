@@ -131,6 +131,18 @@ impl ContentEnc {
     }
 }
 
+/// A decryption failure. It carries nothing on purpose: causes must not be told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecryptError;
+
+impl std::fmt::Display for DecryptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("decryption failed")
+    }
+}
+
+impl std::error::Error for DecryptError {}
+
 pub fn random(n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];
     // SystemRandom only fails if the OS has no entropy source at all.
@@ -167,30 +179,33 @@ pub fn wrap_rsa(alg: KeyAlg, spki_der: &[u8], cek: &[u8]) -> Result<Vec<u8>, Str
 
 /// Unwrap a CEK with RSA-OAEP or RSA-OAEP-256 and the PKCS#8 DER private key. The error carries
 /// nothing: callers must not distinguish unwrap failures from tag failures (RFC 7516 §11.5).
-pub fn unwrap_rsa_oaep(alg: KeyAlg, pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, ()> {
+pub fn unwrap_rsa_oaep(alg: KeyAlg, pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, DecryptError> {
     let oaep = match alg {
         KeyAlg::RsaOaep => &OAEP_SHA1_MGF1SHA1,
         KeyAlg::RsaOaep256 => &OAEP_SHA256_MGF1SHA256,
-        _ => return Err(()),
+        _ => return Err(DecryptError),
     };
-    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| ())?;
-    let key = OaepPrivateDecryptingKey::new(key).map_err(|_| ())?;
+    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| DecryptError)?;
+    let key = OaepPrivateDecryptingKey::new(key).map_err(|_| DecryptError)?;
     let mut out = vec![0u8; key.min_output_size()];
     let n = key
         .decrypt(oaep, wrapped, &mut out, None)
-        .map_err(|_| ())?
+        .map_err(|_| DecryptError)?
         .len();
     out.truncate(n);
     Ok(out)
 }
 
 /// Unwrap with RSA1_5 (only the deliberately faulty RP does this).
-pub fn unwrap_rsa1_5(pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, ()> {
+pub fn unwrap_rsa1_5(pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, DecryptError> {
     use aws_lc_rs::rsa::Pkcs1PrivateDecryptingKey;
-    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| ())?;
-    let key = Pkcs1PrivateDecryptingKey::new(key).map_err(|_| ())?;
+    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| DecryptError)?;
+    let key = Pkcs1PrivateDecryptingKey::new(key).map_err(|_| DecryptError)?;
     let mut out = vec![0u8; key.min_output_size()];
-    let n = key.decrypt(wrapped, &mut out).map_err(|_| ())?.len();
+    let n = key
+        .decrypt(wrapped, &mut out)
+        .map_err(|_| DecryptError)?
+        .len();
     out.truncate(n);
     Ok(out)
 }
@@ -258,7 +273,7 @@ pub fn encrypt_content(
     }
 }
 
-/// Decrypt and authenticate. Every failure is the same `Err(())`: wrong lengths, a bad tag and
+/// Decrypt and authenticate. Every failure is the same `DecryptError`: wrong lengths, a bad tag and
 /// bad padding must look alike.
 pub fn decrypt_content(
     enc: ContentEnc,
@@ -267,15 +282,15 @@ pub fn decrypt_content(
     aad: &[u8],
     ct: &[u8],
     tag: &[u8],
-) -> Result<Vec<u8>, ()> {
+) -> Result<Vec<u8>, DecryptError> {
     if cek.len() != enc.cek_len() || iv.len() != enc.iv_len() || tag.len() != enc.tag_len() {
-        return Err(());
+        return Err(DecryptError);
     }
     match enc {
         ContentEnc::A128CbcHs256 | ContentEnc::A256CbcHs512 => {
             let (mac_key, enc_key) = cek.split_at(cek.len() / 2);
             let want = cbc_hs_tag(enc, mac_key, aad, iv, ct);
-            constant_time::verify_slices_are_equal(&want, tag).map_err(|_| ())?;
+            constant_time::verify_slices_are_equal(&want, tag).map_err(|_| DecryptError)?;
             let aes = if enc == ContentEnc::A128CbcHs256 {
                 &AES_128
             } else {
@@ -283,12 +298,12 @@ pub fn decrypt_content(
             };
             let key = UnboundCipherKey::new(aes, enc_key)
                 .and_then(PaddedBlockDecryptingKey::cbc_pkcs7)
-                .map_err(|_| ())?;
-            let iv16: [u8; 16] = iv.try_into().map_err(|_| ())?;
+                .map_err(|_| DecryptError)?;
+            let iv16: [u8; 16] = iv.try_into().map_err(|_| DecryptError)?;
             let mut buf = ct.to_vec();
             let n = key
                 .decrypt(&mut buf, DecryptionContext::Iv128(FixedLength::from(iv16)))
-                .map_err(|_| ())?
+                .map_err(|_| DecryptError)?
                 .len();
             buf.truncate(n);
             Ok(buf)
@@ -299,12 +314,12 @@ pub fn decrypt_content(
             } else {
                 &AES_256_GCM
             };
-            let key = LessSafeKey::new(UnboundKey::new(alg, cek).map_err(|_| ())?);
-            let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| ())?;
+            let key = LessSafeKey::new(UnboundKey::new(alg, cek).map_err(|_| DecryptError)?);
+            let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| DecryptError)?;
             let mut buf = [ct, tag].concat();
             let n = key
                 .open_in_place(nonce, Aad::from(aad), &mut buf)
-                .map_err(|_| ())?
+                .map_err(|_| DecryptError)?
                 .len();
             buf.truncate(n);
             Ok(buf)

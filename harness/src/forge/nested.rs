@@ -404,7 +404,7 @@ fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, String> {
         KeyForm::Pkcs1Der => p.pkcs1_der,
         KeyForm::CertificatePem => {
             let i = cred.cert_pem.find("-----BEGIN").unwrap_or(0);
-            cred.cert_pem[i..].as_bytes().to_vec()
+            cred.cert_pem.as_bytes()[i..].to_vec()
         }
         KeyForm::Jwk => public_jwk(cred, "sig")?.to_string().into_bytes(),
         KeyForm::Modulus => p.n,

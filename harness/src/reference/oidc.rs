@@ -432,10 +432,9 @@ impl Validator<'_> {
                 return Err(claim("acr", "acr is not one of the requested values"));
             }
         }
-        if !c
-            .get("sub")
+        if c.get("sub")
             .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty())
+            .is_none_or(str::is_empty)
         {
             return Err(claim("sub", "sub is missing or empty"));
         }
