@@ -207,6 +207,22 @@ fn mutations_shape_the_token_as_declared() {
     )
     .unwrap_err();
     assert!(err.contains("outside"), "{err}");
+    for bounded in [
+        "mutations: [{nest: {depth: 9}}]",
+        "mutations: [{zip_bomb: {megabytes: 4000000}}]",
+        "mutations: [{cek_length: {bytes: 100000000}}]",
+        "mutations: [{extend: {segment: tag, bytes: 100000000000}}]",
+    ] {
+        assert!(
+            nested::build(&recipe(bounded), &pki, &ctx).is_err(),
+            "{bounded}"
+        );
+    }
+    // An overflowing relative time stays the string it was, instead of panicking.
+    let c = nested::build(&recipe("claims: {exp: +9223372036854775807d}"), &pki, &ctx)
+        .unwrap()
+        .claims;
+    assert_eq!(c["exp"], json!("+9223372036854775807d"));
 }
 
 // ---------------------------------------------------------------------------------------------

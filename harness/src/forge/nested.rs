@@ -326,7 +326,7 @@ fn relative_time(s: &str, now: i64) -> Option<i64> {
         "d" => 86400,
         _ => return None,
     };
-    Some(now + sign * n.checked_mul(mult)?)
+    now.checked_add(sign * n.checked_mul(mult)?)
 }
 
 fn merge(base: &mut Map<String, Value>, over: &Map<String, Value>) {
@@ -499,10 +499,23 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             Mutation::EncryptTo { key } => {
                 wrap_for = pki.get(&key.0).map_err(|e| e.to_string())?;
             }
+            // Bounds keep a typo in a recipe from exhausting the harness.
+            Mutation::CekLength { bytes } if *bytes > 4096 => {
+                return Err("cek_length: at most 4096 bytes".into());
+            }
             Mutation::CekLength { bytes } => cek_len = Some(*bytes),
             Mutation::ZipDef => zip = Some(None),
+            Mutation::ZipBomb { megabytes } if *megabytes > 1024 => {
+                return Err("zip_bomb: at most 1024 MiB".into());
+            }
             Mutation::ZipBomb { megabytes } => zip = Some(Some(*megabytes)),
+            Mutation::Nest { depth } if *depth > 8 => {
+                return Err("nest: at most 8 levels (each one grows the token by a third)".into());
+            }
             Mutation::Nest { depth } => nest = *depth,
+            Mutation::Extend { bytes, .. } if *bytes > 64 << 20 => {
+                return Err("extend: at most 64 MiB".into());
+            }
             Mutation::SpacedHeader => spaced = true,
             Mutation::Reheader { .. }
             | Mutation::Tamper { .. }
