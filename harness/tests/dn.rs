@@ -24,6 +24,7 @@ async fn verdict(faults: &[Fault], attrs: &[(&str, &str)]) -> Result<(), (Reason
     let env = Environment {
         vector_id: "dn.test".into(),
         freja: None,
+        oidc: None,
     };
     match ReferenceRp::new(faults).perform(&env, subject(attrs)).await {
         Outcome::Accepted { .. } => Ok(()),

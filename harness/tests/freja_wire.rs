@@ -135,6 +135,7 @@ async fn run_rp(faults: &[Fault], provider_yaml: &str, env_yaml: &str, op: Opera
     let mock = start(provider_yaml, &op).await;
     let env = Environment {
         vector_id: VECTOR.into(),
+        oidc: None,
         freja: Some(
             mock.environment(&environment(env_yaml))
                 .expect("environment"),
@@ -881,8 +882,13 @@ async fn fault_ignore_reference() {
 
 #[test]
 fn every_fault_has_a_test_and_a_name_that_parses() {
-    // The subject-DN faults are tested in dn.rs.
-    let source = [include_str!("freja_wire.rs"), include_str!("dn.rs")].concat();
+    // The subject-DN faults are tested in dn.rs, the FTN faults in ftn.rs.
+    let source = [
+        include_str!("freja_wire.rs"),
+        include_str!("dn.rs"),
+        include_str!("ftn.rs"),
+    ]
+    .concat();
     for f in Fault::ALL {
         assert_eq!(f.name().parse::<Fault>(), Ok(*f));
         assert!(!f.description().is_empty());
@@ -902,7 +908,8 @@ fn every_fault_has_a_test_and_a_name_that_parses() {
             "freja.authenticate",
             "freja.sign",
             "dn.validate",
-            "freja.verify_details"
+            "freja.verify_details",
+            "oidc.validate_id_token"
         ]
     );
     assert_eq!(ReferenceRp::new(&[]).describe().name, "eidconf-reference");
@@ -1164,6 +1171,7 @@ async fn verify_details_runs_in_the_mock_environment() {
     let env = Environment {
         vector_id: VECTOR.into(),
         freja: Some(mock.environment(&environment("")).expect("environment")),
+        oidc: None,
     };
     let verify = |reference: &str| {
         Operation::FrejaVerifyDetails(eidconf::adapter::FrejaVerifyDetails {

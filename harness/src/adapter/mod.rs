@@ -110,6 +110,10 @@ pub enum Operation {
     /// RP sends no Freja request.
     #[serde(rename = "freja.verify_details")]
     FrejaVerifyDetails(FrejaVerifyDetails),
+    /// Validate one FTN ID token as received from the broker's token endpoint: decrypt it, verify
+    /// the inner signature, validate the claims (OIDC Core §3.1.3.7) and return the identity.
+    #[serde(rename = "oidc.validate_id_token")]
+    OidcValidateIdToken(IdTokenRequest),
 }
 
 impl Operation {
@@ -119,6 +123,7 @@ impl Operation {
         "freja.sign",
         "dn.validate",
         "freja.verify_details",
+        "oidc.validate_id_token",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -127,6 +132,7 @@ impl Operation {
             Operation::FrejaSign(_) => "freja.sign",
             Operation::DnValidate(_) => "dn.validate",
             Operation::FrejaVerifyDetails(_) => "freja.verify_details",
+            Operation::OidcValidateIdToken(_) => "oidc.validate_id_token",
         }
     }
 }
@@ -219,6 +225,59 @@ pub struct Environment {
     pub vector_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freja: Option<FrejaEnvironment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcEnvironment>,
+}
+
+/// Inputs of `oidc.validate_id_token`: the token and what the RP knows of the login it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdTokenRequest {
+    /// The `id_token` of the token response, compact serialization. In a vector file leave it
+    /// out: the harness builds it from `provider.id_token` and fills it in.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id_token: String,
+    /// The nonce the RP sent in its authorization request; absent: none was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The `acr_values` the RP requested; the token's `acr` must be one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
+}
+
+/// The OpenID Connect side of an environment: the RP's registration at the broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OidcEnvironment {
+    /// The broker's Issuer Identifier; `iss` must equal it exactly.
+    pub issuer: String,
+    pub client_id: String,
+    /// The RP's own key pairs, selected by `kid`; only `use: enc` keys decrypt.
+    pub rp_keys: Vec<RpKey>,
+    /// The broker's public signing keys as a JWKS (`{"keys": [...]}`), selected by the inner `kid`.
+    pub broker_jwks: serde_json::Value,
+    /// Registered `id_token_signed_response_alg` values (`RS256`).
+    pub id_token_signing_alg_values: Vec<String>,
+    /// Registered `id_token_encrypted_response_alg` values; no other is decrypted.
+    pub id_token_encryption_alg_values: Vec<String>,
+    /// Registered `id_token_encrypted_response_enc` values.
+    pub id_token_encryption_enc_values: Vec<String>,
+    /// Encryption was registered: an unencrypted ID token is refused.
+    pub encryption_required: bool,
+    /// Clock skew tolerated on `exp`, `iat`, `nbf`.
+    pub clock_skew_seconds: u64,
+}
+
+/// One of the RP's key pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RpKey {
+    pub kid: String,
+    /// `enc` or `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// PKCS#8 PEM. Redacted in reports.
+    pub private_key_pem: String,
 }
 
 /// The Freja eID side of an environment.

@@ -100,11 +100,12 @@ pub enum VectorsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Generate the test PKI (RSA-2048) into vectors/keys/. Never needed during a run.
+    /// Generate the missing keys of the test PKI (RSA-2048) into vectors/keys/, keeping the
+    /// existing ones. Never needed during a run.
     Generate {
         #[arg(long, default_value = "vectors/keys")]
         out: PathBuf,
-        /// Replace an existing test PKI.
+        /// Replace every key, existing ones included (every vector signature changes).
         #[arg(long)]
         force: bool,
     },

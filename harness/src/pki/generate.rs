@@ -27,6 +27,8 @@ pub enum Kind {
     Server(&'static [&'static str]),
     Client,
     Signing,
+    /// A plain RSA key pair for JWE key encryption, carried by a self-signed certificate.
+    Encryption,
 }
 
 const LOOPBACK: &[&str] = &["localhost", "127.0.0.1", "::1"];
@@ -140,20 +142,64 @@ pub fn specs() -> Vec<Spec> {
             common_name: "eidconf OTHER ENVIRONMENT JWS Signing",
             validity: VALID,
         },
+        // FTN OIDC: plain RSA keys, each a self-signed certificate; a key's name is its kid.
+        Spec {
+            name: "ftn-rp-enc-1",
+            issuer: None,
+            purpose: "The RP's current ID token decryption key (use: enc)",
+            kind: Encryption,
+            common_name: "eidconf TEST FTN RP encryption 1",
+            validity: VALID,
+        },
+        Spec {
+            name: "ftn-rp-enc-2",
+            issuer: None,
+            purpose: "The RP's second decryption key (use: enc): the previous one during a rotation",
+            kind: Encryption,
+            common_name: "eidconf TEST FTN RP encryption 2",
+            validity: VALID,
+        },
+        Spec {
+            name: "ftn-rp-sig",
+            issuer: None,
+            purpose: "The RP's signing key (use: sig): request objects and client assertions, never decryption",
+            kind: Signing,
+            common_name: "eidconf TEST FTN RP signing",
+            validity: VALID,
+        },
+        Spec {
+            name: "ftn-broker-sig-1",
+            issuer: None,
+            purpose: "The FTN broker's current ID token signing key",
+            kind: Signing,
+            common_name: "eidconf TEST FTN broker signing 1",
+            validity: VALID,
+        },
+        Spec {
+            name: "ftn-broker-sig-2",
+            issuer: None,
+            purpose: "The FTN broker's next ID token signing key, published ahead of use",
+            kind: Signing,
+            common_name: "eidconf TEST FTN broker signing 2",
+            validity: VALID,
+        },
+        Spec {
+            name: "ftn-attacker",
+            issuer: None,
+            purpose: "A key nobody trusts: the attacker's signing and encryption key",
+            kind: Signing,
+            common_name: "eidconf TEST attacker",
+            validity: VALID,
+        },
     ]
 }
 
 const WARNING: &str = "TEST ONLY. These keys are published and worthless; never trust them outside eidconf's own tests.";
 
-/// Generate every certificate of `specs()` into `dir`. Refuses to overwrite unless `force`.
+/// Generate the certificates of `specs()` that `dir` does not hold yet, keeping the others (vectors
+/// depend on them); with `force`, replace all. Returns the names written.
 pub fn generate(dir: &Path, force: bool) -> Result<Vec<String>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if !force && dir.join(MANIFEST).exists() {
-        return Err(format!(
-            "{} already holds a test PKI; pass --force to replace all of it (every vector signature changes)",
-            dir.display()
-        ));
-    }
     let mut issued: Vec<(&'static str, CertificateParams, KeyPair)> = Vec::new();
     let mut written = Vec::new();
     let mut manifest = Manifest {
@@ -161,6 +207,21 @@ pub fn generate(dir: &Path, force: bool) -> Result<Vec<String>, String> {
         certificates: Vec::new(),
     };
     for spec in specs() {
+        let crt_path = dir.join(format!("{}.crt.pem", spec.name));
+        let key_path = dir.join(format!("{}.key.pem", spec.name));
+        if !force && crt_path.exists() && key_path.exists() {
+            // Keep it; its key (and a DN rebuilt from the spec) can still issue children.
+            let pem = std::fs::read_to_string(&key_path)
+                .map_err(|e| format!("{}: {e}", key_path.display()))?;
+            let key = KeyPair::from_pem(&pem).map_err(|e| format!("{}: {e}", spec.name))?;
+            manifest.certificates.push(ManifestEntry {
+                name: spec.name.into(),
+                issuer: spec.issuer.map(Into::into),
+                purpose: spec.purpose.into(),
+            });
+            issued.push((spec.name, params(&spec)?, key));
+            continue;
+        }
         let key =
             KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| format!("{}: {e}", spec.name))?;
         let params = params(&spec)?;
@@ -247,6 +308,9 @@ fn params(spec: &Spec) -> Result<CertificateParams, String> {
                 KeyUsagePurpose::DigitalSignature,
                 KeyUsagePurpose::ContentCommitment,
             ];
+        }
+        Kind::Encryption => {
+            p.key_usages = vec![KeyUsagePurpose::KeyEncipherment];
         }
     }
     Ok(p)

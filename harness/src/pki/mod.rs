@@ -5,6 +5,7 @@
 pub mod csr;
 pub mod dn;
 mod generate;
+pub mod ident;
 pub mod orgnr;
 
 pub use generate::{Spec, generate, specs};

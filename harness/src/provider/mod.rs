@@ -82,6 +82,7 @@ impl FrejaUser {
                 user_info: "asa.oberg@example.se".into(),
                 country: None,
             }),
+            Operation::OidcValidateIdToken(_) => None,
         }
     }
 
@@ -297,11 +298,15 @@ impl FrejaMock {
         }
         // Let aborted tasks unwind before the servers' blocking drop.
         tokio::task::yield_now().await;
-        drop(self.main.server.take());
-        tokio::task::yield_now().await;
-        if let Some(mut c) = self.canary.take() {
-            drop(c.server.take());
-        }
+        // wiremock's drop blocks on its state lock: off the runtime thread, or it can spin
+        // forever behind a writer queued after a reader that only this thread can resume.
+        let main = self.main.server.take();
+        let canary = self.canary.take().and_then(|mut c| c.server.take());
+        let _ = tokio::task::spawn_blocking(move || {
+            drop(main);
+            drop(canary);
+        })
+        .await;
     }
 }
 

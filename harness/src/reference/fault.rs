@@ -32,6 +32,17 @@ pub enum Fault {
     TrustUnsignedAttributes,
     IgnoreCrit,
     AcceptDuplicateMembers,
+    AcceptUnencryptedIdToken,
+    SkipIdTokenSignature,
+    HeaderChoosesJweAlg,
+    IgnoreAud,
+    IgnoreIss,
+    IgnoreNonce,
+    IgnoreExp,
+    InflateZip,
+    Pre2023HetuSigns,
+    AcceptInnerAlgNone,
+    IdTokenHmacWithPublicKey,
 }
 
 impl Fault {
@@ -62,6 +73,17 @@ impl Fault {
         Fault::TrustUnsignedAttributes,
         Fault::IgnoreCrit,
         Fault::AcceptDuplicateMembers,
+        Fault::AcceptUnencryptedIdToken,
+        Fault::SkipIdTokenSignature,
+        Fault::HeaderChoosesJweAlg,
+        Fault::IgnoreAud,
+        Fault::IgnoreIss,
+        Fault::IgnoreNonce,
+        Fault::IgnoreExp,
+        Fault::InflateZip,
+        Fault::Pre2023HetuSigns,
+        Fault::AcceptInnerAlgNone,
+        Fault::IdTokenHmacWithPublicKey,
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,6 +114,17 @@ impl Fault {
             Fault::TrustUnsignedAttributes => "trust-unsigned-attributes",
             Fault::IgnoreCrit => "ignore-crit",
             Fault::AcceptDuplicateMembers => "accept-duplicate-members",
+            Fault::AcceptUnencryptedIdToken => "accept-unencrypted-id-token",
+            Fault::SkipIdTokenSignature => "skip-id-token-signature",
+            Fault::HeaderChoosesJweAlg => "header-chooses-jwe-alg",
+            Fault::IgnoreAud => "ignore-aud",
+            Fault::IgnoreIss => "ignore-iss",
+            Fault::IgnoreNonce => "ignore-nonce",
+            Fault::IgnoreExp => "ignore-exp",
+            Fault::InflateZip => "inflate-zip",
+            Fault::Pre2023HetuSigns => "pre-2023-hetu-signs",
+            Fault::AcceptInnerAlgNone => "accept-inner-alg-none",
+            Fault::IdTokenHmacWithPublicKey => "id-token-hmac-with-public-key",
         }
     }
 
@@ -162,6 +195,29 @@ impl Fault {
             Fault::IgnoreCrit => "ignores crit, so it accepts extensions it does not understand",
             Fault::AcceptDuplicateMembers => {
                 "parses header and payload leniently: a duplicate member name silently takes the last value"
+            }
+            Fault::AcceptUnencryptedIdToken => {
+                "takes a plain JWS as the ID token although encryption is registered (tunnistus-python-sample, omniauth_openid_federation)"
+            }
+            Fault::SkipIdTokenSignature => {
+                "decrypts the ID token, then decodes the inner JWS payload without verifying its signature (RFC 8725 §2.3)"
+            }
+            Fault::HeaderChoosesJweAlg => {
+                "decrypts with whatever JWE alg and enc the header names, RSA1_5 included, instead of the registered ones"
+            }
+            Fault::IgnoreAud => "does not check the ID token's aud",
+            Fault::IgnoreIss => "does not check the ID token's iss",
+            Fault::IgnoreNonce => "does not compare the ID token's nonce with the one it sent",
+            Fault::IgnoreExp => "does not check the ID token's exp",
+            Fault::InflateZip => {
+                "inflates a `zip: DEF` JWE plaintext, with no bound, instead of refusing it"
+            }
+            Fault::Pre2023HetuSigns => {
+                "knows only the HETU century signs + - A, not the 2023 signs Y X W V U B C D E F"
+            }
+            Fault::AcceptInnerAlgNone => "accepts an inner JWS with alg none and no signature",
+            Fault::IdTokenHmacWithPublicKey => {
+                "verifies an inner HS256 JWS with the broker's public key PEM as the HMAC secret"
             }
         }
     }

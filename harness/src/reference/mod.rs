@@ -7,6 +7,7 @@ mod dn;
 mod fault;
 mod freja;
 mod jws;
+mod oidc;
 
 pub use fault::Fault;
 
@@ -52,6 +53,7 @@ impl RelyingParty for ReferenceRp {
                 "freja.sign".into(),
                 "dn.validate".into(),
                 "freja.verify_details".into(),
+                "oidc.validate_id_token".into(),
             ],
         }
     }
@@ -60,6 +62,14 @@ impl RelyingParty for ReferenceRp {
         // Data-level operations need no provider environment.
         if let Operation::DnValidate(r) = &op {
             return dn::validate(&self.faults, r);
+        }
+        if let Operation::OidcValidateIdToken(req) = &op {
+            let Some(oidc) = &env.oidc else {
+                return Rejection::new(Reason::InvalidInput)
+                    .detail("the environment has no OIDC settings")
+                    .into();
+            };
+            return oidc::validate(&self.faults, oidc, req);
         }
         let Some(freja) = &env.freja else {
             return Rejection::new(Reason::InvalidInput)
@@ -73,6 +83,7 @@ impl RelyingParty for ReferenceRp {
             Operation::FrejaVerifyDetails(v) => {
                 return freja::verify_details(&self.faults, freja, v).await;
             }
+            Operation::OidcValidateIdToken(_) => unreachable!("handled above"),
         };
         freja::run(&self.faults, freja, flow).await
     }

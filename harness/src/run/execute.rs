@@ -52,6 +52,14 @@ pub async fn execute(
         driver_stderr: None,
     };
     let mut op = vector.spec.operation.clone();
+    // Token-level OIDC operations get the broker's token, built now so relative times are fresh.
+    let mut oidc = None;
+    if let Operation::OidcValidateIdToken(req) = &mut op {
+        match crate::forge::nested::stand_up(&vector.spec, pki, req) {
+            Ok(env) => oidc = Some(env),
+            Err(e) => return failed(format!("could not build the ID token: {e}"), start),
+        }
+    }
     // Operations on the Freja wire get a mock services host; token- and data-level operations
     // (a given token, a subject DN) need no provider at all.
     let mut mock = None;
@@ -95,6 +103,7 @@ pub async fn execute(
     let env = Environment {
         vector_id: vector.id().to_owned(),
         freja,
+        oidc,
     };
     let task_env = env.clone();
     // A transport that times out on its own (and kills its driver) gets a grace period first.

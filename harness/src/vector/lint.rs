@@ -133,6 +133,16 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
         err("`provider.details` is the token of `freja.verify_details`; this operation never receives it".into());
     }
     let mut err = |m: String| out.push(Diagnostic::new(v.location.clone(), format!("{id}: {m}")));
+    // A recipe that names a segment the token does not have only shows when it is built.
+    if let Some(recipe) = &s.provider.id_token {
+        if !matches!(s.operation, Operation::OidcValidateIdToken(_)) {
+            err("`provider.id_token` is only used by oidc.validate_id_token".into());
+        }
+        let ctx = crate::forge::nested::TokenContext::now();
+        if let Err(e) = crate::forge::nested::build(recipe, pki, &ctx) {
+            err(format!("`provider.id_token` cannot be built: {e}"));
+        }
+    }
     let reachable = reachable_endpoints(&s.operation);
     for (ep, responses) in &s.provider.freja {
         if !reachable.contains(ep) {
@@ -189,5 +199,6 @@ pub fn reachable_endpoints(op: &Operation) -> Vec<FrejaEndpoint> {
         Operation::FrejaSign(_) => vec![SignInit, SignGetOneResult, SignGetResults, SignCancel],
         Operation::DnValidate(_) => vec![],
         Operation::FrejaVerifyDetails(_) => vec![],
+        Operation::OidcValidateIdToken(_) => vec![],
     }
 }

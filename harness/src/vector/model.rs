@@ -113,6 +113,9 @@ pub struct EnvironmentSpec {
     /// Sent as `relyingPartyId` by integrator RPs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relying_party_id: Option<String>,
+    /// The RP's OIDC registration, where the FTN defaults do not fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcEnvironmentSpec>,
 }
 
 /// What the mock provider does for this vector.
@@ -129,6 +132,9 @@ pub struct ProviderSpec {
     /// like an APPROVED result's (default: correctly signed, with the transaction's reference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<DetailsSpec>,
+    /// The ID token the broker issues, for `oidc.validate_id_token` (default: a valid FTN token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<crate::forge::nested::TokenRecipe>,
 }
 
 impl ProviderSpec {
@@ -480,4 +486,46 @@ where
         Either::One(t) => vec![t],
         Either::Many(v) => v,
     })
+}
+
+/// Overrides of the RP's OIDC registration. Defaults: issuer and client_id of the test broker;
+/// RP keys `ftn-rp-enc-1` and `ftn-rp-enc-2` (`use: enc`) and `ftn-rp-sig` (`use: sig`); broker
+/// keys `ftn-broker-sig-1` and `ftn-broker-sig-2`; JWE `RSA-OAEP`, `RSA-OAEP-256` with
+/// `A128CBC-HS256`, `A128GCM`, `A256GCM`; encryption required; 60 s clock skew.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OidcEnvironmentSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The RP's key pairs (their names are their `kid`s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rp_keys: Option<Vec<RpKeySpec>>,
+    /// The broker signing keys the RP trusts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_keys: Option<Vec<crate::forge::nested::KeyName>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_alg_values: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_enc_values: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_required: Option<bool>,
+}
+
+/// One RP key pair of the environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RpKeySpec {
+    pub key: crate::forge::nested::KeyName,
+    /// `enc` or `sig`.
+    #[serde(rename = "use")]
+    pub use_: KeyUse,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyUse {
+    Enc,
+    Sig,
 }

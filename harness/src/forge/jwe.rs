@@ -1,0 +1,373 @@
+//! JWE primitives on aws-lc-rs (RFC 7516/7518): CEK wrapping with RSA-OAEP, RSA-OAEP-256 and
+//! RSA1_5, content encryption with A128CBC-HS256, A256CBC-HS512, A128GCM and A256GCM, raw
+//! DEFLATE, and compact assembly. Nothing here validates a header: callers that forge malformed
+//! tokens decide every byte, and the reference RP decides what to allow before calling in.
+
+use std::io::Write;
+
+use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::cipher::{
+    AES_128, AES_256, DecryptionContext, EncryptionContext, PaddedBlockDecryptingKey,
+    PaddedBlockEncryptingKey, UnboundCipherKey,
+};
+use aws_lc_rs::iv::FixedLength;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rsa::{
+    OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
+    Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey,
+};
+use aws_lc_rs::{constant_time, hmac};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// JWE key management algorithms the forge can put in a token. Only the RSA ones wrap for real;
+/// the others produce the segments such a token would have, for allow-list tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum KeyAlg {
+    #[default]
+    #[serde(rename = "RSA-OAEP")]
+    RsaOaep,
+    #[serde(rename = "RSA-OAEP-256")]
+    RsaOaep256,
+    #[serde(rename = "RSA1_5")]
+    Rsa15,
+    #[serde(rename = "dir")]
+    Dir,
+    #[serde(rename = "A128KW")]
+    A128Kw,
+    #[serde(rename = "PBES2-HS512+A256KW")]
+    Pbes2Hs512A256Kw,
+    #[serde(rename = "ECDH-ES")]
+    EcdhEs,
+}
+
+impl KeyAlg {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyAlg::RsaOaep => "RSA-OAEP",
+            KeyAlg::RsaOaep256 => "RSA-OAEP-256",
+            KeyAlg::Rsa15 => "RSA1_5",
+            KeyAlg::Dir => "dir",
+            KeyAlg::A128Kw => "A128KW",
+            KeyAlg::Pbes2Hs512A256Kw => "PBES2-HS512+A256KW",
+            KeyAlg::EcdhEs => "ECDH-ES",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<KeyAlg> {
+        [
+            KeyAlg::RsaOaep,
+            KeyAlg::RsaOaep256,
+            KeyAlg::Rsa15,
+            KeyAlg::Dir,
+            KeyAlg::A128Kw,
+            KeyAlg::Pbes2Hs512A256Kw,
+            KeyAlg::EcdhEs,
+        ]
+        .into_iter()
+        .find(|a| a.name() == s)
+    }
+}
+
+/// JWE content encryption algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum ContentEnc {
+    #[default]
+    #[serde(rename = "A128CBC-HS256")]
+    A128CbcHs256,
+    #[serde(rename = "A256CBC-HS512")]
+    A256CbcHs512,
+    #[serde(rename = "A128GCM")]
+    A128Gcm,
+    #[serde(rename = "A256GCM")]
+    A256Gcm,
+}
+
+impl ContentEnc {
+    pub fn name(self) -> &'static str {
+        match self {
+            ContentEnc::A128CbcHs256 => "A128CBC-HS256",
+            ContentEnc::A256CbcHs512 => "A256CBC-HS512",
+            ContentEnc::A128Gcm => "A128GCM",
+            ContentEnc::A256Gcm => "A256GCM",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<ContentEnc> {
+        [
+            ContentEnc::A128CbcHs256,
+            ContentEnc::A256CbcHs512,
+            ContentEnc::A128Gcm,
+            ContentEnc::A256Gcm,
+        ]
+        .into_iter()
+        .find(|e| e.name() == s)
+    }
+
+    /// CEK length in bytes.
+    pub fn cek_len(self) -> usize {
+        match self {
+            ContentEnc::A128CbcHs256 => 32,
+            ContentEnc::A256CbcHs512 => 64,
+            ContentEnc::A128Gcm => 16,
+            ContentEnc::A256Gcm => 32,
+        }
+    }
+
+    pub fn iv_len(self) -> usize {
+        match self {
+            ContentEnc::A128CbcHs256 | ContentEnc::A256CbcHs512 => 16,
+            ContentEnc::A128Gcm | ContentEnc::A256Gcm => 12,
+        }
+    }
+
+    pub fn tag_len(self) -> usize {
+        match self {
+            ContentEnc::A256CbcHs512 => 32,
+            _ => 16,
+        }
+    }
+}
+
+/// A decryption failure. It carries nothing on purpose: causes must not be told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecryptError;
+
+impl std::fmt::Display for DecryptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("decryption failed")
+    }
+}
+
+impl std::error::Error for DecryptError {}
+
+pub fn random(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    // SystemRandom only fails if the OS has no entropy source at all.
+    let _ = SystemRandom::new().fill(&mut v);
+    v
+}
+
+pub fn b64u(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Wrap `cek` for the RSA public key `spki_der` (SubjectPublicKeyInfo DER).
+pub fn wrap_rsa(alg: KeyAlg, spki_der: &[u8], cek: &[u8]) -> Result<Vec<u8>, String> {
+    let public = PublicEncryptingKey::from_der(spki_der).map_err(|e| format!("RSA key: {e}"))?;
+    let mut out = vec![0u8; public.key_size_bytes()];
+    let n = match alg {
+        KeyAlg::RsaOaep | KeyAlg::RsaOaep256 => {
+            let oaep = if alg == KeyAlg::RsaOaep {
+                &OAEP_SHA1_MGF1SHA1
+            } else {
+                &OAEP_SHA256_MGF1SHA256
+            };
+            OaepPublicEncryptingKey::new(public)
+                .and_then(|k| k.encrypt(oaep, cek, &mut out, None).map(|c| c.len()))
+        }
+        KeyAlg::Rsa15 => Pkcs1PublicEncryptingKey::new(public)
+            .and_then(|k| k.encrypt(cek, &mut out).map(|c| c.len())),
+        other => return Err(format!("{} does not wrap with RSA", other.name())),
+    }
+    .map_err(|_| format!("{} wrapping failed", alg.name()))?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Unwrap a CEK with RSA-OAEP or RSA-OAEP-256 and the PKCS#8 DER private key. The error carries
+/// nothing: callers must not distinguish unwrap failures from tag failures (RFC 7516 §11.5).
+pub fn unwrap_rsa_oaep(alg: KeyAlg, pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    let oaep = match alg {
+        KeyAlg::RsaOaep => &OAEP_SHA1_MGF1SHA1,
+        KeyAlg::RsaOaep256 => &OAEP_SHA256_MGF1SHA256,
+        _ => return Err(DecryptError),
+    };
+    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| DecryptError)?;
+    let key = OaepPrivateDecryptingKey::new(key).map_err(|_| DecryptError)?;
+    let mut out = vec![0u8; key.min_output_size()];
+    let n = key
+        .decrypt(oaep, wrapped, &mut out, None)
+        .map_err(|_| DecryptError)?
+        .len();
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Unwrap with RSA1_5 (only the deliberately faulty RP does this).
+pub fn unwrap_rsa1_5(pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    use aws_lc_rs::rsa::Pkcs1PrivateDecryptingKey;
+    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| DecryptError)?;
+    let key = Pkcs1PrivateDecryptingKey::new(key).map_err(|_| DecryptError)?;
+    let mut out = vec![0u8; key.min_output_size()];
+    let n = key
+        .decrypt(wrapped, &mut out)
+        .map_err(|_| DecryptError)?
+        .len();
+    out.truncate(n);
+    Ok(out)
+}
+
+fn cbc_hs_tag(enc: ContentEnc, mac_key: &[u8], aad: &[u8], iv: &[u8], ct: &[u8]) -> Vec<u8> {
+    let alg = if enc == ContentEnc::A128CbcHs256 {
+        hmac::HMAC_SHA256
+    } else {
+        hmac::HMAC_SHA512
+    };
+    let key = hmac::Key::new(alg, mac_key);
+    let mut ctx = hmac::Context::with_key(&key);
+    ctx.update(aad);
+    ctx.update(iv);
+    ctx.update(ct);
+    ctx.update(&((aad.len() as u64) * 8).to_be_bytes());
+    let full = ctx.sign();
+    full.as_ref()[..enc.tag_len()].to_vec()
+}
+
+/// Encrypt `plaintext`; returns (ciphertext, tag). `cek` and `iv` must have the lengths `enc`
+/// requires.
+pub fn encrypt_content(
+    enc: ContentEnc,
+    cek: &[u8],
+    iv: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if cek.len() != enc.cek_len() || iv.len() != enc.iv_len() {
+        return Err(format!("{}: wrong CEK or IV length", enc.name()));
+    }
+    match enc {
+        ContentEnc::A128CbcHs256 | ContentEnc::A256CbcHs512 => {
+            let (mac_key, enc_key) = cek.split_at(cek.len() / 2);
+            let aes = if enc == ContentEnc::A128CbcHs256 {
+                &AES_128
+            } else {
+                &AES_256
+            };
+            let key = UnboundCipherKey::new(aes, enc_key)
+                .and_then(PaddedBlockEncryptingKey::cbc_pkcs7)
+                .map_err(|_| "AES-CBC key".to_string())?;
+            let iv16: [u8; 16] = iv.try_into().map_err(|_| "IV length".to_string())?;
+            let mut ct = plaintext.to_vec();
+            key.less_safe_encrypt(&mut ct, EncryptionContext::Iv128(FixedLength::from(iv16)))
+                .map_err(|_| "AES-CBC encryption failed".to_string())?;
+            let tag = cbc_hs_tag(enc, mac_key, aad, iv, &ct);
+            Ok((ct, tag))
+        }
+        ContentEnc::A128Gcm | ContentEnc::A256Gcm => {
+            let alg = if enc == ContentEnc::A128Gcm {
+                &AES_128_GCM
+            } else {
+                &AES_256_GCM
+            };
+            let key = LessSafeKey::new(UnboundKey::new(alg, cek).map_err(|_| "AES-GCM key")?);
+            let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| "GCM IV")?;
+            let mut ct = plaintext.to_vec();
+            let tag = key
+                .seal_in_place_separate_tag(nonce, Aad::from(aad), &mut ct)
+                .map_err(|_| "AES-GCM encryption failed")?;
+            Ok((ct, tag.as_ref().to_vec()))
+        }
+    }
+}
+
+/// Decrypt and authenticate. Every failure is the same `DecryptError`: wrong lengths, a bad tag and
+/// bad padding must look alike.
+pub fn decrypt_content(
+    enc: ContentEnc,
+    cek: &[u8],
+    iv: &[u8],
+    aad: &[u8],
+    ct: &[u8],
+    tag: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
+    if cek.len() != enc.cek_len() || iv.len() != enc.iv_len() || tag.len() != enc.tag_len() {
+        return Err(DecryptError);
+    }
+    match enc {
+        ContentEnc::A128CbcHs256 | ContentEnc::A256CbcHs512 => {
+            let (mac_key, enc_key) = cek.split_at(cek.len() / 2);
+            let want = cbc_hs_tag(enc, mac_key, aad, iv, ct);
+            constant_time::verify_slices_are_equal(&want, tag).map_err(|_| DecryptError)?;
+            let aes = if enc == ContentEnc::A128CbcHs256 {
+                &AES_128
+            } else {
+                &AES_256
+            };
+            let key = UnboundCipherKey::new(aes, enc_key)
+                .and_then(PaddedBlockDecryptingKey::cbc_pkcs7)
+                .map_err(|_| DecryptError)?;
+            let iv16: [u8; 16] = iv.try_into().map_err(|_| DecryptError)?;
+            let mut buf = ct.to_vec();
+            let n = key
+                .decrypt(&mut buf, DecryptionContext::Iv128(FixedLength::from(iv16)))
+                .map_err(|_| DecryptError)?
+                .len();
+            buf.truncate(n);
+            Ok(buf)
+        }
+        ContentEnc::A128Gcm | ContentEnc::A256Gcm => {
+            let alg = if enc == ContentEnc::A128Gcm {
+                &AES_128_GCM
+            } else {
+                &AES_256_GCM
+            };
+            let key = LessSafeKey::new(UnboundKey::new(alg, cek).map_err(|_| DecryptError)?);
+            let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| DecryptError)?;
+            let mut buf = [ct, tag].concat();
+            let n = key
+                .open_in_place(nonce, Aad::from(aad), &mut buf)
+                .map_err(|_| DecryptError)?
+                .len();
+            buf.truncate(n);
+            Ok(buf)
+        }
+    }
+}
+
+/// Raw DEFLATE (RFC 1951, no zlib header), as `zip: DEF` requires.
+pub fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}
+
+/// Raw DEFLATE of `n` bytes of `A`, streamed so a bomb costs no more memory than its output.
+pub fn deflate_repeated(n: u64) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = vec![b'A'; 1 << 16];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(chunk.len() as u64) as usize;
+        let _ = e.write_all(&chunk[..k]);
+        left -= k as u64;
+    }
+    e.finish().unwrap_or_default()
+}
+
+/// The five parts of a compact JWE, decoded (the protected header as its base64url text, which
+/// is also the AAD).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compact {
+    pub protected: String,
+    pub encrypted_key: Vec<u8>,
+    pub iv: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub tag: Vec<u8>,
+}
+
+impl Compact {
+    pub fn serialize(&self) -> String {
+        format!(
+            "{}.{}.{}.{}.{}",
+            self.protected,
+            b64u(&self.encrypted_key),
+            b64u(&self.iv),
+            b64u(&self.ciphertext),
+            b64u(&self.tag)
+        )
+    }
+}

@@ -1,0 +1,811 @@
+//! FTN ID tokens: an RS256 JWS inside a JWE (`cty: JWT`), built from a recipe in the vector.
+//!
+//! A recipe names keys, overrides header members and claims (relative times such as `+10m` for
+//! `exp`, `iat`, `nbf`, `auth_time`), and lists named mutations applied in order. Everything is
+//! assembled by hand from primitives so that every byte is under the vector's control.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::{agreement, hmac};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::jwe::{self, Compact, ContentEnc, KeyAlg, b64u};
+use crate::pki::{Credential, Pki};
+
+/// The broker's issuer identifier in the test environment.
+pub const DEFAULT_ISSUER: &str = "https://broker.eidconf.test/uas";
+/// The RP's client_id at the broker.
+pub const DEFAULT_CLIENT_ID: &str = "0043b426-2e6d-466d-b82f-33bb7d3cb6ea";
+/// The nonce a recipe's claims carry unless they say otherwise.
+pub const DEFAULT_NONCE: &str = "n-0S6_WzA2Mj-eidconf";
+/// FTN substantial, production.
+pub const DEFAULT_ACR: &str = "http://ftn.ficora.fi/2017/loa2";
+pub const BROKER_KEY: &str = "ftn-broker-sig-1";
+pub const RP_ENC_KEY: &str = "ftn-rp-enc-1";
+
+/// A key of the test PKI by name (`vectors/keys/manifest.yaml`); unknown names are load errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct KeyName(pub String);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let specs = crate::pki::specs();
+        if specs.iter().any(|x| x.name == s) {
+            Ok(KeyName(s))
+        } else {
+            let names: Vec<&str> = specs.iter().map(|x| x.name).collect();
+            Err(serde::de::Error::custom(format!(
+                "unknown key `{s}`; the test PKI has: {}",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+impl KeyName {
+    pub fn new(s: &str) -> KeyName {
+        KeyName(s.to_owned())
+    }
+}
+
+fn broker_key() -> KeyName {
+    KeyName::new(BROKER_KEY)
+}
+
+fn rp_enc_key() -> KeyName {
+    KeyName::new(RP_ENC_KEY)
+}
+
+/// How to build one ID token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRecipe {
+    /// The inner JWS signing key (default `ftn-broker-sig-1`).
+    #[serde(default = "broker_key")]
+    pub key: KeyName,
+    /// Members merged over the inner header `{"alg":"RS256","typ":"JWT","kid":<key name>}`;
+    /// `null` removes one. The signature is RS256 whatever `alg` says.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub header: Map<String, Value>,
+    /// Claims merged over the defaults (issuer, client, nonce, loa2, a Telia-shaped identity);
+    /// `null` removes one. `exp`, `iat`, `nbf`, `auth_time` take relative times: `+10m`, `-1h`.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Value>,
+    /// The JWE layer.
+    #[serde(default)]
+    pub encryption: EncryptionRecipe,
+    /// Applied in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutations: Vec<Mutation>,
+}
+
+impl Default for TokenRecipe {
+    fn default() -> Self {
+        TokenRecipe {
+            key: broker_key(),
+            header: Map::new(),
+            claims: Map::new(),
+            encryption: EncryptionRecipe::default(),
+            mutations: Vec::new(),
+        }
+    }
+}
+
+/// The JWE layer of a recipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionRecipe {
+    /// The recipient key (default `ftn-rp-enc-1`); its name is the header `kid`.
+    #[serde(default = "rp_enc_key")]
+    pub key: KeyName,
+    /// Key management actually performed (default `RSA-OAEP`).
+    #[serde(default)]
+    pub alg: KeyAlg,
+    /// Content encryption actually performed (default `A128CBC-HS256`).
+    #[serde(default)]
+    pub enc: ContentEnc,
+    /// Members merged over `{"alg","enc","cty":"JWT","kid"}`; `null` removes one. The header
+    /// may name other algorithms than the ones performed.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub header: Map<String, Value>,
+}
+
+impl Default for EncryptionRecipe {
+    fn default() -> Self {
+        EncryptionRecipe {
+            key: rp_enc_key(),
+            alg: KeyAlg::default(),
+            enc: ContentEnc::default(),
+            header: Map::new(),
+        }
+    }
+}
+
+/// A part of the finished compact token. JWE: `protected`, `encrypted_key`, `iv`, `ciphertext`,
+/// `tag`; JWS (unencrypted tokens): `protected`, `payload`, `signature`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    Protected,
+    EncryptedKey,
+    Iv,
+    Ciphertext,
+    Tag,
+    Payload,
+    Signature,
+}
+
+/// The public key in a form an HMAC-confused verifier might use as its secret (jose-attacks V3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyForm {
+    /// `-----BEGIN PUBLIC KEY-----` PEM with its final newline.
+    SpkiPem,
+    SpkiDer,
+    /// `-----BEGIN RSA PUBLIC KEY-----` content as DER.
+    Pkcs1Der,
+    /// The certificate PEM.
+    CertificatePem,
+    /// The public JWK as compact JSON.
+    Jwk,
+    /// The raw modulus bytes.
+    Modulus,
+}
+
+/// How to spoil the inner signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureChange {
+    /// Flip the lowest bit of the last byte.
+    FlipBit,
+    Empty,
+    /// As many zero bytes as the signature has.
+    Zeros,
+    /// Drop the last byte.
+    Truncate,
+    /// Append a zero byte.
+    Extend,
+}
+
+fn none_alg() -> String {
+    "none".into()
+}
+
+fn hs256() -> String {
+    "HS256".into()
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// A named change to the token, applied in recipe order (jose-attacks.md §3 A, C, D).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Mutation {
+    /// Send the inner JWS as the ID token, not encrypted (T-E1).
+    Unencrypted,
+    /// Encrypt the bare claims JSON: encrypted but unsigned (V20, T-E11).
+    Unsigned,
+    /// Inner header `alg` set to `alg` (default `none`) and an empty signature, or the original
+    /// one with `keep_signature` (V1, V21).
+    InnerAlgNone {
+        #[serde(default = "none_alg")]
+        alg: String,
+        #[serde(default)]
+        keep_signature: bool,
+    },
+    /// Inner signature is an HMAC (`alg`, default HS256) keyed with the signing key's public key
+    /// in the given form (V3).
+    InnerHmacWithPublicKey {
+        #[serde(default = "hs256")]
+        alg: String,
+        form: KeyForm,
+    },
+    /// Sign the inner JWS with another key, keeping the recipe's `kid` (V22).
+    InnerSignWith { key: KeyName },
+    /// Spoil the inner signature (V2, T-E10).
+    InnerSignature { change: SignatureChange },
+    /// Append a duplicate member to the serialized claims (V13, T-C13).
+    DuplicateClaim { name: String, value: Value },
+    /// The inner payload is this text verbatim (not JSON, deep nesting, …).
+    InnerPayloadText { text: String },
+    /// Wrap the CEK for another key while the header keeps the recipe's `kid`.
+    EncryptTo { key: KeyName },
+    /// Wrap a random CEK of this many bytes instead of the one that encrypted (V30).
+    CekLength { bytes: usize },
+    /// `zip: DEF` with the real plaintext compressed (RFC 8725 §3.6).
+    ZipDef,
+    /// `zip: DEF` over `megabytes` MiB of `A` (V25).
+    ZipBomb { megabytes: u32 },
+    /// Encrypt the finished JWE again, `depth` more times (E12, V33).
+    Nest { depth: u32 },
+    /// Serialize the protected header with spaces and newlines (still valid: must be accepted).
+    SpacedHeader,
+    /// Merge members into the protected header after encryption: the AAD no longer matches.
+    Reheader { header: Map<String, Value> },
+    /// XOR the byte at `at` (negative counts from the end, default -1) of a decoded segment
+    /// with `xor` (default 1).
+    Tamper {
+        segment: Segment,
+        #[serde(default = "minus_one")]
+        at: i64,
+        #[serde(default = "one")]
+        xor: u8,
+    },
+    /// Drop the last `bytes` bytes of a decoded segment (V29).
+    Truncate { segment: Segment, bytes: usize },
+    /// Append `bytes` bytes of `A` to a decoded segment (V34).
+    Extend { segment: Segment, bytes: usize },
+    /// Replace a segment's base64url text verbatim.
+    Replace { segment: Segment, text: String },
+}
+
+/// What a recipe is built against.
+#[derive(Debug, Clone)]
+pub struct TokenContext {
+    pub issuer: String,
+    pub client_id: String,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+impl TokenContext {
+    pub fn now() -> TokenContext {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        TokenContext {
+            issuer: DEFAULT_ISSUER.into(),
+            client_id: DEFAULT_CLIENT_ID.into(),
+            now,
+        }
+    }
+}
+
+/// What the forge built: the token, and the claims the inner JWS signs (for round trips).
+#[derive(Debug, Clone)]
+pub struct Forged {
+    pub token: String,
+    pub claims: Map<String, Value>,
+}
+
+/// The default claims: a Telia-shaped FTN ID token (ftn-oidc.md §2.6), HETU of a real-looking
+/// (valid) person and UTF-8 names.
+pub fn default_claims(ctx: &TokenContext) -> Map<String, Value> {
+    let v = json!({
+        "iss": ctx.issuer,
+        "sub": "2BY5CDNFBEOSUFSKNGFSY4Y3DZISGL4I",
+        "aud": [ctx.client_id],
+        "azp": ctx.client_id,
+        "exp": "+10m",
+        "iat": "-1m",
+        "auth_time": "-1m",
+        "nonce": DEFAULT_NONCE,
+        "acr": DEFAULT_ACR,
+        "amr": ["https://broker.eidconf.test/uas/saml2/names/ac/oidc.aktia.1"],
+        "urn:oid:1.2.246.21": "131052-308T",
+        "urn:oid:1.3.6.1.5.5.7.9.1": "1952-10-13",
+        "urn:oid:2.5.4.4": "Äyrämö",
+        "urn:oid:1.2.246.575.1.14": "Tero Testi",
+        "urn:oid:2.16.840.1.113730.3.1.241": "Tero Testi Äyrämö",
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+const TIME_CLAIMS: &[&str] = &["exp", "iat", "nbf", "auth_time"];
+
+/// `+10m` → now + 600 (whole seconds: fractional NumericDates trip many RPs).
+fn relative_time(s: &str, now: i64) -> Option<i64> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let split = rest.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = rest.split_at(split);
+    let n: i64 = digits.parse().ok()?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    now.checked_add(sign * n.checked_mul(mult)?)
+}
+
+fn merge(base: &mut Map<String, Value>, over: &Map<String, Value>) {
+    for (k, v) in over {
+        if v.is_null() {
+            base.remove(k);
+        } else {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// An RSA public key of the test PKI in every form the forge needs.
+pub struct RsaPublic {
+    pub spki_der: Vec<u8>,
+    pub pkcs1_der: Vec<u8>,
+    pub n: Vec<u8>,
+    pub e: Vec<u8>,
+}
+
+pub fn rsa_public(cred: &Credential) -> Result<RsaPublic, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(&cred.cert_der)
+        .map_err(|e| format!("{}: {e}", cred.name))?;
+    let spki = cert.public_key();
+    let Ok(x509_parser::public_key::PublicKey::RSA(rsa)) = spki.parsed() else {
+        return Err(format!("{} is not an RSA key", cred.name));
+    };
+    let strip = |b: &[u8]| {
+        let i = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+        b[i..].to_vec()
+    };
+    Ok(RsaPublic {
+        spki_der: spki.raw.to_vec(),
+        pkcs1_der: spki.subject_public_key.data.to_vec(),
+        n: strip(rsa.modulus),
+        e: strip(rsa.exponent),
+    })
+}
+
+/// The public JWK of a test key, `kid` = its name.
+pub fn public_jwk(cred: &Credential, use_: &str) -> Result<Value, String> {
+    let p = rsa_public(cred)?;
+    Ok(json!({
+        "kty": "RSA",
+        "use": use_,
+        "alg": if use_ == "sig" { "RS256" } else { "RSA-OAEP" },
+        "kid": cred.name,
+        "n": b64u(&p.n),
+        "e": b64u(&p.e),
+    }))
+}
+
+fn rs256(cred: &Credential, input: &[u8]) -> Result<Vec<u8>, String> {
+    let kp = RsaKeyPair::from_pkcs8(&cred.key_der).map_err(|e| format!("{}: {e}", cred.name))?;
+    let mut sig = vec![0u8; kp.public_modulus_len()];
+    kp.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input, &mut sig)
+        .map_err(|_| format!("{}: RS256 signing failed", cred.name))?;
+    Ok(sig)
+}
+
+fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, String> {
+    let p = rsa_public(cred)?;
+    Ok(match form {
+        KeyForm::SpkiPem => {
+            let b64 = STANDARD.encode(&p.spki_der);
+            let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+            for line in b64.as_bytes().chunks(64) {
+                pem.push_str(&String::from_utf8_lossy(line));
+                pem.push('\n');
+            }
+            pem.push_str("-----END PUBLIC KEY-----\n");
+            pem.into_bytes()
+        }
+        KeyForm::SpkiDer => p.spki_der,
+        KeyForm::Pkcs1Der => p.pkcs1_der,
+        KeyForm::CertificatePem => {
+            let i = cred.cert_pem.find("-----BEGIN").unwrap_or(0);
+            cred.cert_pem.as_bytes()[i..].to_vec()
+        }
+        KeyForm::Jwk => public_jwk(cred, "sig")?.to_string().into_bytes(),
+        KeyForm::Modulus => p.n,
+    })
+}
+
+fn hmac_sign(alg: &str, key: &[u8], input: &[u8]) -> Result<Vec<u8>, String> {
+    let a = match alg {
+        "HS256" => hmac::HMAC_SHA256,
+        "HS384" => hmac::HMAC_SHA384,
+        "HS512" => hmac::HMAC_SHA512,
+        other => return Err(format!("no HMAC for alg `{other}`")),
+    };
+    Ok(hmac::sign(&hmac::Key::new(a, key), input).as_ref().to_vec())
+}
+
+enum Sign {
+    Rs256,
+    None { keep: bool },
+    Hmac { alg: String, form: KeyForm },
+}
+
+fn parts_json(m: &Map<String, Value>, spaced: bool) -> Vec<u8> {
+    if spaced {
+        serde_json::to_vec_pretty(m).unwrap_or_default()
+    } else {
+        serde_json::to_vec(m).unwrap_or_default()
+    }
+}
+
+/// Build the token a recipe describes. Errors are recipe errors (a mutation that does not fit,
+/// a key that is missing), never panics.
+pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forged, String> {
+    let signer = pki.get(&recipe.key.0).map_err(|e| e.to_string())?;
+    let mut header = Map::new();
+    header.insert("alg".into(), json!("RS256"));
+    header.insert("typ".into(), json!("JWT"));
+    header.insert("kid".into(), json!(recipe.key.0));
+    merge(&mut header, &recipe.header);
+    let mut claims = default_claims(ctx);
+    merge(&mut claims, &recipe.claims);
+    for name in TIME_CLAIMS {
+        if let Some(Value::String(s)) = claims.get(*name)
+            && let Some(t) = relative_time(s, ctx.now)
+        {
+            claims.insert((*name).into(), json!(t));
+        }
+    }
+
+    let enc = &recipe.encryption;
+    let mut sign = Sign::Rs256;
+    let mut sign_key = signer;
+    let mut sig_changes = Vec::new();
+    let mut duplicates: Vec<(String, Value)> = Vec::new();
+    let mut payload_text: Option<Vec<u8>> = None;
+    let mut unsigned = false;
+    let mut encrypted = true;
+    let mut wrap_for = pki.get(&enc.key.0).map_err(|e| e.to_string())?;
+    let mut cek_len = None;
+    let mut zip: Option<Option<u32>> = None;
+    let mut nest = 0;
+    let mut spaced = false;
+    let mut segment_ops = Vec::new();
+    for m in &recipe.mutations {
+        match m {
+            Mutation::Unencrypted => encrypted = false,
+            Mutation::Unsigned => unsigned = true,
+            Mutation::InnerAlgNone {
+                alg,
+                keep_signature,
+            } => {
+                header.insert("alg".into(), json!(alg));
+                sign = Sign::None {
+                    keep: *keep_signature,
+                };
+            }
+            Mutation::InnerHmacWithPublicKey { alg, form } => {
+                header.insert("alg".into(), json!(alg));
+                sign = Sign::Hmac {
+                    alg: alg.clone(),
+                    form: *form,
+                };
+            }
+            Mutation::InnerSignWith { key } => {
+                sign_key = pki.get(&key.0).map_err(|e| e.to_string())?;
+            }
+            Mutation::InnerSignature { change } => sig_changes.push(*change),
+            Mutation::DuplicateClaim { name, value } => {
+                duplicates.push((name.clone(), value.clone()))
+            }
+            Mutation::InnerPayloadText { text } => payload_text = Some(text.clone().into_bytes()),
+            Mutation::EncryptTo { key } => {
+                wrap_for = pki.get(&key.0).map_err(|e| e.to_string())?;
+            }
+            // Bounds keep a typo in a recipe from exhausting the harness.
+            Mutation::CekLength { bytes } if *bytes > 4096 => {
+                return Err("cek_length: at most 4096 bytes".into());
+            }
+            Mutation::CekLength { bytes } => cek_len = Some(*bytes),
+            Mutation::ZipDef => zip = Some(None),
+            Mutation::ZipBomb { megabytes } if *megabytes > 1024 => {
+                return Err("zip_bomb: at most 1024 MiB".into());
+            }
+            Mutation::ZipBomb { megabytes } => zip = Some(Some(*megabytes)),
+            Mutation::Nest { depth } if *depth > 8 => {
+                return Err("nest: at most 8 levels (each one grows the token by a third)".into());
+            }
+            Mutation::Nest { depth } => nest = *depth,
+            Mutation::Extend { bytes, .. } if *bytes > 64 << 20 => {
+                return Err("extend: at most 64 MiB".into());
+            }
+            Mutation::SpacedHeader => spaced = true,
+            Mutation::Reheader { .. }
+            | Mutation::Tamper { .. }
+            | Mutation::Truncate { .. }
+            | Mutation::Extend { .. }
+            | Mutation::Replace { .. } => segment_ops.push(m.clone()),
+        }
+    }
+
+    // The inner JWS.
+    let mut payload = payload_text.unwrap_or_else(|| parts_json(&claims, false));
+    for (name, value) in &duplicates {
+        // Insert before the closing brace: `{…,"sub":"x"}`.
+        if payload.last() == Some(&b'}') {
+            payload.pop();
+            let member = format!(",{}:{}}}", json!(name), value);
+            payload.extend_from_slice(member.as_bytes());
+        }
+    }
+    let h = b64u(&parts_json(&header, false));
+    let p = b64u(&payload);
+    let input = format!("{h}.{p}");
+    let mut sig = match &sign {
+        Sign::Rs256 => rs256(sign_key, input.as_bytes())?,
+        Sign::None { keep: false } => Vec::new(),
+        Sign::None { keep: true } => rs256(sign_key, input.as_bytes())?,
+        Sign::Hmac { alg, form } => hmac_sign(alg, &key_form(sign_key, *form)?, input.as_bytes())?,
+    };
+    for c in &sig_changes {
+        match c {
+            SignatureChange::FlipBit => {
+                if let Some(b) = sig.last_mut() {
+                    *b ^= 1
+                }
+            }
+            SignatureChange::Empty => sig.clear(),
+            SignatureChange::Zeros => sig.iter_mut().for_each(|b| *b = 0),
+            SignatureChange::Truncate => {
+                sig.pop();
+            }
+            SignatureChange::Extend => sig.push(0),
+        }
+    }
+    let jws = format!("{input}.{}", b64u(&sig));
+
+    let mut token = if !encrypted {
+        jws
+    } else {
+        let plaintext = if unsigned { payload } else { jws.into_bytes() };
+        let mut outer = Map::new();
+        outer.insert("alg".into(), json!(enc.alg.name()));
+        outer.insert("enc".into(), json!(enc.enc.name()));
+        outer.insert("cty".into(), json!("JWT"));
+        outer.insert("kid".into(), json!(enc.key.0));
+        merge(&mut outer, &enc.header);
+        let plaintext = match zip {
+            None => plaintext,
+            Some(bomb) => {
+                outer.insert("zip".into(), json!("DEF"));
+                match bomb {
+                    None => jwe::deflate(&plaintext),
+                    Some(mb) => jwe::deflate_repeated(u64::from(mb) << 20),
+                }
+            }
+        };
+        let mut t = encrypt(
+            &outer, enc.alg, enc.enc, wrap_for, cek_len, spaced, &plaintext,
+        )?;
+        let mut plain_outer = Map::new();
+        plain_outer.insert("alg".into(), json!(enc.alg.name()));
+        plain_outer.insert("enc".into(), json!(enc.enc.name()));
+        plain_outer.insert("cty".into(), json!("JWT"));
+        plain_outer.insert("kid".into(), json!(enc.key.0));
+        for _ in 0..nest {
+            t = encrypt(
+                &plain_outer,
+                enc.alg,
+                enc.enc,
+                wrap_for,
+                None,
+                false,
+                t.as_bytes(),
+            )?;
+        }
+        t
+    };
+    for op in &segment_ops {
+        token = apply_segment_op(&token, op)?;
+    }
+    Ok(Forged { token, claims })
+}
+
+fn encrypt(
+    header: &Map<String, Value>,
+    alg: KeyAlg,
+    enc: ContentEnc,
+    recipient: &Credential,
+    cek_len: Option<usize>,
+    spaced: bool,
+    plaintext: &[u8],
+) -> Result<String, String> {
+    let mut header = header.clone();
+    let cek = jwe::random(enc.cek_len());
+    let wrapped_cek = match cek_len {
+        Some(n) => jwe::random(n),
+        None => cek.clone(),
+    };
+    let encrypted_key = match alg {
+        KeyAlg::RsaOaep | KeyAlg::RsaOaep256 | KeyAlg::Rsa15 => {
+            jwe::wrap_rsa(alg, &rsa_public(recipient)?.spki_der, &wrapped_cek)?
+        }
+        KeyAlg::Dir => Vec::new(),
+        KeyAlg::A128Kw => jwe::random(wrapped_cek.len() + 8),
+        KeyAlg::Pbes2Hs512A256Kw => {
+            header
+                .entry("p2s")
+                .or_insert_with(|| json!(b64u(&jwe::random(16))));
+            header
+                .entry("p2c")
+                .or_insert_with(|| json!(2_147_483_647u64));
+            jwe::random(wrapped_cek.len() + 8)
+        }
+        KeyAlg::EcdhEs => {
+            if !header.contains_key("epk") {
+                header.insert("epk".into(), ephemeral_p256()?);
+            }
+            Vec::new()
+        }
+    };
+    let protected = b64u(&parts_json(&header, spaced));
+    let iv = jwe::random(enc.iv_len());
+    let (ciphertext, tag) = jwe::encrypt_content(enc, &cek, &iv, protected.as_bytes(), plaintext)?;
+    Ok(Compact {
+        protected,
+        encrypted_key,
+        iv,
+        ciphertext,
+        tag,
+    }
+    .serialize())
+}
+
+fn ephemeral_p256() -> Result<Value, String> {
+    let k = agreement::EphemeralPrivateKey::generate(&agreement::ECDH_P256, &SystemRandom::new())
+        .map_err(|_| "P-256 key generation failed")?;
+    let public = k.compute_public_key().map_err(|_| "P-256 public key")?;
+    let b = public.as_ref();
+    if b.len() != 65 {
+        return Err("unexpected P-256 public key encoding".into());
+    }
+    Ok(json!({"kty": "EC", "crv": "P-256", "x": b64u(&b[1..33]), "y": b64u(&b[33..])}))
+}
+
+fn segment_index(parts: usize, s: Segment) -> Result<usize, String> {
+    let i = match (parts, s) {
+        (_, Segment::Protected) => 0,
+        (5, Segment::EncryptedKey) => 1,
+        (5, Segment::Iv) => 2,
+        (5, Segment::Ciphertext) => 3,
+        (5, Segment::Tag) => 4,
+        (3, Segment::Payload) => 1,
+        (3, Segment::Signature) => 2,
+        _ => {
+            return Err(format!(
+                "segment `{s:?}` does not exist in a token of {parts} parts"
+            ));
+        }
+    };
+    Ok(i)
+}
+
+fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, String> {
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let decode = |s: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| "segment is not base64url (replaced earlier?)".to_string())
+    };
+    match op {
+        Mutation::Reheader { header } => {
+            let mut h: Map<String, Value> =
+                serde_json::from_slice(&decode(&parts[0])?).map_err(|e| e.to_string())?;
+            merge(&mut h, header);
+            parts[0] = b64u(&parts_json(&h, false));
+        }
+        Mutation::Tamper { segment, at, xor } => {
+            let i = segment_index(parts.len(), *segment)?;
+            let mut b = decode(&parts[i])?;
+            let len = b.len() as i64;
+            let idx = if *at < 0 { len + at } else { *at };
+            if idx < 0 || idx >= len {
+                return Err(format!("tamper: byte {at} is outside a {len}-byte segment"));
+            }
+            b[idx as usize] ^= xor;
+            parts[i] = b64u(&b);
+        }
+        Mutation::Truncate { segment, bytes } => {
+            let i = segment_index(parts.len(), *segment)?;
+            let mut b = decode(&parts[i])?;
+            b.truncate(b.len().saturating_sub(*bytes));
+            parts[i] = b64u(&b);
+        }
+        Mutation::Extend { segment, bytes } => {
+            let i = segment_index(parts.len(), *segment)?;
+            let mut b = decode(&parts[i])?;
+            b.resize(b.len() + bytes, b'A');
+            parts[i] = b64u(&b);
+        }
+        Mutation::Replace { segment, text } => {
+            let i = segment_index(parts.len(), *segment)?;
+            parts[i] = text.clone();
+        }
+        _ => {}
+    }
+    Ok(parts.join("."))
+}
+
+/// Stand up an `oidc.validate_id_token` vector: the RP's registration and the token the broker
+/// issues, filled into `req` unless the vector gave one verbatim.
+pub fn stand_up(
+    spec: &crate::vector::VectorSpec,
+    pki: &Pki,
+    req: &mut crate::adapter::IdTokenRequest,
+) -> Result<crate::adapter::OidcEnvironment, String> {
+    use crate::adapter::{OidcEnvironment, RpKey};
+    use crate::vector::model::KeyUse;
+    let o = spec.environment.oidc.clone().unwrap_or_default();
+    let issuer = o.issuer.unwrap_or_else(|| DEFAULT_ISSUER.into());
+    let client_id = o.client_id.unwrap_or_else(|| DEFAULT_CLIENT_ID.into());
+    let rp_keys = o.rp_keys.unwrap_or_else(|| {
+        vec![
+            crate::vector::model::RpKeySpec {
+                key: KeyName::new("ftn-rp-enc-1"),
+                use_: KeyUse::Enc,
+            },
+            crate::vector::model::RpKeySpec {
+                key: KeyName::new("ftn-rp-enc-2"),
+                use_: KeyUse::Enc,
+            },
+            crate::vector::model::RpKeySpec {
+                key: KeyName::new("ftn-rp-sig"),
+                use_: KeyUse::Sig,
+            },
+        ]
+    });
+    let mut keys = Vec::new();
+    for k in &rp_keys {
+        let cred = pki.get(&k.key.0).map_err(|e| e.to_string())?;
+        keys.push(RpKey {
+            kid: cred.name.clone(),
+            use_: match k.use_ {
+                KeyUse::Enc => "enc".into(),
+                KeyUse::Sig => "sig".into(),
+            },
+            private_key_pem: cred.key_pem.clone(),
+        });
+    }
+    let broker = o
+        .broker_keys
+        .unwrap_or_else(|| vec![KeyName::new(BROKER_KEY), KeyName::new("ftn-broker-sig-2")]);
+    let mut jwks = Vec::new();
+    for k in &broker {
+        jwks.push(public_jwk(
+            pki.get(&k.0).map_err(|e| e.to_string())?,
+            "sig",
+        )?);
+    }
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    if req.id_token.is_empty() {
+        let recipe = spec.provider.id_token.clone().unwrap_or_default();
+        let ctx = TokenContext {
+            issuer: DEFAULT_ISSUER.into(),
+            client_id: DEFAULT_CLIENT_ID.into(),
+            ..TokenContext::now()
+        };
+        req.id_token = build(&recipe, pki, &ctx)?.token;
+    }
+    Ok(OidcEnvironment {
+        issuer,
+        client_id,
+        rp_keys: keys,
+        broker_jwks: json!({ "keys": jwks }),
+        id_token_signing_alg_values: strings(&["RS256"]),
+        id_token_encryption_alg_values: o
+            .encryption_alg_values
+            .unwrap_or_else(|| strings(&["RSA-OAEP", "RSA-OAEP-256"])),
+        id_token_encryption_enc_values: o
+            .encryption_enc_values
+            .unwrap_or_else(|| strings(&["A128CBC-HS256", "A128GCM", "A256GCM"])),
+        encryption_required: o.encryption_required.unwrap_or(true),
+        clock_skew_seconds: 60,
+    })
+}
