@@ -49,16 +49,65 @@ const parseJson = (s) => {
   }
 };
 
+// A Freja details JWS is a few KiB; refuse anything huge before decoding it.
+const MAX_DETAILS = 64 * 1024;
+const MAX_DEPTH = 64;
+
 function b64urlDecode(segment, what) {
-  // Strict, like the reference RP: unpadded base64url alphabet only.
+  // Strict, like the reference RP: unpadded base64url alphabet only, and canonical (no stray
+  // trailing bits), so one token has exactly one encoding.
   if (!/^[A-Za-z0-9_-]*$/.test(segment) || segment.length % 4 === 1) {
     throw new Rejected('signature_invalid', `details: the ${what} is not base64url`);
   }
-  return Buffer.from(segment, 'base64url');
+  const data = Buffer.from(segment, 'base64url');
+  if (data.toString('base64url') !== segment) {
+    throw new Rejected('signature_invalid', `details: the ${what} is not canonical base64url`);
+  }
+  return data;
+}
+
+// JSON.parse keeps the last of two equal names and takes 1e99999 as Infinity; a verifier and a
+// reader that disagree on what a token says is an attack (RFC 8725 §3.2). This walks text that
+// JSON.parse already accepted and refuses duplicate names and absurd nesting.
+function checkStructure(text) {
+  const stack = []; // per open container: {keys, expectKey} for objects, null for arrays
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1));
+        if (top.keys.has(key)) throw new Error(`duplicate member name ${key}`);
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      stack.push(c === '{' ? { keys: new Set(), expectKey: true } : null);
+      if (stack.length > MAX_DEPTH) throw new Error('nesting too deep');
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top) top.expectKey = true;
+    }
+  }
 }
 
 function jsonObject(buf, what) {
-  const v = parseJson(buf.toString('utf8'));
+  let v;
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    v = JSON.parse(text, (_, x) => {
+      if (typeof x === 'number' && !Number.isFinite(x)) throw new Error('number out of range');
+      return x;
+    });
+    checkStructure(text);
+  } catch {
+    v = undefined;
+  }
   if (!isObject(v)) throw new Rejected('signature_invalid', `details: the ${what} is not a JSON object`);
   return v;
 }
@@ -130,6 +179,9 @@ class FrejaRp {
   }
 
   async verify(details) {
+    if (details.length > MAX_DETAILS) {
+      throw new Rejected('signature_invalid', `details: ${details.length} bytes is more than a result can be`);
+    }
     const parts = details.split('.');
     if (parts.length !== 3) throw new Rejected('signature_invalid', 'details is not a compact JWS of 3 segments');
     const [h, p, s] = parts;

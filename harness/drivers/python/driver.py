@@ -51,18 +51,46 @@ class Rejected(Exception):
         self.outcome = {"verdict": "rejected", "reason": reason, "detail": detail, **extra}
 
 
+MAX_DETAILS = 64 * 1024  # a Freja details JWS is a few KiB; refuse anything huge before decoding
+
+
 def b64url_decode(segment, what):
-    # Strict, like the reference RP: unpadded base64url alphabet only.
+    # Strict, like the reference RP: unpadded base64url alphabet only, and canonical (no stray
+    # trailing bits), so one token has exactly one encoding.
     alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     if not set(segment) <= alphabet or len(segment) % 4 == 1:
         raise Rejected("signature_invalid", f"details: the {what} is not base64url")
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != segment:
+        raise Rejected("signature_invalid", f"details: the {what} is not canonical base64url")
+    return data
+
+
+def _no_duplicates(pairs):
+    # Python's json keeps the last of two equal names; a verifier and a reader that disagree on
+    # which one counts is an attack (RFC 8725 §3.2), so refuse duplicates outright.
+    names = [k for k, _ in pairs]
+    if len(names) != len(set(names)):
+        raise ValueError("duplicate member name")
+    return dict(pairs)
+
+
+def _finite(text):
+    value = float(text)
+    if value in (float("inf"), float("-inf")) or value != value:
+        raise ValueError(f"number {text[:20]}… is out of range")
+    return value
+
+
+def _no_constants(name):
+    raise ValueError(f"{name} is not JSON")
 
 
 def json_object(data, what):
     try:
-        value = json.loads(data)
-    except ValueError:
+        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_float=_finite,
+                           parse_constant=_no_constants)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         value = None
     if not isinstance(value, dict):
         raise Rejected("signature_invalid", f"details: the {what} is not a JSON object")
@@ -150,6 +178,8 @@ class FrejaRp:
         raise Rejected("provider_error", f"{name} answered HTTP {status} with error code {code}", code=code)
 
     def verify(self, details):
+        if len(details) > MAX_DETAILS:
+            raise Rejected("signature_invalid", f"details: {len(details)} bytes is more than a result can be")
         parts = details.split(".")
         if len(parts) != 3:
             raise Rejected("signature_invalid", "details is not a compact JWS of 3 segments")
