@@ -24,11 +24,16 @@ struct World {
 }
 
 fn world() -> World {
-    let root = eidconf::default_corpus_root();
+    let (suites, corpus, pki, errors) =
+        eidconf::cli::load_all(&eidconf::default_corpus_root()).expect("suites and keys load");
+    assert!(
+        errors.is_empty(),
+        "the committed corpus loads clean: {errors:?}"
+    );
     World {
-        corpus: Corpus::load(&root).expect("corpus loads"),
-        suites: Suites::load(&root).expect("suites load"),
-        pki: Pki::load(&root.join("vectors/keys")).expect("keys load"),
+        corpus,
+        suites,
+        pki,
     }
 }
 

@@ -155,12 +155,11 @@ impl RelyingParty for ExecRp {
         self.description.clone()
     }
 
-    /// See `StdioRp::perform`: the harness calls `perform_traced`.
+    /// See `Traced::into_outcome`.
     async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
-        match self.perform_traced(env, op, self.timeout).await.outcome {
-            Ok(o) => o,
-            Err(e) => panic!("the driver gave no outcome: {e:?}"),
-        }
+        self.perform_traced(env, op, self.timeout)
+            .await
+            .into_outcome()
     }
 
     async fn perform_traced(&self, env: &Environment, op: Operation, timeout: Duration) -> Traced {

@@ -56,6 +56,18 @@ pub struct Traced {
     pub stderr: Option<String>,
 }
 
+impl Traced {
+    /// For `RelyingParty::perform` on a transport: only `perform_traced` can say "no outcome",
+    /// so here that becomes a panic, which the harness turns into an `error`. The harness itself
+    /// always calls `perform_traced`.
+    pub fn into_outcome(self) -> Outcome {
+        match self.outcome {
+            Ok(o) => o,
+            Err(e) => panic!("the driver gave no outcome: {e:?}"),
+        }
+    }
+}
+
 /// Why an out-of-process RP gave no outcome. Never a pass.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TransportError {

@@ -123,12 +123,11 @@ impl RelyingParty for StdioRp {
     }
 
     /// Only `perform_traced` can say "no outcome"; through this method that becomes a panic,
-    /// which the harness turns into an `error`. The harness itself always calls `perform_traced`.
+    /// See `Traced::into_outcome`.
     async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
-        match self.perform_traced(env, op, self.timeout).await.outcome {
-            Ok(o) => o,
-            Err(e) => panic!("the driver gave no outcome: {e:?}"),
-        }
+        self.perform_traced(env, op, self.timeout)
+            .await
+            .into_outcome()
     }
 
     async fn perform_traced(&self, env: &Environment, op: Operation, timeout: Duration) -> Traced {

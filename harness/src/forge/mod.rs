@@ -8,3 +8,17 @@ pub mod nested;
 
 pub use jws::{Draft, ForgeError, KeyEncoding, MacAlg, SigAlg, Signer};
 pub use mutation::{Context, KeyName, Mutation, forge};
+
+use serde_json::{Map, Value};
+
+/// Merge a recipe's `over` members into `base`; JSON `null` removes a member. Every recipe
+/// (Freja details, FTN ID tokens) merges its header and payload overrides this way.
+pub fn merge_members(base: &mut Map<String, Value>, over: &Map<String, Value>) {
+    for (k, v) in over {
+        if v.is_null() {
+            base.remove(k);
+        } else {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+}

@@ -4,9 +4,8 @@
 //! `exp`, `iat`, `nbf`, `auth_time`), and lists named mutations applied in order. Everything is
 //! assembled by hand from primitives so that every byte is under the vector's control.
 
+use aws_lc_rs::agreement;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
-use aws_lc_rs::{agreement, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use schemars::JsonSchema;
@@ -14,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::jwe::{self, Compact, ContentEnc, KeyAlg, b64u};
+use super::{jws, merge_members};
 use crate::pki::{Credential, Pki};
 
 /// The broker's issuer identifier in the test environment.
@@ -329,16 +329,6 @@ fn relative_time(s: &str, now: i64) -> Option<i64> {
     now.checked_add(sign * n.checked_mul(mult)?)
 }
 
-fn merge(base: &mut Map<String, Value>, over: &Map<String, Value>) {
-    for (k, v) in over {
-        if v.is_null() {
-            base.remove(k);
-        } else {
-            base.insert(k.clone(), v.clone());
-        }
-    }
-}
-
 /// An RSA public key of the test PKI in every form the forge needs.
 pub struct RsaPublic {
     pub spki_der: Vec<u8>,
@@ -379,12 +369,8 @@ pub fn public_jwk(cred: &Credential, use_: &str) -> Result<Value, String> {
     }))
 }
 
-fn rs256(cred: &Credential, input: &[u8]) -> Result<Vec<u8>, String> {
-    let kp = RsaKeyPair::from_pkcs8(&cred.key_der).map_err(|e| format!("{}: {e}", cred.name))?;
-    let mut sig = vec![0u8; kp.public_modulus_len()];
-    kp.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input, &mut sig)
-        .map_err(|_| format!("{}: RS256 signing failed", cred.name))?;
-    Ok(sig)
+fn rs256(pki: &Pki, cred: &Credential, input: &[u8]) -> Result<Vec<u8>, String> {
+    jws::rsa_sign(pki, &cred.name, jws::SigAlg::RS256, input).map_err(|e| e.0)
 }
 
 fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, String> {
@@ -413,12 +399,12 @@ fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, String> {
 
 fn hmac_sign(alg: &str, key: &[u8], input: &[u8]) -> Result<Vec<u8>, String> {
     let a = match alg {
-        "HS256" => hmac::HMAC_SHA256,
-        "HS384" => hmac::HMAC_SHA384,
-        "HS512" => hmac::HMAC_SHA512,
+        "HS256" => jws::MacAlg::HS256,
+        "HS384" => jws::MacAlg::HS384,
+        "HS512" => jws::MacAlg::HS512,
         other => return Err(format!("no HMAC for alg `{other}`")),
     };
-    Ok(hmac::sign(&hmac::Key::new(a, key), input).as_ref().to_vec())
+    Ok(jws::hmac_sign(key, a, input))
 }
 
 enum Sign {
@@ -443,9 +429,9 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     header.insert("alg".into(), json!("RS256"));
     header.insert("typ".into(), json!("JWT"));
     header.insert("kid".into(), json!(recipe.key.0));
-    merge(&mut header, &recipe.header);
+    merge_members(&mut header, &recipe.header);
     let mut claims = default_claims(ctx);
-    merge(&mut claims, &recipe.claims);
+    merge_members(&mut claims, &recipe.claims);
     for name in TIME_CLAIMS {
         if let Some(Value::String(s)) = claims.get(*name)
             && let Some(t) = relative_time(s, ctx.now)
@@ -539,9 +525,9 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     let p = b64u(&payload);
     let input = format!("{h}.{p}");
     let mut sig = match &sign {
-        Sign::Rs256 => rs256(sign_key, input.as_bytes())?,
+        Sign::Rs256 => rs256(pki, sign_key, input.as_bytes())?,
         Sign::None { keep: false } => Vec::new(),
-        Sign::None { keep: true } => rs256(sign_key, input.as_bytes())?,
+        Sign::None { keep: true } => rs256(pki, sign_key, input.as_bytes())?,
         Sign::Hmac { alg, form } => hmac_sign(alg, &key_form(sign_key, *form)?, input.as_bytes())?,
     };
     for c in &sig_changes {
@@ -570,7 +556,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
         outer.insert("enc".into(), json!(enc.enc.name()));
         outer.insert("cty".into(), json!("JWT"));
         outer.insert("kid".into(), json!(enc.key.0));
-        merge(&mut outer, &enc.header);
+        merge_members(&mut outer, &enc.header);
         let plaintext = match zip {
             None => plaintext,
             Some(bomb) => {
@@ -698,7 +684,7 @@ fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, String> {
         Mutation::Reheader { header } => {
             let mut h: Map<String, Value> =
                 serde_json::from_slice(&decode(&parts[0])?).map_err(|e| e.to_string())?;
-            merge(&mut h, header);
+            merge_members(&mut h, header);
             parts[0] = b64u(&parts_json(&h, false));
         }
         Mutation::Tamper { segment, at, xor } => {

@@ -321,7 +321,7 @@ impl Core {
             Value::String(cert(spec.x5t_of.as_deref().unwrap_or(name))?),
         );
         header.insert("alg".into(), Value::String("RS256".into()));
-        merge(&mut header, &spec.header);
+        crate::forge::merge_members(&mut header, &spec.header);
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -340,7 +340,7 @@ impl Core {
         payload.insert("minRegistrationLevel".into(), Value::String("BASIC".into()));
         payload.insert("requestedAttributes".into(), default_attributes());
         payload.insert("timestamp".into(), Value::from(now_ms));
-        merge(&mut payload, &spec.payload);
+        crate::forge::merge_members(&mut payload, &spec.payload);
         if let Some(a) = payload.get("requestedAttributes") {
             *signed_attributes = a.clone();
         }
@@ -378,7 +378,7 @@ impl Core {
                     ep.reference_field().into(),
                     Value::String(self.reference.clone()),
                 );
-                merge(&mut obj, extra);
+                crate::forge::merge_members(&mut obj, extra);
                 json(Value::Object(obj))
             }
             Some(BodySpec::Result(spec)) => json(self.result(ep, spec)?),
@@ -404,17 +404,6 @@ fn default_attributes() -> Value {
         "basicUserInfo": { "name": "Åsa", "surname": "Öberg-Ängström" },
         "emailAddress": "asa.oberg@example.se",
     })
-}
-
-/// Merge `over` into `base`; JSON `null` removes a member.
-fn merge(base: &mut Map<String, Value>, over: &Map<String, Value>) {
-    for (k, v) in over {
-        if v.is_null() {
-            base.remove(k);
-        } else {
-            base.insert(k.clone(), v.clone());
-        }
-    }
 }
 
 /// Reject what would make the responder panic or misbehave, at start rather than mid-vector.
