@@ -96,6 +96,44 @@ async fn fault_dn_skips_luhn() {
 }
 
 #[tokio::test]
+async fn fault_dn_ignores_invisibles() {
+    killed_by(
+        Fault::DnIgnoresInvisibles,
+        &[("C", "SE"), ("O", "ACME  AB"), ("OI", "556091-2148")],
+        "O",
+    )
+    .await;
+    // A zero-width space hides inside an otherwise clean name.
+    killed_by(
+        Fault::DnIgnoresInvisibles,
+        &[("C", "SE"), ("O", "ACME\u{200B}AB"), ("OI", "556091-2148")],
+        "O",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fault_dn_checks_values_only() {
+    killed_by(
+        Fault::DnChecksValuesOnly,
+        &[("C", "SE"), ("OI", "556091-2148")],
+        "O",
+    )
+    .await;
+    killed_by(
+        Fault::DnChecksValuesOnly,
+        &[
+            ("C", "SE"),
+            ("O", "ACME AB"),
+            ("O", "ACME AB"),
+            ("OI", "556091-2148"),
+        ],
+        "O",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn dn_validate_needs_no_provider_and_names_the_first_field() {
     assert_eq!(verdict(&[], &BASE).await, Ok(()));
     let attrs = [("C", "se"), ("O", "A.B"), ("OI", "1")];

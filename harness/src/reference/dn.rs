@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::adapter::{DnRequest, Outcome, Reason, Rejection};
-use crate::pki::dn::{self, Field, Policy};
+use crate::pki::dn::{self, Field, Policy, Rule};
 
 use super::Fault;
 
@@ -21,12 +21,22 @@ pub fn validate(faults: &BTreeSet<Fault>, req: &DnRequest) -> Outcome {
     }
     policy.three_letter_country = faults.contains(&Fault::DnThreeLetterCountry);
     policy.luhn = !faults.contains(&Fault::DnSkipsLuhn);
-    let findings = dn::validate(
+    let mut findings = dn::validate(
         req.subject
             .iter()
             .map(|a| (a.kind.as_str(), a.value.as_str())),
         &policy,
     );
+    // Both faults are blind spots of real tools, so they drop whole classes of findings.
+    findings.retain(|f| {
+        let invisible = matches!(
+            f.rule,
+            Rule::Whitespace | Rule::ControlCharacter | Rule::InvisibleCharacter | Rule::LookAlike
+        );
+        let structural = matches!(f.rule, Rule::Missing | Rule::Repeated | Rule::Unlisted);
+        !(invisible && faults.contains(&Fault::DnIgnoresInvisibles)
+            || structural && faults.contains(&Fault::DnChecksValuesOnly))
+    });
     let Some(first) = findings.first() else {
         let subject = req
             .subject

@@ -22,6 +22,8 @@ pub enum Fault {
     DnChecksOOnly,
     DnThreeLetterCountry,
     DnSkipsLuhn,
+    DnIgnoresInvisibles,
+    DnChecksValuesOnly,
     AcceptAlgNone,
     HmacWithPublicKey,
     TrustJwk,
@@ -63,6 +65,8 @@ impl Fault {
         Fault::DnChecksOOnly,
         Fault::DnThreeLetterCountry,
         Fault::DnSkipsLuhn,
+        Fault::DnIgnoresInvisibles,
+        Fault::DnChecksValuesOnly,
         Fault::AcceptAlgNone,
         Fault::HmacWithPublicKey,
         Fault::TrustJwk,
@@ -104,6 +108,8 @@ impl Fault {
             Fault::DnChecksOOnly => "dn-checks-o-only",
             Fault::DnThreeLetterCountry => "dn-three-letter-country",
             Fault::DnSkipsLuhn => "dn-skips-luhn",
+            Fault::DnIgnoresInvisibles => "dn-ignores-invisibles",
+            Fault::DnChecksValuesOnly => "dn-checks-values-only",
             Fault::AcceptAlgNone => "accept-alg-none",
             Fault::HmacWithPublicKey => "hmac-with-public-key",
             Fault::TrustJwk => "trust-jwk",
@@ -169,6 +175,12 @@ impl Fault {
             }
             Fault::DnSkipsLuhn => {
                 "subject DN check: checks the shape of a Swedish organisation number, not its Luhn check digit"
+            }
+            Fault::DnIgnoresInvisibles => {
+                "subject DN check: looks only for the listed ASCII characters, so whitespace, control, invisible and look-alike characters pass"
+            }
+            Fault::DnChecksValuesOnly => {
+                "subject DN check: checks each value but not the set of attributes: missing, repeated and unlisted ones pass"
             }
             Fault::AcceptAlgNone => {
                 "takes a details JWS with alg none (any spelling) as valid without a signature"
