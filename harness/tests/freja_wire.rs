@@ -93,7 +93,7 @@ impl Run {
 
     fn identity(&self) -> &BTreeMap<String, Value> {
         match self.outcome() {
-            Outcome::Accepted { identity } => identity,
+            Outcome::Accepted { identity, .. } => identity,
             other => panic!("expected acceptance, got {other:?}"),
         }
     }

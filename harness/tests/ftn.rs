@@ -256,7 +256,7 @@ async fn every_accepted_ftn_vector_returns_exactly_the_signed_claims() {
         let out = ReferenceRp::new(&[])
             .perform(&env, Operation::OidcValidateIdToken(req))
             .await;
-        let Outcome::Accepted { identity } = out else {
+        let Outcome::Accepted { identity, .. } = out else {
             panic!("{}: {out:?}", v.id());
         };
         let identity: Map<String, Value> = identity.into_iter().collect();

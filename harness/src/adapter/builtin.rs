@@ -25,9 +25,7 @@ impl RelyingParty for AlwaysAccept {
     }
 
     async fn perform(&self, _env: &Environment, _op: Operation) -> Outcome {
-        Outcome::Accepted {
-            identity: Default::default(),
-        }
+        Outcome::accepted(Default::default())
     }
 }
 

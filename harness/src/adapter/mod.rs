@@ -126,6 +126,20 @@ pub enum Operation {
     /// the inner signature, validate the claims (OIDC Core §3.1.3.7) and return the identity.
     #[serde(rename = "oidc.validate_id_token")]
     OidcValidateIdToken(IdTokenRequest),
+    /// Start an FTN login: build the signed request object and return the authorization URL the
+    /// user agent is sent to (`Accepted` with `authorization_url`). The RP keeps what it needs to
+    /// finish (state, nonce, PKCE verifier) under `session`.
+    #[serde(rename = "oidc.begin_login")]
+    OidcBeginLogin(BeginLogin),
+    /// Finish the login of `session` with the callback the user agent brought back: check
+    /// `state`, redeem the code at the token endpoint with `private_key_jwt`, decrypt and validate
+    /// the ID token (and the userinfo response when registered), and return the identity.
+    #[serde(rename = "oidc.finish_login")]
+    OidcFinishLogin(FinishLogin),
+    /// Publish the RP's JWKS as it would be registered at the broker (`Accepted` with `jwks`), or
+    /// refuse a key configuration that must not be published.
+    #[serde(rename = "rp.keys")]
+    RpKeys(RpKeysRequest),
 }
 
 impl Operation {
@@ -136,6 +150,9 @@ impl Operation {
         "dn.validate",
         "freja.verify_details",
         "oidc.validate_id_token",
+        "oidc.begin_login",
+        "oidc.finish_login",
+        "rp.keys",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -145,6 +162,9 @@ impl Operation {
             Operation::DnValidate(_) => "dn.validate",
             Operation::FrejaVerifyDetails(_) => "freja.verify_details",
             Operation::OidcValidateIdToken(_) => "oidc.validate_id_token",
+            Operation::OidcBeginLogin(_) => "oidc.begin_login",
+            Operation::OidcFinishLogin(_) => "oidc.finish_login",
+            Operation::RpKeys(_) => "rp.keys",
         }
     }
 }
@@ -257,6 +277,70 @@ pub struct IdTokenRequest {
     pub acr_values: Vec<String>,
 }
 
+/// Inputs of `oidc.begin_login`. A vector leaves `session` out; the harness fills it in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BeginLogin {
+    /// The user agent's session at the RP (what a cookie would carry). `oidc.finish_login` names
+    /// the same session. Unique per login and vector.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub session: String,
+}
+
+/// Inputs of `oidc.finish_login`. A vector leaves both fields out: the harness runs
+/// `oidc.begin_login` first, plays the browser at the mock broker, and fills them in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinishLogin {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub session: String,
+    /// The URL the user agent was redirected to: the registered `redirect_uri` with `code` and
+    /// `state`, or with `error` (`access_denied` when the user cancelled).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub callback_url: String,
+}
+
+/// Inputs of `rp.keys`: none; the keys are the environment's `oidc.rp_keys`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RpKeysRequest {}
+
+/// Where the mock FTN broker listens, and the rest of the RP's registration that only the flow
+/// operations need. All URLs are loopback HTTPS, served with a certificate of `trust_anchors_pem`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerEnvironment {
+    /// The OpenID Provider metadata (`/.well-known/openid-configuration`), for RPs that discover;
+    /// it lists the same endpoints as below.
+    pub discovery_url: String,
+    pub authorization_endpoint: String,
+    /// Also the `aud` of the client assertion.
+    pub token_endpoint: String,
+    /// The broker's signing keys. Fetched on first use, cached, and refreshed once (rate-limited)
+    /// when a token names an unknown `kid`.
+    pub jwks_uri: String,
+    /// Present when the registration includes userinfo: the RP fetches it after the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// The registered userinfo response: `"json"` (plain claims), `"signed"` (a JWS) or
+    /// `"encrypted"` (a JWS in a JWE, like the ID token). A weaker form than registered is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_response: Option<String>,
+    /// PEM certificates the RP trusts for the broker's TLS server (and nothing else).
+    pub trust_anchors_pem: Vec<String>,
+    /// The registered redirect URI, exactly. The harness plays the user agent: nothing listens.
+    pub redirect_uri: String,
+    /// Requested in every request object, space-separated; the ID token's `acr` must be one.
+    pub acr_values: Vec<String>,
+    /// Scopes requested (`openid` first).
+    pub scope: Vec<String>,
+    /// Authorization request parameters sent in the clear next to `request` (`client_id` at
+    /// some brokers); everything else goes only in the signed request object.
+    pub front_channel_parameters: Vec<String>,
+    /// Upper bound on any single HTTP exchange with the broker.
+    pub http_timeout_ms: u64,
+}
+
 /// The OpenID Connect side of an environment: the RP's registration at the broker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -267,6 +351,7 @@ pub struct OidcEnvironment {
     /// The RP's own key pairs, selected by `kid`; only `use: enc` keys decrypt.
     pub rp_keys: Vec<RpKey>,
     /// The broker's public signing keys as a JWKS (`{"keys": [...]}`), selected by the inner `kid`.
+    /// Empty in flow operations: the RP fetches `broker.jwks_uri`.
     pub broker_jwks: serde_json::Value,
     /// Registered `id_token_signed_response_alg` values (`RS256`).
     pub id_token_signing_alg_values: Vec<String>,
@@ -278,6 +363,9 @@ pub struct OidcEnvironment {
     pub encryption_required: bool,
     /// Clock skew tolerated on `exp`, `iat`, `nbf`.
     pub clock_skew_seconds: u64,
+    /// The broker the flow operations (`oidc.begin_login`, `oidc.finish_login`) talk to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerEnvironment>,
 }
 
 /// One of the RP's key pairs.
@@ -326,6 +414,12 @@ pub enum Outcome {
         /// The claims the RP would trust.
         #[serde(default)]
         identity: BTreeMap<String, serde_json::Value>,
+        /// `oidc.begin_login`: where the RP sends the user agent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authorization_url: Option<String>,
+        /// `rp.keys`: the JWKS the RP publishes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jwks: Option<serde_json::Value>,
     },
     /// The RP refused, and says why.
     Rejected(Rejection),
@@ -376,6 +470,17 @@ impl Rejection {
     pub fn status(mut self, status: impl Into<String>) -> Self {
         self.status = Some(status.into());
         self
+    }
+}
+
+impl Outcome {
+    /// Accepted with this identity (and nothing else to show).
+    pub fn accepted(identity: BTreeMap<String, serde_json::Value>) -> Outcome {
+        Outcome::Accepted {
+            identity,
+            authorization_url: None,
+            jwks: None,
+        }
     }
 }
 

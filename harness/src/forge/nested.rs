@@ -793,5 +793,6 @@ pub fn stand_up(
             .unwrap_or_else(|| strings(&["A128CBC-HS256", "A128GCM", "A256GCM"])),
         encryption_required: o.encryption_required.unwrap_or(true),
         clock_skew_seconds: 60,
+        broker: None,
     })
 }

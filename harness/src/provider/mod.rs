@@ -5,7 +5,9 @@
 //! An optional canary (another front + wiremock on `https://localhost:<port>`) records requests the
 //! RP should never have sent, e.g. after following a redirect.
 
+pub mod checks;
 mod freja;
+pub mod ftn;
 mod tls;
 
 pub use freja::{DecodedRequest, decode_request_body, documented_message, reference_for};
@@ -21,7 +23,7 @@ use wiremock::{Mock, MockServer};
 
 use crate::adapter::{FrejaEnvironment, Operation, UserInfoType};
 use crate::pki::{self, Pki, PkiError};
-use crate::vector::model::{EnvironmentSpec, FrejaEndpoint, ProviderSpec};
+use crate::vector::model::{Endpoint, EnvironmentSpec, FrejaEndpoint, ProviderSpec};
 
 /// Defaults of the environment handed to the RP (see `EnvironmentSpec`).
 pub const DEFAULT_POLL_INTERVAL_MS: u64 = 5;
@@ -82,7 +84,10 @@ impl FrejaUser {
                 user_info: "asa.oberg@example.se".into(),
                 country: None,
             }),
-            Operation::OidcValidateIdToken(_) => None,
+            Operation::OidcValidateIdToken(_)
+            | Operation::OidcBeginLogin(_)
+            | Operation::OidcFinishLogin(_)
+            | Operation::RpKeys(_) => None,
         }
     }
 
@@ -126,15 +131,25 @@ pub struct Observations {
     /// The payload of every `details` JWS the mock minted, in order: what the RP may trust.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signed_payloads: Vec<serde_json::Value>,
+    /// What the mock FTN broker saw and minted, login by login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<ftn::BrokerEvidence>,
+    /// Request-side checks made on what the RP sent or published (see `provider::checks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<checks::Check>,
 }
 
 impl Observations {
-    /// Requests the services host saw on this endpoint (the canary does not count).
-    pub fn count(&self, ep: FrejaEndpoint) -> u32 {
-        self.requests
-            .iter()
-            .filter(|r| r.endpoint == Some(ep))
-            .count() as u32
+    /// Requests the mock saw on this endpoint (the canary does not count).
+    pub fn count(&self, ep: impl Into<Endpoint>) -> u32 {
+        match ep.into() {
+            Endpoint::Freja(ep) => self
+                .requests
+                .iter()
+                .filter(|r| r.endpoint == Some(ep))
+                .count() as u32,
+            Endpoint::Broker(ep) => self.broker.as_ref().map_or(0, |b| b.count(ep)),
+        }
     }
 }
 

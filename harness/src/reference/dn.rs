@@ -44,9 +44,7 @@ pub fn validate(faults: &BTreeSet<Fault>, req: &DnRequest) -> Outcome {
             .map(|a| format!("{}={}", a.kind, a.value))
             .collect::<Vec<_>>()
             .join(", ");
-        return Outcome::Accepted {
-            identity: BTreeMap::from([("subject".to_owned(), subject.into())]),
-        };
+        return Outcome::accepted(BTreeMap::from([("subject".to_owned(), subject.into())]));
     };
     let detail: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
     let mut r = Rejection::new(Reason::InvalidInput).detail(detail.join("; "));

@@ -123,7 +123,7 @@ pub(crate) async fn run(faults: &BTreeSet<Fault>, env: &FrejaEnvironment, flow: 
         }
     };
     match result {
-        Ok(identity) => Outcome::Accepted { identity },
+        Ok(identity) => Outcome::accepted(identity),
         Err(r) => r.into(),
     }
 }
@@ -426,7 +426,7 @@ pub(crate) async fn verify_details(
     let mut body = Map::new();
     body.insert("details".into(), Value::String(op.details.clone()));
     match rp.approved(&body, ref_field, &op.reference).await {
-        Ok(identity) => Outcome::Accepted { identity },
+        Ok(identity) => Outcome::accepted(identity),
         Err(r) => r.into(),
     }
 }

@@ -84,6 +84,9 @@ impl RelyingParty for ReferenceRp {
                 return freja::verify_details(&self.faults, freja, v).await;
             }
             Operation::OidcValidateIdToken(_) => unreachable!("handled above"),
+            Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) | Operation::RpKeys(_) => {
+                return Outcome::Unsupported;
+            }
         };
         freja::run(&self.faults, freja, flow).await
     }

@@ -50,7 +50,7 @@ pub(crate) fn validate(
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     match (Validator { faults, env, now }).run(req) {
-        Ok(identity) => Outcome::Accepted { identity },
+        Ok(identity) => Outcome::accepted(identity),
         Err(r) => r.into(),
     }
 }

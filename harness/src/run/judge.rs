@@ -60,7 +60,7 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
     let mut problems: Vec<(FailureKind, String)> = Vec::new();
     let mut loosened = Vec::new();
     match (expect.verdict, outcome) {
-        (Verdict::Rejected, Outcome::Accepted { identity }) => problems.push((
+        (Verdict::Rejected, Outcome::Accepted { identity, .. }) => problems.push((
             FailureKind::WrongVerdict,
             format!(
                 "expected a rejection ({}), but the RP accepted with identity {}",
@@ -75,7 +75,7 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
                 serde_json::to_string(r).unwrap_or_default()
             ),
         )),
-        (Verdict::Accepted, Outcome::Accepted { identity }) => {
+        (Verdict::Accepted, Outcome::Accepted { identity, .. }) => {
             for (k, want) in expect.identity.iter().flatten() {
                 match identity.get(k) {
                     Some(got) if got == want => {}
@@ -130,7 +130,7 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
         (_, Outcome::Unsupported) => unreachable!("handled above"),
     }
     if let Some(obs) = &exec.observations {
-        if let (Verdict::Accepted, Outcome::Accepted { identity }) = (expect.verdict, outcome)
+        if let (Verdict::Accepted, Outcome::Accepted { identity, .. }) = (expect.verdict, outcome)
             && let Some(signed) = obs.signed_payloads.last()
         {
             round_trip(identity, signed, &mut problems);

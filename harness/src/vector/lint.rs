@@ -6,7 +6,7 @@ use crate::pki::Pki;
 use crate::suite::Suites;
 
 use super::load::{Corpus, Diagnostic, Vector};
-use super::model::{FrejaEndpoint, Verdict};
+use super::model::{BrokerEndpoint, Endpoint, FrejaEndpoint, Verdict};
 
 /// What lint found: problems that make vectors wrong, and gaps in the requirement catalogue's
 /// coverage (errors for `vectors lint`, warnings for `run`).
@@ -145,7 +145,7 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
     }
     let reachable = reachable_endpoints(&s.operation);
     for (ep, responses) in &s.provider.freja {
-        if !reachable.contains(ep) {
+        if !reachable.contains(&Endpoint::Freja(*ep)) {
             err(format!(
                 "`{}` scripts {}, which {} never calls",
                 ep.name(),
@@ -190,15 +190,30 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
 }
 
 /// The endpoints an operation may call.
-pub fn reachable_endpoints(op: &Operation) -> Vec<FrejaEndpoint> {
+pub fn reachable_endpoints(op: &Operation) -> Vec<Endpoint> {
     use FrejaEndpoint::*;
+    let freja = |v: &[FrejaEndpoint]| v.iter().map(|e| Endpoint::Freja(*e)).collect();
     match op {
         Operation::FrejaAuthenticate(_) => {
-            vec![AuthInit, AuthGetOneResult, AuthGetResults, AuthCancel]
+            freja(&[AuthInit, AuthGetOneResult, AuthGetResults, AuthCancel])
         }
-        Operation::FrejaSign(_) => vec![SignInit, SignGetOneResult, SignGetResults, SignCancel],
+        Operation::FrejaSign(_) => freja(&[SignInit, SignGetOneResult, SignGetResults, SignCancel]),
         Operation::DnValidate(_) => vec![],
         Operation::FrejaVerifyDetails(_) => vec![],
         Operation::OidcValidateIdToken(_) => vec![],
+        Operation::RpKeys(_) => vec![],
+        Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) => {
+            use BrokerEndpoint::*;
+            [
+                BrokerDiscovery,
+                BrokerAuthorize,
+                BrokerToken,
+                BrokerJwks,
+                BrokerUserinfo,
+            ]
+            .into_iter()
+            .map(Endpoint::Broker)
+            .collect()
+        }
     }
 }

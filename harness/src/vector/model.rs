@@ -135,6 +135,104 @@ pub struct ProviderSpec {
     /// The ID token the broker issues, for `oidc.validate_id_token` (default: a valid FTN token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<crate::forge::nested::TokenRecipe>,
+    /// The mock FTN broker of the flow operations (`oidc.begin_login`, `oidc.finish_login`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerSpec>,
+}
+
+/// What the mock FTN broker does (`harness/src/provider/ftn/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSpec {
+    /// Claim names, algorithms and front-channel shape of a real broker (default `telia`).
+    #[serde(default)]
+    pub profile: BrokerProfile,
+    /// The logins the harness plays through, in order, against one RP session store and one
+    /// broker (default: one happy login). The last login's outcome is judged; earlier ones set
+    /// the stage (a cached JWKS, a used state, a used `jti`) and are kept as evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logins: Vec<LoginSpec>,
+}
+
+/// The FTN brokers whose differences matter to an RP (ftn-oidc.md §2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokerProfile {
+    /// OID-named claims, `aud` as an array, RSA-OAEP + A128CBC-HS256, only `request` in the
+    /// front channel.
+    #[default]
+    Telia,
+    /// `personal_identity_code`, `aud` as a string, RSA-OAEP + A128CBC-HS256, plain JSON userinfo.
+    Op,
+    /// `hetu`/`satu`, RSA-OAEP-256 + A256GCM, `client_id` next to `request`, encrypted userinfo.
+    Idura,
+    /// `nin`/`ftn_hetu`, RSA-OAEP + A256GCM, encrypted userinfo.
+    Signicat,
+    /// `ssn`/`fi_ssn`, RSA-OAEP-256 + A128GCM.
+    Nets,
+}
+
+/// One login of a flow vector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSpec {
+    /// The keys the JWKS endpoint publishes during this login (default: the broker's current
+    /// key `ftn-broker-sig-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Vec<crate::forge::nested::KeyName>>,
+    /// How the user agent comes back to the RP.
+    #[serde(default)]
+    pub callback: CallbackSpec,
+    /// The ID token of the token response (default: valid for the profile, with the nonce of
+    /// this login's request object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<crate::forge::nested::TokenRecipe>,
+    /// A scripted token endpoint answer instead of the token response (`body: {json: …}`,
+    /// `text`, `empty`; status, headers, delay and wire faults as for Freja endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<ResponseSpec>,
+    /// The userinfo answer, when the registration includes userinfo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo: Option<UserinfoSpec>,
+}
+
+/// The callback the harness, playing the user agent, brings back to the RP.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackSpec {
+    /// An error response instead of a code (`access_denied`: the user cancelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Return this `state` instead of the one the RP sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Return no `state` at all.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub omit_state: bool,
+    /// Length of the authorization code in characters (default 64). Real FTN codes are JWEs of
+    /// 700+ characters, which the RP must pass verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_length: Option<usize>,
+    /// Bring back the previous login's callback again, on its session, instead of a new login
+    /// (the broker honours the code again: only the RP's state check stands in the way).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replay: bool,
+}
+
+/// What the userinfo endpoint answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserinfoSpec {
+    /// Answer the claims as plain JSON, whatever was registered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain: bool,
+    /// The userinfo JWT as an ID token recipe; its claims are merged over the profile's identity
+    /// with the ID token's `sub`, `iss` and `aud`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<crate::forge::nested::TokenRecipe>,
+    /// A scripted HTTP answer instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseSpec>,
 }
 
 impl ProviderSpec {
@@ -412,12 +510,103 @@ pub struct Expect {
     /// For accepted outcomes: identity fields the RP must return, exactly these values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<serde_json::Map<String, serde_json::Value>>,
-    /// How many requests the mock must have seen per endpoint.
+    /// How many requests the mock must have seen per endpoint (Freja endpoints, or the broker's
+    /// `broker_authorize`, `broker_token`, `broker_jwks`, `broker_userinfo`, `broker_discovery`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub requests: BTreeMap<FrejaEndpoint, Count>,
+    pub requests: BTreeMap<Endpoint, Count>,
+    /// Request-side checks that must have been made and passed, by id or glob
+    /// (`request_object.*`); `eidconf checks` lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
+    /// What the RP must have sent in every login: member → exact value (`null`: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<SentExpect>,
     /// The canary must not have been contacted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_canary_fetch: bool,
+}
+
+/// Exact values the RP must have sent, per message. `null` means the member must be absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SentExpect {
+    /// Query parameters of the authorization URL (front channel).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub authorization_parameters: serde_json::Map<String, serde_json::Value>,
+    /// Claims of the signed request object.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub request_object: serde_json::Map<String, serde_json::Value>,
+    /// Form parameters of the token request (`client_assertion` excluded).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub token_request: serde_json::Map<String, serde_json::Value>,
+    /// Claims of the `private_key_jwt` client assertion.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub client_assertion: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An endpoint of a mock: Freja's or the FTN broker's.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(untagged)]
+pub enum Endpoint {
+    Freja(FrejaEndpoint),
+    Broker(BrokerEndpoint),
+}
+
+impl From<FrejaEndpoint> for Endpoint {
+    fn from(e: FrejaEndpoint) -> Self {
+        Endpoint::Freja(e)
+    }
+}
+
+impl From<BrokerEndpoint> for Endpoint {
+    fn from(e: BrokerEndpoint) -> Self {
+        Endpoint::Broker(e)
+    }
+}
+
+impl Endpoint {
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Freja(e) => e.path(),
+            Endpoint::Broker(e) => e.path(),
+        }
+    }
+
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+/// The mock FTN broker's endpoints. `broker_authorize` counts the authorization requests the
+/// harness carried as the user agent.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokerEndpoint {
+    BrokerDiscovery,
+    BrokerAuthorize,
+    BrokerToken,
+    BrokerJwks,
+    BrokerUserinfo,
+}
+
+impl BrokerEndpoint {
+    /// The path on the broker host.
+    pub fn path(self) -> &'static str {
+        match self {
+            BrokerEndpoint::BrokerDiscovery => "/.well-known/openid-configuration",
+            BrokerEndpoint::BrokerAuthorize => "/oauth2/authorize",
+            BrokerEndpoint::BrokerToken => "/oauth2/token",
+            BrokerEndpoint::BrokerJwks => "/oauth2/jwks",
+            BrokerEndpoint::BrokerUserinfo => "/oauth2/userinfo",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -511,6 +700,9 @@ pub struct OidcEnvironmentSpec {
     pub encryption_enc_values: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_required: Option<bool>,
+    /// Flow operations: the `acr_values` the RP requests (default `[loa2]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<Vec<String>>,
 }
 
 /// One RP key pair of the environment.
