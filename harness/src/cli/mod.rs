@@ -37,6 +37,8 @@ pub enum Command {
     List(ListArgs),
     /// List the reference RP's deliberate faults (each must be caught by some vector).
     Faults,
+    /// List the request-side checks a vector can assert with `expect.checks`.
+    Checks,
     /// Work with vector files.
     #[command(subcommand)]
     Vectors(VectorsCommand),
@@ -212,6 +214,12 @@ pub fn main(cli: Cli) -> i32 {
         Command::Faults => {
             for f in Fault::ALL {
                 println!("{:<26} {}", f.name(), f.description());
+            }
+            exit::SUCCESS
+        }
+        Command::Checks => {
+            for (id, what) in crate::provider::checks::CATALOGUE {
+                println!("{id:<29} {what}");
             }
             exit::SUCCESS
         }

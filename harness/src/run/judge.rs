@@ -4,6 +4,9 @@ use eidconf_report::{Failure, FailureKind, Verdict as Result_};
 
 use super::execute::{AdapterFailure, Execution};
 use crate::adapter::Outcome;
+use crate::provider::checks::Check;
+use crate::provider::ftn::LoginEvidence;
+use crate::vector::model::SentExpect;
 use crate::vector::{Expect, Verdict};
 
 /// The result of one vector before known failures are applied.
@@ -147,6 +150,24 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
                 ));
             }
         }
+        if let (Verdict::Accepted, Outcome::Accepted { identity, .. }) = (expect.verdict, outcome)
+            && let Some(login) = obs.broker.as_ref().and_then(|b| b.logins.last())
+            && let Some(signed) = &login.id_token_claims
+        {
+            broker_round_trip(
+                identity,
+                signed,
+                login.userinfo_claims.as_ref(),
+                &mut problems,
+            );
+        }
+        for pattern in &expect.checks {
+            checks(pattern, &obs.checks, &mut problems);
+        }
+        if let Some(sent) = &expect.sent {
+            let logins = obs.broker.as_ref().map_or(&[][..], |b| &b.logins[..]);
+            sent_members(sent, logins, &mut problems);
+        }
         if expect.no_canary_fetch && !obs.canary_requests.is_empty() {
             problems.push((
                 FailureKind::Wire,
@@ -202,6 +223,139 @@ fn round_trip(
                         .map_or_else(|| "absent".to_owned(), |v| v.to_string())
                 ),
             ));
+        }
+    }
+}
+
+/// An FTN identity holds only what the broker vouched for: every member equals the signed ID
+/// token claim of that name, or else the userinfo claim; `sub` is the ID token's.
+fn broker_round_trip(
+    identity: &std::collections::BTreeMap<String, serde_json::Value>,
+    signed: &serde_json::Map<String, serde_json::Value>,
+    userinfo: Option<&serde_json::Map<String, serde_json::Value>>,
+    problems: &mut Vec<(FailureKind, String)>,
+) {
+    if identity.get("sub") != signed.get("sub") {
+        problems.push((
+            FailureKind::Identity,
+            format!(
+                "identity `sub` is {}, but the ID token says {}",
+                shown(identity.get("sub")),
+                shown(signed.get("sub"))
+            ),
+        ));
+    }
+    for (k, v) in identity {
+        let vouched = signed.get(k).or_else(|| userinfo.and_then(|u| u.get(k)));
+        if vouched != Some(v) {
+            problems.push((
+                FailureKind::Identity,
+                format!(
+                    "identity `{k}` is {v}, but the broker sent {}",
+                    shown(vouched)
+                ),
+            ));
+        }
+    }
+}
+
+fn shown(v: Option<&serde_json::Value>) -> String {
+    v.map_or_else(|| "nothing".to_owned(), |v| v.to_string())
+}
+
+/// Every check the pattern names must have been made, and passed, on every login it was made on.
+fn checks(pattern: &str, made: &[Check], problems: &mut Vec<(FailureKind, String)>) {
+    let hits: Vec<&Check> = made
+        .iter()
+        .filter(|c| crate::provider::checks::matches(pattern, &c.id))
+        .collect();
+    if hits.is_empty() {
+        problems.push((
+            FailureKind::Wire,
+            format!("check `{pattern}` was never made: the RP did not send (or publish) what it examines"),
+        ));
+    }
+    for c in hits.into_iter().filter(|c| !c.passed) {
+        let at = c.login.map(|n| format!(" (login {n})")).unwrap_or_default();
+        problems.push((
+            FailureKind::Wire,
+            format!("check `{}`{at} failed: {}", c.id, c.detail),
+        ));
+    }
+}
+
+/// `expect.sent`: each listed member has exactly this value (`null`: absent) in every login that
+/// sent the message, and at least one login sent it.
+fn sent_members(
+    sent: &SentExpect,
+    logins: &[LoginEvidence],
+    problems: &mut Vec<(FailureKind, String)>,
+) {
+    type Part = fn(&LoginEvidence) -> Option<serde_json::Map<String, serde_json::Value>>;
+    let parts: [(&str, &serde_json::Map<String, serde_json::Value>, Part); 4] = [
+        (
+            "authorization_parameters",
+            &sent.authorization_parameters,
+            |l| {
+                l.authorization_url.as_ref().map(|_| {
+                    l.authorization_parameters
+                        .iter()
+                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                        .collect()
+                })
+            },
+        ),
+        ("request_object", &sent.request_object, |l| {
+            l.request_object.clone()
+        }),
+        ("token_request", &sent.token_request, |l| {
+            l.token_request.as_ref().map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect()
+            })
+        }),
+        ("client_assertion", &sent.client_assertion, |l| {
+            l.client_assertion.clone()
+        }),
+    ];
+    for (name, want, part) in parts {
+        if want.is_empty() {
+            continue;
+        }
+        let seen: Vec<(usize, serde_json::Map<String, serde_json::Value>)> = logins
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| part(l).map(|m| (i + 1, m)))
+            .collect();
+        if seen.is_empty() {
+            problems.push((
+                FailureKind::Wire,
+                format!("expected a {name} from the RP, but it sent none"),
+            ));
+        }
+        for (n, got) in &seen {
+            for (k, v) in want {
+                let have = got.get(k);
+                let ok = match v {
+                    serde_json::Value::Null => have.is_none(),
+                    v => have == Some(v),
+                };
+                if !ok {
+                    problems.push((
+                        FailureKind::Wire,
+                        format!(
+                            "{name} `{k}` was {} in login {n}, expected {}",
+                            shown(have),
+                            if v.is_null() {
+                                "absent".to_owned()
+                            } else {
+                                v.to_string()
+                            }
+                        ),
+                    ));
+                }
+            }
         }
     }
 }

@@ -209,7 +209,11 @@ fn vector_result(
         expected: serde_json::to_value(&s.expect).unwrap_or_default(),
         outcome: exec
             .and_then(|e| e.outcome.as_ref().ok())
-            .and_then(|o| serde_json::to_value(o).ok()),
+            .and_then(|o| serde_json::to_value(o).ok())
+            .map(|mut o| {
+                redact(&mut o, pki);
+                o
+            }),
         duration_ms: exec.map(|e| e.duration.as_millis() as u64).unwrap_or(0),
         evidence: evidence(exec, pki),
     }
@@ -256,7 +260,17 @@ fn redact(v: &mut serde_json::Value, pki: &Pki) {
             }
         }
         serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact(x, pki)),
-        serde_json::Value::Object(o) => o.values_mut().for_each(|x| redact(x, pki)),
+        serde_json::Value::Object(o) => {
+            // A JWK's private members (an RP that publishes them must not leak them further).
+            if o.contains_key("kty") {
+                for m in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+                    if let Some(x) = o.get_mut(m) {
+                        *x = serde_json::Value::String("[redacted private key member]".into());
+                    }
+                }
+            }
+            o.values_mut().for_each(|x| redact(x, pki))
+        }
         _ => {}
     }
 }

@@ -6,7 +6,7 @@ use crate::pki::Pki;
 use crate::suite::Suites;
 
 use super::load::{Corpus, Diagnostic, Vector};
-use super::model::{BrokerEndpoint, Endpoint, FrejaEndpoint, Verdict};
+use super::model::{BodySpec, BrokerEndpoint, Endpoint, FrejaEndpoint, Verdict};
 
 /// What lint found: problems that make vectors wrong, and gaps in the requirement catalogue's
 /// coverage (errors for `vectors lint`, warnings for `run`).
@@ -141,6 +141,73 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
         let ctx = crate::forge::nested::TokenContext::now();
         if let Err(e) = crate::forge::nested::build(recipe, pki, &ctx) {
             err(format!("`provider.id_token` cannot be built: {e}"));
+        }
+    }
+    let flow = matches!(
+        s.operation,
+        Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_)
+    );
+    if let Some(b) = &s.provider.broker {
+        if !flow {
+            err("`provider.broker` is the broker of oidc.begin_login and oidc.finish_login; this operation never talks to it".into());
+        }
+        if matches!(s.operation, Operation::OidcBeginLogin(_)) && b.logins.len() > 1 {
+            err("oidc.begin_login plays one login; several `logins` need oidc.finish_login".into());
+        }
+        if b.logins.first().is_some_and(|l| l.callback.replay) {
+            err("the first login has no previous callback to `replay`".into());
+        }
+        let ctx = crate::forge::nested::TokenContext::now();
+        for (i, l) in b.logins.iter().enumerate() {
+            let n = i + 1;
+            let recipes = l
+                .id_token
+                .iter()
+                .chain(l.userinfo.as_ref().and_then(|u| u.token.as_ref()));
+            for recipe in recipes {
+                if let Err(e) = crate::forge::nested::build(recipe, pki, &ctx) {
+                    err(format!("login {n}: a token recipe cannot be built: {e}"));
+                }
+            }
+            let scripted = l
+                .token
+                .iter()
+                .chain(l.userinfo.as_ref().and_then(|u| u.response.as_ref()));
+            for r in scripted {
+                if matches!(
+                    r.body,
+                    Some(
+                        BodySpec::Reference
+                            | BodySpec::ReferenceWithExtra(_)
+                            | BodySpec::Result(_)
+                            | BodySpec::Error { .. }
+                    )
+                ) {
+                    err(format!(
+                        "login {n}: a broker answer's body must be `json`, `text`, `empty` or `repeat`; the others are Freja payloads"
+                    ));
+                }
+                if r.redirect_to_canary {
+                    err(format!(
+                        "login {n}: the broker has no canary to redirect to"
+                    ));
+                }
+            }
+        }
+    }
+    if (s.expect.sent.is_some()) && !flow {
+        err("`expect.sent` describes what the RP sent to the broker; only oidc.begin_login and oidc.finish_login send anything".into());
+    }
+    for pattern in &s.expect.checks {
+        if !crate::provider::checks::known(pattern) {
+            let ids: Vec<&str> = crate::provider::checks::CATALOGUE
+                .iter()
+                .map(|(id, _)| *id)
+                .collect();
+            err(format!(
+                "`expect.checks` names no check: `{pattern}` (known: {})",
+                ids.join(", ")
+            ));
         }
     }
     let reachable = reachable_endpoints(&s.operation);
