@@ -109,7 +109,9 @@ async fn every_fault_is_caught_and_the_kill_matrix_is_reviewed() {
 /// Would an RP that answers `outcome` and sends nothing pass this vector?
 fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
     let e = &v.spec.expect;
-    let wire = e.requests.values().any(|c| !c.admits(0));
+    // It sends nothing, so any expectation on the wire or on what it sent fails.
+    let wire =
+        e.requests.values().any(|c| !c.admits(0)) || !e.checks.is_empty() || e.sent.is_some();
     wire || match (e.verdict, accept) {
         (Verdict::Rejected, true) => true,
         (Verdict::Accepted, true) => e.identity.as_ref().is_some_and(|i| !i.is_empty()),
