@@ -252,11 +252,15 @@ class FrejaRp {
       init.dataToSign = { text: b64(r.text) };
       init.signatureType = 'SIMPLE';
     }
+    // runFlow's race answers at the deadline; this stops the polling loop itself, which would
+    // otherwise go on in the background (and keep an exec-mode process from exiting).
+    const deadline = Date.now() + this.env.flow_timeout_ms;
     const refField = ep.ref;
     const first = await this.call(...ep.init, init);
     const ref = first[refField];
     if (typeof ref !== 'string' || !ref) throw new Rejected('malformed_response', `init answer has no ${refField}`);
     for (;;) {
+      if (Date.now() > deadline) throw new Rejected('timeout', 'the flow did not end in time');
       const answer = await this.call(...ep.poll, { [refField]: ref });
       const status = answer.status;
       if (typeof status !== 'string') throw new Rejected('malformed_response', 'getOneResult answer has no status string');
