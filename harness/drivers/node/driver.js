@@ -411,8 +411,8 @@ class IdTokenValidator {
       throw badClaim('aud', 'aud is not exactly this client');
     }
     if (has(c, 'azp') && c.azp !== client) throw badClaim('azp', 'azp is not this client');
-    // Not a fraction, a string or a boolean. JSON.parse cannot tell 1e3 from 1000, and numbers
-    // beyond 2^53 lose precision, so those are refused as well.
+    // Not a fraction, a string or a boolean, and at most 2^53 (beyond, JSON.parse loses
+    // precision). JSON.parse cannot tell 1e3 from 1000, so that spelling passes as an integer.
     const numericDate = (name) => {
       if (has(c, name) && !Number.isSafeInteger(c[name])) throw badClaim(name, `${name} is not an integer NumericDate`);
       return c[name];
