@@ -12,6 +12,7 @@ concurrently (one thread each); stdout carries protocol lines only, logs go to s
 import base64
 import concurrent.futures
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -306,12 +307,19 @@ def bad_claim(name, detail):
     return Rejected("claims_invalid", detail, claim=name)
 
 
+@functools.lru_cache(maxsize=32)
+def private_key(pem):
+    # An RP loads its keys once; the harness sends them with every request, and loading an RSA
+    # key (with its consistency checks) costs tens of milliseconds under the GIL.
+    return jwk.JWK.from_pem(pem.encode())
+
+
 class IdTokenValidator:
     """Validates one signed-then-encrypted ID token for the RP registration in `env`."""
 
     def __init__(self, env):
         self.env = env
-        self.enc_keys = [(k["kid"], jwk.JWK.from_pem(k["private_key_pem"].encode()))
+        self.enc_keys = [(k["kid"], private_key(k["private_key_pem"]))
                          for k in env["rp_keys"] if k["use"] == "enc"]
 
     def validate(self, request):
