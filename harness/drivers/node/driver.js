@@ -10,13 +10,13 @@
 // Why node:https and not the built-in fetch: fetch has no client-certificate option without
 // undici's Agent, and Freja needs mutual TLS.
 
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { createInterface } from 'node:readline';
-import { compactVerify, importX509 } from 'jose';
+import { compactDecrypt, compactVerify, importX509 } from 'jose';
 
 const PROTOCOL = 1;
-const OPERATIONS = ['freja.authenticate', 'freja.sign'];
+const OPERATIONS = ['freja.authenticate', 'freja.sign', 'freja.verify_details', 'oidc.validate_id_token', 'dn.validate'];
 const ENDPOINTS = {
   'freja.authenticate': {
     init: ['/authentication/1.0/initAuthentication', 'initAuthRequest'],
@@ -49,22 +49,23 @@ const parseJson = (s) => {
   }
 };
 
-// A Freja details JWS is a few KiB; refuse anything huge before decoding it.
-const MAX_DETAILS = 64 * 1024;
-const MAX_DEPTH = 64;
-
-function b64urlDecode(segment, what) {
+function b64url(segment) {
   // Strict, like the reference RP: unpadded base64url alphabet only, and canonical (no stray
   // trailing bits), so one token has exactly one encoding.
-  if (!/^[A-Za-z0-9_-]*$/.test(segment) || segment.length % 4 === 1) {
-    throw new Rejected('signature_invalid', `details: the ${what} is not base64url`);
-  }
+  if (!/^[A-Za-z0-9_-]*$/.test(segment) || segment.length % 4 === 1) throw new Error('is not base64url');
   const data = Buffer.from(segment, 'base64url');
-  if (data.toString('base64url') !== segment) {
-    throw new Rejected('signature_invalid', `details: the ${what} is not canonical base64url`);
-  }
+  if (data.toString('base64url') !== segment) throw new Error('is not canonical base64url');
   return data;
 }
+
+class DuplicateMember extends Error {
+  constructor(name) {
+    super(`has the member ${JSON.stringify(name)} twice`);
+    this.member = name;
+  }
+}
+
+const MAX_DEPTH = 64;
 
 // JSON.parse keeps the last of two equal names and takes 1e99999 as Infinity; a verifier and a
 // reader that disagree on what a token says is an attack (RFC 8725 §3.2). This walks text that
@@ -79,14 +80,14 @@ function checkStructure(text) {
       const top = stack[stack.length - 1];
       if (top && top.expectKey) {
         const key = JSON.parse(text.slice(i, j + 1));
-        if (top.keys.has(key)) throw new Error(`duplicate member name ${key}`);
+        if (top.keys.has(key)) throw new DuplicateMember(key);
         top.keys.add(key);
         top.expectKey = false;
       }
       i = j;
     } else if (c === '{' || c === '[') {
       stack.push(c === '{' ? { keys: new Set(), expectKey: true } : null);
-      if (stack.length > MAX_DEPTH) throw new Error('nesting too deep');
+      if (stack.length > MAX_DEPTH) throw new Error('nests too deep');
     } else if (c === '}' || c === ']') {
       stack.pop();
     } else if (c === ',') {
@@ -96,20 +97,82 @@ function checkStructure(text) {
   }
 }
 
-function jsonObject(buf, what) {
+// A JSON object, strictly: UTF-8, no duplicate member names, no out-of-range numbers.
+function strictObject(buf) {
   let v;
+  let text;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
     v = JSON.parse(text, (_, x) => {
       if (typeof x === 'number' && !Number.isFinite(x)) throw new Error('number out of range');
       return x;
     });
-    checkStructure(text);
   } catch {
     v = undefined;
   }
-  if (!isObject(v)) throw new Rejected('signature_invalid', `details: the ${what} is not a JSON object`);
+  if (!isObject(v)) throw new Error('is not a JSON object');
+  checkStructure(text);
   return v;
+}
+
+// --- Freja eID ------------------------------------------------------------------------------
+
+// A Freja details JWS is a few KiB; refuse anything huge before decoding it.
+const MAX_DETAILS = 64 * 1024;
+
+// Verifies a `details` JWS against the pinned signing certificates, selected by x5t.
+class DetailsVerifier {
+  constructor(certificatesPem) {
+    this.pins = new Map();
+    for (const pem of certificatesPem.flatMap(splitPems)) {
+      const der = new X509Certificate(pem).raw;
+      this.pins.set(createHash('sha1').update(der).digest('base64url'), pem);
+    }
+  }
+
+  async verify(details) {
+    if (details.length > MAX_DETAILS) {
+      throw new Rejected('signature_invalid', `details: ${details.length} bytes is more than a result can be`);
+    }
+    const parts = details.split('.');
+    if (parts.length !== 3) throw new Rejected('signature_invalid', 'details is not a compact JWS of 3 segments');
+    let payload, header;
+    try {
+      payload = b64url(parts[1]);
+      header = strictObject(b64url(parts[0]));
+      b64url(parts[2]);
+    } catch (e) {
+      throw new Rejected('signature_invalid', `details: a segment ${e.message}`);
+    }
+    if (header.alg !== 'RS256') throw new Rejected('algorithm_rejected', `details: alg ${JSON.stringify(header.alg)} is not RS256`);
+    const pem = typeof header.x5t === 'string' ? this.pins.get(header.x5t) : undefined;
+    if (!pem) throw new Rejected('key_unknown', `details: x5t ${JSON.stringify(header.x5t)} matches no pinned certificate`);
+    try {
+      await compactVerify(details, await importX509(pem, 'RS256'), { algorithms: ['RS256'] });
+    } catch (e) {
+      throw new Rejected('signature_invalid', `details: ${e.code ?? ''} ${e.message}`);
+    }
+    try {
+      return strictObject(payload);
+    } catch (e) {
+      throw new Rejected('signature_invalid', `details: the payload ${e.message}`);
+    }
+  }
+
+  // The identity of an APPROVED result whose `details` is this JWS.
+  async result(details, refField, ref) {
+    const payload = await this.verify(details);
+    if (payload.status !== 'APPROVED') {
+      const extra = 'status' in payload ? { status: typeof payload.status === 'string' ? payload.status : JSON.stringify(payload.status) } : {};
+      throw new Rejected('status_not_approved', 'the signed status is not APPROVED', extra);
+    }
+    if (payload[refField] !== ref) throw new Rejected('reference_mismatch', `the signed ${refField} is not ${ref}`);
+    return {
+      userInfoType: payload.userInfoType ?? null,
+      userInfo: payload.userInfo ?? null,
+      requestedAttributes: payload.requestedAttributes ?? {},
+    };
+  }
 }
 
 function splitPems(pem) {
@@ -120,11 +183,7 @@ class FrejaRp {
   constructor(env) {
     if (!env.base_url.startsWith('https://')) throw new Rejected('invalid_input', 'the base URL is not https');
     this.env = env;
-    this.pins = new Map();
-    for (const pem of env.jws_certificates_pem.flatMap(splitPems)) {
-      const der = new X509Certificate(pem).raw;
-      this.pins.set(createHash('sha1').update(der).digest('base64url'), pem);
-    }
+    this.details = new DetailsVerifier(env.jws_certificates_pem);
   }
 
   post(path, body) {
@@ -178,27 +237,6 @@ class FrejaRp {
     throw new Rejected('provider_error', `${path} answered HTTP ${status} with error code ${code}`, { code });
   }
 
-  async verify(details) {
-    if (details.length > MAX_DETAILS) {
-      throw new Rejected('signature_invalid', `details: ${details.length} bytes is more than a result can be`);
-    }
-    const parts = details.split('.');
-    if (parts.length !== 3) throw new Rejected('signature_invalid', 'details is not a compact JWS of 3 segments');
-    const [h, p, s] = parts;
-    const payload = b64urlDecode(p, 'payload');
-    const header = jsonObject(b64urlDecode(h, 'header'), 'header');
-    b64urlDecode(s, 'signature');
-    if (header.alg !== 'RS256') throw new Rejected('algorithm_rejected', `details: alg ${JSON.stringify(header.alg)} is not RS256`);
-    const pem = typeof header.x5t === 'string' ? this.pins.get(header.x5t) : undefined;
-    if (!pem) throw new Rejected('key_unknown', `details: x5t ${JSON.stringify(header.x5t)} matches no pinned certificate`);
-    try {
-      await compactVerify(details, await importX509(pem, 'RS256'), { algorithms: ['RS256'] });
-    } catch (e) {
-      throw new Rejected('signature_invalid', `details: ${e.code ?? ''} ${e.message}`);
-    }
-    return jsonObject(payload, 'payload');
-  }
-
   async run(op, r) {
     const ep = ENDPOINTS[op];
     const init = {
@@ -214,11 +252,15 @@ class FrejaRp {
       init.dataToSign = { text: b64(r.text) };
       init.signatureType = 'SIMPLE';
     }
+    // runFlow's race answers at the deadline; this stops the polling loop itself, which would
+    // otherwise go on in the background (and keep an exec-mode process from exiting).
+    const deadline = Date.now() + this.env.flow_timeout_ms;
     const refField = ep.ref;
     const first = await this.call(...ep.init, init);
     const ref = first[refField];
     if (typeof ref !== 'string' || !ref) throw new Rejected('malformed_response', `init answer has no ${refField}`);
     for (;;) {
+      if (Date.now() > deadline) throw new Rejected('timeout', 'the flow did not end in time');
       const answer = await this.call(...ep.poll, { [refField]: ref });
       const status = answer.status;
       if (typeof status !== 'string') throw new Rejected('malformed_response', 'getOneResult answer has no status string');
@@ -231,20 +273,7 @@ class FrejaRp {
 
   async approved(answer, refField, ref) {
     if (typeof answer.details !== 'string') throw new Rejected('malformed_response', 'APPROVED without a details string');
-    const payload = await this.verify(answer.details);
-    if (payload.status !== 'APPROVED') {
-      const extra = 'status' in payload ? { status: typeof payload.status === 'string' ? payload.status : JSON.stringify(payload.status) } : {};
-      throw new Rejected('status_not_approved', 'the signed status is not APPROVED', extra);
-    }
-    if (payload[refField] !== ref) throw new Rejected('reference_mismatch', `the signed ${refField} is not ${ref}`);
-    return {
-      verdict: 'accepted',
-      identity: {
-        userInfoType: payload.userInfoType ?? null,
-        userInfo: payload.userInfo ?? null,
-        requestedAttributes: payload.requestedAttributes ?? {},
-      },
-    };
+    return { verdict: 'accepted', identity: await this.details.result(answer.details, refField, ref) };
   }
 }
 
@@ -254,20 +283,403 @@ function rawCode(text) {
   return m ? m[1] : '';
 }
 
+// --- FTN ID tokens (OpenID Connect) ---------------------------------------------------------
+
+const MAX_ID_TOKEN = 64 * 1024; // refuse anything larger before decoding (JOSE catalogue V34)
+const MAX_AGE_SECONDS = 3600; // brokers issue tokens valid for minutes; an hour-old iat is a replay
+// The key management algorithms this RP can do at all; the registration narrows them further.
+const JWE_KEY_ALGS = ['RSA-OAEP', 'RSA-OAEP-256'];
+// The claims that carry a Finnish HETU at the FTN brokers.
+const HETU_CLAIMS = ['urn:oid:1.2.246.21', 'personal_identity_code', 'hetu', 'ftn_hetu', 'fi_ssn'];
+
+const badClaim = (name, detail) => new Rejected('claims_invalid', detail, { claim: name });
+const has = (o, k) => Object.hasOwn(o, k);
+
+// Validates one signed-then-encrypted ID token for the RP registration in `env`.
+class IdTokenValidator {
+  constructor(env) {
+    this.env = env;
+    this.encKeys = env.rp_keys.filter((k) => k.use === 'enc').map((k) => ({ kid: k.kid, key: createPrivateKey(k.private_key_pem) }));
+  }
+
+  async validate(request) {
+    const token = request.id_token.trim();
+    if (token.length > MAX_ID_TOKEN) throw new Rejected('malformed_response', `the ID token is longer than ${MAX_ID_TOKEN} bytes`);
+    const parts = token.split('.');
+    let signed;
+    if (parts.length === 5) {
+      signed = await this.decrypt(token, parts);
+    } else if (parts.length === 3 && this.env.encryption_required) {
+      throw new Rejected('encryption_required', 'encryption is registered but the ID token is a plain JWS');
+    } else if (parts.length === 3) {
+      signed = Buffer.from(token);
+    } else {
+      throw new Rejected('malformed_response', `the ID token has ${parts.length} parts, not a compact JWE`);
+    }
+    const claims = await this.verify(signed);
+    this.checkClaims(claims, request);
+    return claims;
+  }
+
+  async decrypt(token, parts) {
+    // Everything the header decides is checked here, before jose sees the token, so that the
+    // refusal has the right reason and the registration, not the library, is the allow-list.
+    let header;
+    try {
+      header = strictObject(b64url(parts[0]));
+    } catch {
+      throw new Rejected('malformed_response', 'the JWE protected header is not a JSON object');
+    }
+    const { alg, enc } = header;
+    if (!JWE_KEY_ALGS.includes(alg) || !this.env.id_token_encryption_alg_values.includes(alg)) {
+      throw new Rejected('algorithm_rejected', `JWE alg ${JSON.stringify(alg)} is not registered`);
+    }
+    if (typeof enc !== 'string' || !this.env.id_token_encryption_enc_values.includes(enc)) {
+      throw new Rejected('algorithm_rejected', `JWE enc ${JSON.stringify(enc)} is not registered`);
+    }
+    if (has(header, 'crit')) throw new Rejected('algorithm_rejected', 'the JWE header has crit; no extension is understood');
+    // RFC 8725 §3.6; no FTN broker compresses (jose would inflate DEF up to a limit).
+    if (has(header, 'zip')) throw new Rejected('algorithm_rejected', `JWE zip ${JSON.stringify(header.zip)} is refused`);
+    const cty = header.cty ?? 'JWT';
+    if (typeof cty !== 'string' || cty.toUpperCase() !== 'JWT') throw new Rejected('malformed_response', `JWE cty ${JSON.stringify(cty)} is not JWT`);
+    // The key: by kid among the `use: enc` keys only; without a kid, each enc key in turn.
+    const keys = this.encKeys.filter((k) => !has(header, 'kid') || header.kid === k.kid);
+    if (!keys.length) throw new Rejected('key_unknown', "the JWE kid names none of the RP's encryption keys");
+    for (const { key } of keys) {
+      try {
+        const options = { keyManagementAlgorithms: [alg], contentEncryptionAlgorithms: [enc] };
+        return (await compactDecrypt(token, key, options)).plaintext;
+      } catch {
+        // Every cause is the same refusal (RFC 7516 §11.5); try the next key.
+      }
+    }
+    throw new Rejected('decryption_failed', 'the ID token could not be decrypted');
+  }
+
+  async verify(signed) {
+    const notSigned = new Rejected('signature_invalid', 'the ID token is not a signed JWT');
+    let text, payload, header;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(signed);
+      const parts = text.split('.');
+      if (parts.length !== 3) throw notSigned;
+      payload = b64url(parts[1]);
+      header = strictObject(b64url(parts[0]));
+      b64url(parts[2]);
+    } catch {
+      throw notSigned;
+    }
+    const key = this.brokerKey(header);
+    if (header.alg !== 'RS256' || !this.env.id_token_signing_alg_values.includes(header.alg)) {
+      throw new Rejected('algorithm_rejected', `inner JWS alg ${JSON.stringify(header.alg)} is not registered`);
+    }
+    if (has(header, 'crit')) throw new Rejected('algorithm_rejected', 'the inner JWS header has crit; no extension is understood');
+    try {
+      await compactVerify(text, key, { algorithms: ['RS256'] });
+    } catch {
+      throw new Rejected('signature_invalid', 'the RS256 signature does not verify');
+    }
+    try {
+      return strictObject(payload);
+    } catch (e) {
+      if (e instanceof DuplicateMember) throw badClaim(e.member, `claim ${JSON.stringify(e.member)} appears twice`);
+      throw notSigned;
+    }
+  }
+
+  // Only the pinned JWKS, by the inner kid: jku, jwk, x5u and x5c are never looked at.
+  brokerKey(header) {
+    const kid = header.kid;
+    const jwk = (this.env.broker_jwks.keys ?? []).find(
+      (k) => typeof kid === 'string' && k.kid === kid && k.kty === 'RSA' && (k.use ?? 'sig') === 'sig',
+    );
+    try {
+      if (jwk) return createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' });
+    } catch {
+      // a broken entry is no key
+    }
+    throw new Rejected('key_unknown', "the inner kid names none of the broker's signing keys");
+  }
+
+  checkClaims(c, request) {
+    const env = this.env;
+    const client = env.client_id;
+    if (c.iss !== env.issuer) throw badClaim('iss', "iss is not the broker's issuer");
+    // Every audience must be this client: no untrusted extra audience (Core §3.1.3.7 step 3).
+    const aud = c.aud;
+    if (!(aud === client || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => a === client)))) {
+      throw badClaim('aud', 'aud is not exactly this client');
+    }
+    if (has(c, 'azp') && c.azp !== client) throw badClaim('azp', 'azp is not this client');
+    // Not a fraction, a string or a boolean, and at most 2^53 (beyond, JSON.parse loses
+    // precision). JSON.parse cannot tell 1e3 from 1000, so that spelling passes as an integer.
+    const numericDate = (name) => {
+      if (has(c, name) && !Number.isSafeInteger(c[name])) throw badClaim(name, `${name} is not an integer NumericDate`);
+      return c[name];
+    };
+    const now = Math.floor(Date.now() / 1000);
+    const skew = env.clock_skew_seconds;
+    const exp = numericDate('exp');
+    if (exp === undefined) throw badClaim('exp', 'exp is missing');
+    if (now >= exp + skew) throw badClaim('exp', 'the ID token has expired');
+    const iat = numericDate('iat');
+    if (iat === undefined) throw badClaim('iat', 'iat is missing');
+    if (iat > now + skew) throw badClaim('iat', 'iat is in the future');
+    if (iat < now - MAX_AGE_SECONDS) throw badClaim('iat', 'the ID token was issued too long ago');
+    const nbf = numericDate('nbf');
+    if (nbf !== undefined && nbf > now + skew) throw badClaim('nbf', 'the ID token is not valid yet');
+    numericDate('auth_time');
+    if (request.nonce != null && c.nonce !== request.nonce) throw badClaim('nonce', 'nonce is not the one sent');
+    const acrValues = request.acr_values ?? [];
+    if (acrValues.length && !(typeof c.acr === 'string' && acrValues.includes(c.acr))) {
+      throw badClaim('acr', 'acr is not one of the requested values');
+    }
+    if (typeof c.sub !== 'string' || !c.sub) throw badClaim('sub', 'sub is missing or empty');
+    for (const name of HETU_CLAIMS) if (has(c, name)) checkIdentifier(name, c[name], hetu);
+    if (has(c, 'nin')) {
+      const check = has(NIN_CHECKS, c.nin_issuing_country) ? NIN_CHECKS[c.nin_issuing_country] : undefined;
+      if (!check) throw badClaim('nin', 'nin_issuing_country is missing or unknown');
+      checkIdentifier('nin', c.nin, check);
+    }
+  }
+}
+
+// --- National identifiers (the algorithms of harness/src/pki/ident.rs) ----------------------
+
+function checkIdentifier(claim, value, check) {
+  if (typeof value !== 'string') throw badClaim(claim, `${claim} is not a string`);
+  const problem = check(value);
+  if (problem) throw badClaim(claim, `${claim}: ${problem}`);
+}
+
+function validDate(year, month, day) {
+  const d = new Date(Date.UTC(year, month - 1, day));
+  return month >= 1 && month <= 12 && d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+}
+
+const isDigits = (s) => /^[0-9]+$/.test(s);
+const num = (s) => Number.parseInt(s, 10);
+
+// Century signs of decree 690/2022 (in force 1 Jan 2023), not only the old + - A.
+const HETU_CENTURY = { '+': 1800, '-': 1900, Y: 1900, X: 1900, W: 1900, V: 1900, U: 1900, A: 2000, B: 2000, C: 2000, D: 2000, E: 2000, F: 2000 };
+
+// A Finnish henkilötunnus DDMMYYCZZZQ; returns the problem, or undefined.
+function hetu(s) {
+  if (s.length !== 11 || !/^[\x00-\x7f]*$/.test(s)) return 'a HETU has 11 ASCII characters';
+  if (!isDigits(s.slice(0, 6)) || !isDigits(s.slice(7, 10))) return 'a HETU is DDMMYY, a century sign, 3 digits and a check character';
+  if (!has(HETU_CENTURY, s[6])) return `unknown century sign ${JSON.stringify(s[6])}`;
+  if (!validDate(HETU_CENTURY[s[6]] + num(s.slice(4, 6)), num(s.slice(2, 4)), num(s.slice(0, 2)))) return 'the birth date does not exist';
+  if (num(s.slice(7, 10)) < 2) return 'individual numbers 000 and 001 are not issued';
+  const want = '0123456789ABCDEFHJKLMNPRSTUVWXY'[num(s.slice(0, 6) + s.slice(7, 10)) % 31];
+  if (s[10] !== want) return `check character is ${JSON.stringify(s[10])}, expected ${JSON.stringify(want)}`;
+  return undefined;
+}
+
+// A Swedish personnummer or samordningsnummer (day + 60), 10 or 12 digits.
+function personnummer(s) {
+  const digits = s.replace(/[-+]/g, '');
+  if (!isDigits(digits) || s.length - digits.length > 1) return 'a personnummer is digits with at most one - or +';
+  if (digits.length !== 10 && digits.length !== 12) return 'a personnummer has 10 or 12 digits';
+  const ten = digits.slice(-10);
+  const [yy, mm] = [num(ten.slice(0, 2)), num(ten.slice(2, 4))];
+  let dd = num(ten.slice(4, 6));
+  if (dd > 60) dd -= 60;
+  const centuries = digits.length === 12 ? [num(digits.slice(0, 2)) * 100] : [1800, 1900, 2000];
+  if (!centuries.some((c) => validDate(c + yy, mm, dd))) return 'the birth date does not exist';
+  if (num(ten.slice(6, 9)) === 0) return 'the birth number 000 is not issued';
+  let sum = 0;
+  for (let i = 0; i < 9; i++) {
+    const d = num(ten[i]) * (i % 2 === 0 ? 2 : 1);
+    sum += Math.floor(d / 10) + (d % 10);
+  }
+  if (num(ten[9]) !== (10 - (sum % 10)) % 10) return 'the Luhn check digit does not match';
+  return undefined;
+}
+
+// A Norwegian fødselsnummer, D-nummer (day + 40), H-nummer (month + 40) or synthetic (+ 80).
+function fodselsnummer(s) {
+  if (s.length !== 11 || !isDigits(s)) return 'a fødselsnummer has 11 digits';
+  const d = [...s].map(Number);
+  const weighted = (w) => w.reduce((acc, x, i) => acc + x * d[i], 0) % 11;
+  // K1 accepts the remainders 0-3 of the rule for numbers issued from 2032 (a superset).
+  if (weighted([3, 7, 6, 1, 8, 9, 4, 5, 2, 1]) > 3) return 'the first control digit does not match';
+  if (weighted([5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1]) !== 0) return 'the second control digit does not match';
+  let [dd, mm] = [num(s.slice(0, 2)), num(s.slice(2, 4))];
+  const [yy, ind] = [num(s.slice(4, 6)), num(s.slice(6, 9))];
+  if (dd > 40) dd -= 40;
+  if (mm > 80) mm -= 80;
+  else if (mm > 40) mm -= 40;
+  let year;
+  if (ind <= 499) year = 1900 + yy;
+  else if (ind <= 749 && yy >= 54) year = 1800 + yy;
+  else if (yy <= 39) year = 2000 + yy;
+  else if (ind >= 900) year = 1900 + yy;
+  else return 'the individual number does not fit the birth year';
+  return validDate(year, mm, dd) ? undefined : 'the birth date does not exist';
+}
+
+// A Danish CPR number. Mod-11 is not checked: numbers issued since 2007 need not pass it.
+function cpr(s) {
+  const digits = s.replace(/-/g, '');
+  if (digits.length !== 10 || s.length - digits.length > 1 || !isDigits(digits)) return 'a CPR number has 10 digits, optionally DDMMYY-SSSS';
+  const [dd, mm, yy, d7] = [num(digits.slice(0, 2)), num(digits.slice(2, 4)), num(digits.slice(4, 6)), num(digits[6])];
+  let year;
+  if (d7 <= 3) year = 1900 + yy;
+  else if (d7 === 4 || d7 === 9) year = yy <= 36 ? 2000 + yy : 1900 + yy;
+  else year = yy <= 57 ? 2000 + yy : 1800 + yy;
+  return validDate(year, mm, dd) ? undefined : 'the birth date does not exist';
+}
+
+const NIN_CHECKS = { FI: hetu, SE: personnummer, NO: fodselsnummer, DK: cpr };
+
+// --- Subject DN of a Freja client certificate (harness/src/pki/dn.rs, orgnr.rs) -------------
+
+// The provider's DN table lists exactly these five; tools may name them long or by OID.
+const DN_FIELDS = new Map();
+for (const [short, long, oid] of [
+  ['C', 'countryName', '2.5.4.6'],
+  ['O', 'organizationName', '2.5.4.10'],
+  ['OU', 'organizationalUnitName', '2.5.4.11'],
+  ['CN', 'commonName', '2.5.4.3'],
+  ['OI', 'organizationIdentifier', '2.5.4.97'],
+]) {
+  for (const name of [short, long, oid]) DN_FIELDS.set(name, short);
+}
+const DN_REQUIRED = ['C', 'O', 'OI'];
+const DN_FORBIDDEN = '<>~!@#$%^*/\\()?.,&'; // in O and OU, per the provider's table
+const UB_NAME = 64; // X.520 upper bound for O, OU and CN
+// Zero-width and bidirectional formatting characters and the BOM: invisible, yet different bytes.
+const INVISIBLE = /[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/u;
+// Characters that render like a forbidden one (besides the fullwidth forms U+FF01..U+FF5E).
+const LOOK_ALIKES = {
+  '<': '\ufe64\u2039\u2329\u3008\u27e8\u2264', '>': '\ufe65\u203a\u232a\u3009\u27e9\u2265',
+  '~': '\u223c\u02dc\u2053\u301c', '!': '\ufe57\u01c3\u203c\u2762', '@': '\ufe6b',
+  '#': '\ufe5f\u266f', $: '\ufe69', '%': '\ufe6a\u2030\u066a', '^': '\u02c6\u2038\u02c4',
+  '*': '\ufe61\u2217\u204e\u2731\u066d', '/': '\u2215\u2044\u29f8\uff0f',
+  '\\': '\u2216\u29f5\u29f9\ufe68', '(': '\ufe59\u2768\u276a\u207d\u208d',
+  ')': '\ufe5a\u2769\u276b\u207e\u208e', '?': '\ufe56\u0294\u2e2e',
+  '.': '\u2024\ufe52\u3002\uff61\u0701\u00b7', ',': '\u201a\ufe50\u3001\ufe51\u060c\u02cf',
+  '&': '\ufe60\u214b',
+};
+const ISO_3166_1_ALPHA_2 = new Set(`
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`.split(/\s+/).filter(Boolean));
+
+function lookAlike(ch) {
+  const cp = ch.codePointAt(0);
+  if (cp >= 0xff01 && cp <= 0xff5e) {
+    const ascii = String.fromCodePoint(cp - 0xfee0);
+    return DN_FORBIDDEN.includes(ascii) ? ascii : undefined;
+  }
+  return Object.keys(LOOK_ALIKES).find((f) => LOOK_ALIKES[f].includes(ch));
+}
+
+const hex = (ch) => `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+
+function dnValueProblem(field, value) {
+  if (!value) return 'is empty; leave the attribute out or give it a value';
+  const chars = [...value]; // code points, as X.520 counts characters
+  for (const [i, ch] of chars.entries()) {
+    const pos = i + 1;
+    if (/\p{Cc}/u.test(ch)) return `character ${pos} (${hex(ch)}) is a control character`;
+    if (INVISIBLE.test(ch)) return `character ${pos} (${hex(ch)}) is an invisible formatting character`;
+    if ((field === 'O' || field === 'OU') && DN_FORBIDDEN.includes(ch)) return `character ${pos} ${JSON.stringify(ch)} is forbidden in O and OU`;
+    if (lookAlike(ch)) return `character ${pos} ${JSON.stringify(ch)} looks like the forbidden ${JSON.stringify(lookAlike(ch))}`;
+    if (ch !== ' ' && /\s/u.test(ch)) return `character ${pos} (${hex(ch)}) is a non-ASCII space`;
+  }
+  if (value.startsWith(' ') || value.endsWith(' ') || value.includes('  ')) return 'has a leading, trailing or doubled space';
+  if (['O', 'OU', 'CN'].includes(field) && chars.length > UB_NAME) return `has ${chars.length} characters; X.520 allows at most ${UB_NAME}`;
+  // `SE,,OU=Production,O=ACME AB`: a whole DN typed into one value (openssl -subj separates with /).
+  for (const part of value.split(/[,/+;]/).slice(1)) {
+    const eq = part.trim().indexOf('=');
+    const name = eq < 0 ? '' : part.trim().slice(0, eq).trim();
+    if (name && (DN_FIELDS.has(name) || ['L', 'ST', 'emailAddress'].includes(name))) {
+      return 'holds what looks like further attributes; several were written into one value';
+    }
+  }
+  return undefined;
+}
+
+function countryProblem(value) {
+  if (!/^[A-Z]{2}$/.test(value)) return `${JSON.stringify(value)} is not a two-letter upper-case ISO 3166-1 code`;
+  if (!ISO_3166_1_ALPHA_2.has(value)) return `${JSON.stringify(value)} is not an assigned ISO 3166-1 alpha-2 code`;
+  return undefined;
+}
+
+// A Swedish organisation number as the provider writes it: NNNNNN-NNNN, Luhn-valid.
+function seOrgNrProblem(value) {
+  if (!/^[0-9]{6}-[0-9]{4}$/.test(value)) return `${JSON.stringify(value)} is not written NNNNNN-NNNN`;
+  const d = [...value.replace('-', '')].map(Number);
+  // Below 2 it reads as a month: a personnummer, not a company.
+  if (d[2] < 2) return `${JSON.stringify(value)}: the third digit is below 2`;
+  const sum = d.slice(0, 9).reduce((acc, x, i) => acc + (i % 2 === 0 ? (x * 2 > 9 ? x * 2 - 9 : x * 2) : x), 0);
+  if ((10 - (sum % 10)) % 10 !== d[9]) return `${JSON.stringify(value)}: the Luhn check digit does not match`;
+  return undefined;
+}
+
+// Accept the subject, or reject it naming the attribute of the first problem.
+function validateDn(subject) {
+  const country = subject.find((a) => DN_FIELDS.get(a.type) === 'C')?.value;
+  const seen = new Set();
+  let problem;
+  for (const { type, value } of subject) {
+    const field = DN_FIELDS.get(type);
+    if (!field) {
+      problem = [type, 'is not one of CN, OU, O, OI, C'];
+    } else if (seen.has(field)) {
+      problem = [field, 'appears more than once'];
+    } else {
+      seen.add(field);
+      let why = dnValueProblem(field, value);
+      if (!why && field === 'C') why = countryProblem(value);
+      if (!why && field === 'OI' && country === 'SE') why = seOrgNrProblem(value);
+      if (why) problem = [field, why];
+    }
+    if (problem) break;
+  }
+  const missing = DN_REQUIRED.find((f) => !seen.has(f));
+  if (!problem && missing) problem = [missing, 'is missing; the provider requires it'];
+  if (problem) return { verdict: 'rejected', reason: 'invalid_input', claim: problem[0], detail: `${problem[0]} ${problem[1]}` };
+  return { verdict: 'accepted', identity: { subject: subject.map((a) => `${a.type}=${a.value}`).join(', ') } };
+}
+
 async function perform(environment, operation) {
   const op = operation.op;
   if (!OPERATIONS.includes(op)) return { verdict: 'unsupported' };
-  const env = environment.freja;
-  if (!env) return { verdict: 'rejected', reason: 'invalid_input', detail: 'no Freja settings' };
+  try {
+    if (op === 'dn.validate') return validateDn(operation.subject);
+    if (op === 'oidc.validate_id_token') {
+      if (!environment.oidc) throw new Rejected('invalid_input', 'no OIDC settings');
+      return { verdict: 'accepted', identity: await new IdTokenValidator(environment.oidc).validate(operation) };
+    }
+    const env = environment.freja;
+    if (!env) throw new Rejected('invalid_input', 'no Freja settings');
+    if (op === 'freja.verify_details') {
+      const verifier = new DetailsVerifier(env.jws_certificates_pem);
+      const identity = await verifier.result(operation.details ?? '', operation.sign ? 'signRef' : 'authRef', operation.reference ?? '');
+      return { verdict: 'accepted', identity };
+    }
+    return await runFlow(env, op, operation);
+  } catch (e) {
+    if (e instanceof Rejected) return e.outcome;
+    throw e;
+  }
+}
+
+// The whole flow is bounded as well, in case a single exchange keeps trickling.
+async function runFlow(env, op, operation) {
   let timer;
   const deadline = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Rejected('timeout', `the flow did not end within ${env.flow_timeout_ms} ms`)), env.flow_timeout_ms);
   });
   try {
     return await Promise.race([new FrejaRp(env).run(op, operation), deadline]);
-  } catch (e) {
-    if (e instanceof Rejected) return e.outcome;
-    throw e;
   } finally {
     clearTimeout(timer);
   }
