@@ -174,6 +174,27 @@ pub fn parse_file_lenient(display: &Path, text: &str) -> (Vec<Vector>, Vec<Diagn
         .collect();
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    // Vectors are cut out of the file line by line, which needs block style (`- id: …`).
+    let flow = starts.iter().find(|&&(line, column)| {
+        let before = lines
+            .get(line as usize - 1)
+            .map(|l| l.chars().take(column as usize - 1).collect::<String>())
+            .unwrap_or_default();
+        let before = before.trim_end();
+        before.ends_with('[') || before.ends_with(',')
+    });
+    if let Some(&(line, column)) = flow {
+        let location = Location {
+            file: display.to_owned(),
+            line,
+            column,
+        };
+        let d = Diagnostic::new(
+            location,
+            "`vectors` must be a block-style list (`- id: …` on its own line per vector); a flow-style or JSON list cannot be located line by line",
+        );
+        return (Vec::new(), vec![d.with_excerpt(text)]);
+    }
     for (i, &(line, column)) in starts.iter().enumerate() {
         let end = starts
             .get(i + 1)
