@@ -187,3 +187,23 @@ fn an_unknown_key_in_a_recipe_is_a_load_error_at_its_position() {
         "{err}"
     );
 }
+
+#[test]
+fn a_lone_dash_above_a_vector_is_block_style_and_a_json_list_is_one_clear_error() {
+    let dashed = GOOD
+        .replace("  - id: t.one", "  -\n    id: t.one")
+        .replace("  - id: t.status", "  -\n    id: t.status");
+    let ids: Vec<String> = parse(&dashed)
+        .unwrap()
+        .iter()
+        .map(|v| v.id().to_owned())
+        .collect();
+    assert_eq!(ids, ["t.one", "t.status-404", "t.status-500"]);
+    let json = r#"{"vectors": [{"id": "t.a", "title": "a", "requirements": ["R-1"], "severity": "low", "operation": {"op": "rp.keys"}, "expect": {"verdict": "accepted"}}]}"#;
+    let err = parse(json).unwrap_err();
+    assert!(
+        err.contains("v.yaml:1:14: `vectors` must be a block-style list"),
+        "{err}"
+    );
+    assert_eq!(err.matches("error").count(), 1, "{err}");
+}

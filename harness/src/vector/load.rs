@@ -195,12 +195,21 @@ pub fn parse_file_lenient(display: &Path, text: &str) -> (Vec<Vector>, Vec<Diagn
         );
         return (Vec::new(), vec![d.with_excerpt(text)]);
     }
+    // The line each vector's text starts on (0-based): its first key's, or a lone `-` above it.
+    let firsts: Vec<usize> = starts
+        .iter()
+        .map(|&(line, _)| {
+            let first = line as usize - 1;
+            if first > 0 && lines.get(first - 1).is_some_and(|l| l.trim() == "-") {
+                first - 1
+            } else {
+                first
+            }
+        })
+        .collect();
     for (i, &(line, column)) in starts.iter().enumerate() {
-        let end = starts
-            .get(i + 1)
-            .map(|s| s.0 as usize - 1)
-            .unwrap_or(lines.len());
-        let first = line as usize - 1;
+        let first = firsts[i];
+        let end = firsts.get(i + 1).copied().unwrap_or(lines.len());
         let mut slice = "\n".repeat(first);
         slice.extend(lines[first..end].iter().copied());
         let location = Location {
