@@ -909,7 +909,10 @@ fn every_fault_has_a_test_and_a_name_that_parses() {
             "freja.sign",
             "dn.validate",
             "freja.verify_details",
-            "oidc.validate_id_token"
+            "oidc.validate_id_token",
+            "oidc.begin_login",
+            "oidc.finish_login",
+            "rp.keys"
         ]
     );
     assert_eq!(ReferenceRp::new(&[]).describe().name, "eidconf-reference");
