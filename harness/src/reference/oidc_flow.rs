@@ -158,11 +158,18 @@ fn begin(
     claims.insert("aud".into(), json!(oidc.issuer));
     claims.insert("client_id".into(), json!(oidc.client_id));
     claims.insert("response_type".into(), json!("code"));
-    claims.insert("scope".into(), json!(broker.scope.join(" ")));
+    let scope = if broker.scope.is_empty() {
+        "openid".to_owned()
+    } else {
+        broker.scope.join(" ")
+    };
+    claims.insert("scope".into(), json!(scope));
     claims.insert("redirect_uri".into(), json!(broker.redirect_uri));
     claims.insert("state".into(), json!(state));
     claims.insert("nonce".into(), json!(nonce));
-    claims.insert("acr_values".into(), json!(broker.acr_values.join(" ")));
+    if !broker.acr_values.is_empty() {
+        claims.insert("acr_values".into(), json!(broker.acr_values.join(" ")));
+    }
     claims.insert("code_challenge".into(), json!(challenge));
     claims.insert("code_challenge_method".into(), json!(method));
     claims.insert("iat".into(), json!(now));
