@@ -56,6 +56,8 @@ struct Script {
     recipe: TokenRecipe,
     jwks_keys: Vec<&'static str>,
     userinfo: Option<Userinfo>,
+    /// Answer the token request with this (status, content type, body) instead.
+    token_answer: Option<(u16, &'static str, String)>,
 }
 
 #[derive(Default)]
@@ -111,6 +113,9 @@ async fn handle(
             let form: BTreeMap<String, String> = url_pairs(&String::from_utf8_lossy(&body));
             let ok = form.get("code") == Some(&s.code);
             seen.lock().unwrap().token_requests.push(form);
+            if let Some((status, ct, body)) = &s.token_answer {
+                return Ok(respond(*status, ct, body.clone()));
+            }
             if !ok {
                 return Ok(respond(
                     400,
@@ -217,6 +222,7 @@ fn script() -> Script {
         recipe: TokenRecipe::default(),
         jwks_keys: vec!["ftn-broker-sig-1", "ftn-broker-sig-2"],
         userinfo: None,
+        token_answer: None,
     }
 }
 
@@ -506,6 +512,62 @@ async fn reference_refuses_key_configurations() {
         keys(&mut e, bad);
         let o = rp.perform(&e, Operation::RpKeys(RpKeysRequest {})).await;
         assert_eq!(reason(&o), Some((Reason::InvalidInput, None)), "{o:?}");
+    }
+}
+
+#[tokio::test]
+async fn reference_maps_token_endpoint_answers() {
+    let cases: [(u16, &str, &str, Reason, Option<&str>); 6] = [
+        (
+            500,
+            "text/html",
+            "<h1>oops</h1>",
+            Reason::HttpStatus,
+            Some("500"),
+        ),
+        (302, "text/plain", "", Reason::HttpStatus, Some("302")),
+        (
+            400,
+            "application/json",
+            r#"{"error":"invalid_client"}"#,
+            Reason::ProviderError,
+            None,
+        ),
+        (
+            200,
+            "text/plain",
+            "id_token=x",
+            Reason::MalformedResponse,
+            None,
+        ),
+        (
+            200,
+            "application/json",
+            r#"{"token_type":"Bearer"}"#,
+            Reason::MalformedResponse,
+            None,
+        ),
+        (
+            200,
+            "application/json",
+            r#"{"id_token":"a.b.c.d.e","token_type":"DPoP"}"#,
+            Reason::MalformedResponse,
+            None,
+        ),
+    ];
+    for (status, ct, body, want, want_status) in cases {
+        let mut s = script();
+        s.token_answer = Some((status, ct, body.to_owned()));
+        let stub = stub(s).await;
+        let env = env(&stub.base, None);
+        let rp = ReferenceRp::new(&[]);
+        let o = login(&rp, &stub, &env, "s").await.1;
+        let r = rejected(&o).unwrap_or_else(|| panic!("{status} {body}: {o:?}"));
+        assert_eq!(
+            (r.reason, r.status.as_deref()),
+            (want, want_status),
+            "{body}"
+        );
     }
 }
 

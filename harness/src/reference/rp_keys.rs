@@ -243,3 +243,25 @@ pub(crate) fn sign(
     .map_err(|_| unusable())?;
     Ok(format!("{input}.{}", b64u(&sig)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_ftn_key_like_its_certificate() {
+        let pki = crate::pki::Pki::load(&crate::default_corpus_root().join("vectors/keys"))
+            .expect("test PKI");
+        for name in ["ftn-rp-enc-1", "ftn-rp-sig", "ftn-rp-weak-1024"] {
+            let cred = pki.get(name).unwrap();
+            let parts = rsa_parts(&cred.key_pem).expect("parses");
+            let public = crate::forge::nested::rsa_public(cred).unwrap();
+            assert_eq!((&parts.n, &parts.e), (&public.n, &public.e), "{name}");
+        }
+        let weak = rsa_parts(&pki.get("ftn-rp-weak-1024").unwrap().key_pem).unwrap();
+        assert_eq!(weak.bits(), 1024);
+        assert!(
+            rsa_parts("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----").is_none()
+        );
+    }
+}
