@@ -882,11 +882,13 @@ async fn fault_ignore_reference() {
 
 #[test]
 fn every_fault_has_a_test_and_a_name_that_parses() {
-    // The subject-DN faults are tested in dn.rs, the FTN faults in ftn.rs.
+    // The subject-DN faults are tested in dn.rs, the FTN token faults in ftn.rs, the FTN flow
+    // faults in ftn_flow.rs.
     let source = [
         include_str!("freja_wire.rs"),
         include_str!("dn.rs"),
         include_str!("ftn.rs"),
+        include_str!("ftn_flow.rs"),
     ]
     .concat();
     for f in Fault::ALL {
@@ -909,7 +911,10 @@ fn every_fault_has_a_test_and_a_name_that_parses() {
             "freja.sign",
             "dn.validate",
             "freja.verify_details",
-            "oidc.validate_id_token"
+            "oidc.validate_id_token",
+            "oidc.begin_login",
+            "oidc.finish_login",
+            "rp.keys"
         ]
     );
     assert_eq!(ReferenceRp::new(&[]).describe().name, "eidconf-reference");

@@ -1,5 +1,6 @@
 //! Deliberate bugs the reference RP can be built with, each one seen in real Freja clients
-//! (freja-eid.md §9). The vectors must catch every one of them.
+//! (freja-eid.md §9) or FTN relying parties (ftn-oidc.md §5-§8). The vectors must catch every
+//! one of them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -45,6 +46,23 @@ pub enum Fault {
     Pre2023HetuSigns,
     AcceptInnerAlgNone,
     IdTokenHmacWithPublicKey,
+    NoStateCheck,
+    WeakNonce,
+    StaticNonce,
+    ReusedJti,
+    AssertionAudIssuer,
+    PkcePlain,
+    UserinfoSubUnchecked,
+    AcceptPlainUserinfo,
+    JwksPrivateMembers,
+    OneKeySigEnc,
+    NoJwksRefresh,
+    JwksRefreshEveryLogin,
+    TokenRequestOnCancel,
+    TruncateCode,
+    LongLivedRequestObject,
+    ParamsInFrontChannel,
+    AcceptWeakRpKey,
 }
 
 impl Fault {
@@ -88,6 +106,23 @@ impl Fault {
         Fault::Pre2023HetuSigns,
         Fault::AcceptInnerAlgNone,
         Fault::IdTokenHmacWithPublicKey,
+        Fault::NoStateCheck,
+        Fault::WeakNonce,
+        Fault::StaticNonce,
+        Fault::ReusedJti,
+        Fault::AssertionAudIssuer,
+        Fault::PkcePlain,
+        Fault::UserinfoSubUnchecked,
+        Fault::AcceptPlainUserinfo,
+        Fault::JwksPrivateMembers,
+        Fault::OneKeySigEnc,
+        Fault::NoJwksRefresh,
+        Fault::JwksRefreshEveryLogin,
+        Fault::TokenRequestOnCancel,
+        Fault::TruncateCode,
+        Fault::LongLivedRequestObject,
+        Fault::ParamsInFrontChannel,
+        Fault::AcceptWeakRpKey,
     ];
 
     pub fn name(self) -> &'static str {
@@ -131,6 +166,23 @@ impl Fault {
             Fault::Pre2023HetuSigns => "pre-2023-hetu-signs",
             Fault::AcceptInnerAlgNone => "accept-inner-alg-none",
             Fault::IdTokenHmacWithPublicKey => "id-token-hmac-with-public-key",
+            Fault::NoStateCheck => "no-state-check",
+            Fault::WeakNonce => "weak-nonce",
+            Fault::StaticNonce => "static-nonce",
+            Fault::ReusedJti => "reused-jti",
+            Fault::AssertionAudIssuer => "assertion-aud-issuer",
+            Fault::PkcePlain => "pkce-plain",
+            Fault::UserinfoSubUnchecked => "userinfo-sub-unchecked",
+            Fault::AcceptPlainUserinfo => "accept-plain-userinfo",
+            Fault::JwksPrivateMembers => "jwks-private-members",
+            Fault::OneKeySigEnc => "one-key-sig-enc",
+            Fault::NoJwksRefresh => "no-jwks-refresh",
+            Fault::JwksRefreshEveryLogin => "jwks-refresh-every-login",
+            Fault::TokenRequestOnCancel => "token-request-on-cancel",
+            Fault::TruncateCode => "truncate-code",
+            Fault::LongLivedRequestObject => "long-lived-request-object",
+            Fault::ParamsInFrontChannel => "params-in-front-channel",
+            Fault::AcceptWeakRpKey => "accept-weak-rp-key",
         }
     }
 
@@ -230,6 +282,49 @@ impl Fault {
             Fault::AcceptInnerAlgNone => "accepts an inner JWS with alg none and no signature",
             Fault::IdTokenHmacWithPublicKey => {
                 "verifies an inner HS256 JWS with the broker's public key PEM as the HMAC secret"
+            }
+            Fault::NoStateCheck => {
+                "does not compare the callback's state with the one it sent (or notice it is missing)"
+            }
+            Fault::WeakNonce => {
+                "makes the nonce from 8 random bytes, hex: 64 bits, under the 128 the profile asks for"
+            }
+            Fault::StaticNonce => "sends the same hard-coded nonce in every login",
+            Fault::ReusedJti => "uses one constant jti in every client assertion",
+            Fault::AssertionAudIssuer => {
+                "sets the client assertion's aud to the issuer instead of the token endpoint URL"
+            }
+            Fault::PkcePlain => "uses PKCE method plain: the code challenge is the verifier itself",
+            Fault::UserinfoSubUnchecked => {
+                "merges userinfo claims without comparing their sub with the ID token's"
+            }
+            Fault::AcceptPlainUserinfo => {
+                "takes a plain JSON userinfo response although a signed or encrypted one is registered"
+            }
+            Fault::JwksPrivateMembers => {
+                "publishes its keys as loaded, private members (d, p, q, dp, dq, qi) included"
+            }
+            Fault::OneKeySigEnc => {
+                "signs request objects and client assertions with its enc key and publishes that one key without use"
+            }
+            Fault::NoJwksRefresh => {
+                "never refreshes the broker JWKS, so a token signed with a newly published key is refused"
+            }
+            Fault::JwksRefreshEveryLogin => {
+                "fetches the broker JWKS again for every token instead of caching it"
+            }
+            Fault::TokenRequestOnCancel => {
+                "ignores the callback's error and calls the token endpoint after error=access_denied"
+            }
+            Fault::TruncateCode => {
+                "truncates the authorization code to 256 characters, as an input-length limit would"
+            }
+            Fault::LongLivedRequestObject => "gives its request objects an exp 24 hours ahead",
+            Fault::ParamsInFrontChannel => {
+                "also sends scope, state, nonce, redirect_uri and a login_hint in the clear next to request"
+            }
+            Fault::AcceptWeakRpKey => {
+                "publishes (and would use) an RSA key under 2048 bits instead of refusing it"
             }
         }
     }

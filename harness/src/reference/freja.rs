@@ -455,7 +455,7 @@ fn identity(
 
 /// Transport failures: trust failures of the server certificate are `server_untrusted`, an
 /// exchange that ran out of time is `timeout`, anything else `transport`.
-fn map_error(e: &reqwest::Error) -> Rejection {
+pub(crate) fn map_error(e: &reqwest::Error) -> Rejection {
     let detail = error_chain(e);
     if e.is_timeout() {
         return reject(Reason::Timeout, detail);

@@ -8,10 +8,13 @@ mod fault;
 mod freja;
 mod jws;
 mod oidc;
+mod oidc_flow;
+mod rp_keys;
 
 pub use fault::Fault;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -19,16 +22,19 @@ use crate::adapter::{
     Environment, Operation, Outcome, Reason, Rejection, RelyingParty, RpDescription,
 };
 
-/// The correct Freja eID relying party, optionally with faults.
+/// The correct Freja eID and FTN relying party, optionally with faults. Clones share the
+/// pending logins and the broker JWKS cache.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceRp {
     faults: BTreeSet<Fault>,
+    flow: Arc<oidc_flow::FlowState>,
 }
 
 impl ReferenceRp {
     pub fn new(faults: &[Fault]) -> ReferenceRp {
         ReferenceRp {
             faults: faults.iter().copied().collect(),
+            flow: Arc::default(),
         }
     }
 
@@ -54,6 +60,9 @@ impl RelyingParty for ReferenceRp {
                 "dn.validate".into(),
                 "freja.verify_details".into(),
                 "oidc.validate_id_token".into(),
+                "oidc.begin_login".into(),
+                "oidc.finish_login".into(),
+                "rp.keys".into(),
             ],
         }
     }
@@ -71,6 +80,23 @@ impl RelyingParty for ReferenceRp {
             };
             return oidc::validate(&self.faults, oidc, req);
         }
+        match &op {
+            Operation::OidcBeginLogin(req) => {
+                return oidc_flow::begin_login(&self.faults, &self.flow, env, req);
+            }
+            Operation::OidcFinishLogin(req) => {
+                return oidc_flow::finish_login(&self.faults, &self.flow, env, req).await;
+            }
+            Operation::RpKeys(_) => {
+                return match &env.oidc {
+                    Some(oidc) => rp_keys::publish(&self.faults, oidc),
+                    None => Rejection::new(Reason::InvalidInput)
+                        .detail("the environment has no OIDC settings")
+                        .into(),
+                };
+            }
+            _ => {}
+        }
         let Some(freja) = &env.freja else {
             return Rejection::new(Reason::InvalidInput)
                 .detail("the environment has no Freja eID settings")
@@ -85,7 +111,7 @@ impl RelyingParty for ReferenceRp {
             }
             Operation::OidcValidateIdToken(_) => unreachable!("handled above"),
             Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) | Operation::RpKeys(_) => {
-                return Outcome::Unsupported;
+                unreachable!("handled above")
             }
         };
         freja::run(&self.faults, freja, flow).await

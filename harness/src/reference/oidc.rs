@@ -2,7 +2,8 @@
 //! `use: enc` keys), verify the inner RS256 JWS (broker key by the inner `kid`), then the claims
 //! per OIDC Core §3.1.3.7 and the national identifiers.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::io::Read;
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
@@ -30,11 +31,11 @@ const HETU_CLAIMS: &[&str] = &[
 /// One message for every decryption failure, whatever its cause (RFC 7516 §11.5).
 const DECRYPTION_FAILED: &str = "the ID token could not be decrypted";
 
-fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
+pub(crate) fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
     Rejection::new(reason).detail(detail)
 }
 
-fn claim(name: &str, detail: impl Into<String>) -> Rejection {
+pub(crate) fn claim(name: &str, detail: impl Into<String>) -> Rejection {
     let mut r = reject(Reason::ClaimsInvalid, detail);
     r.claim = Some(name.to_owned());
     r
@@ -45,28 +46,38 @@ pub(crate) fn validate(
     env: &OidcEnvironment,
     req: &IdTokenRequest,
 ) -> Outcome {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    match (Validator { faults, env, now }).run(req) {
-        Ok(identity) => Outcome::accepted(identity),
+    match Validator::new(faults, env, &env.broker_jwks).id_token(req) {
+        Ok(identity) => Outcome::accepted(identity.into_iter().collect()),
         Err(r) => r.into(),
     }
 }
 
-struct Validator<'a> {
-    faults: &'a BTreeSet<Fault>,
-    env: &'a OidcEnvironment,
-    now: i64,
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
-fn b64(s: &str) -> Option<Vec<u8>> {
+/// Validates ID tokens (and, in the flow, protected userinfo responses) against one broker JWKS.
+pub(crate) struct Validator<'a> {
+    faults: &'a BTreeSet<Fault>,
+    env: &'a OidcEnvironment,
+    /// The broker's signing keys: the environment's in `oidc.validate_id_token`, the fetched ones
+    /// in the flow.
+    jwks: &'a Value,
+    now: i64,
+    /// Set when a signature could not be checked because the inner `kid` is not in `jwks`: the
+    /// flow then refreshes the JWKS (once, rate-limited) and tries again.
+    inner_kid_unknown: Cell<bool>,
+}
+
+pub(crate) fn b64(s: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s).ok()
 }
 
 /// A JSON object whose members are unique (RFC 8725 §2.6: no lexically-last games).
-fn unique_object(bytes: &[u8]) -> Result<Map<String, Value>, Option<String>> {
+pub(crate) fn unique_object(bytes: &[u8]) -> Result<Map<String, Value>, Option<String>> {
     struct Dup(Option<String>);
     impl<'de> serde::Deserialize<'de> for Dup {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -104,13 +115,46 @@ fn unique_object(bytes: &[u8]) -> Result<Map<String, Value>, Option<String>> {
     }
 }
 
-impl Validator<'_> {
+impl<'a> Validator<'a> {
+    pub(crate) fn new(
+        faults: &'a BTreeSet<Fault>,
+        env: &'a OidcEnvironment,
+        jwks: &'a Value,
+    ) -> Validator<'a> {
+        Validator {
+            faults,
+            env,
+            jwks,
+            now: unix_now(),
+            inner_kid_unknown: Cell::new(false),
+        }
+    }
+
     fn has(&self, f: Fault) -> bool {
         self.faults.contains(&f)
     }
 
-    fn run(&self, req: &IdTokenRequest) -> Result<BTreeMap<String, Value>, Rejection> {
-        let token = req.id_token.trim();
+    /// Whether the last failure was an inner `kid` missing from the JWKS.
+    pub(crate) fn inner_kid_unknown(&self) -> bool {
+        self.inner_kid_unknown.get()
+    }
+
+    /// Open and validate an ID token; its verified claims.
+    pub(crate) fn id_token(&self, req: &IdTokenRequest) -> Result<Map<String, Value>, Rejection> {
+        let claims = self.open(&req.id_token, self.env.encryption_required)?;
+        self.check_claims(&claims, req)?;
+        Ok(claims)
+    }
+
+    /// Decrypt (a 5-part JWE, allow-listed) and verify (the inner RS256 JWS) a compact token, or
+    /// verify a 3-part JWS when encryption is not required; the verified claims, unchecked.
+    pub(crate) fn open(
+        &self,
+        token: &str,
+        encryption_required: bool,
+    ) -> Result<Map<String, Value>, Rejection> {
+        self.inner_kid_unknown.set(false);
+        let token = token.trim();
         if token.len() > MAX_TOKEN {
             return Err(reject(
                 Reason::MalformedResponse,
@@ -120,7 +164,7 @@ impl Validator<'_> {
         let parts: Vec<&str> = token.split('.').collect();
         let jws = match parts.len() {
             5 => self.decrypt(&parts)?,
-            3 if !self.env.encryption_required || self.has(Fault::AcceptUnencryptedIdToken) => {
+            3 if !encryption_required || self.has(Fault::AcceptUnencryptedIdToken) => {
                 token.as_bytes().to_vec()
             }
             3 => {
@@ -136,9 +180,7 @@ impl Validator<'_> {
                 ));
             }
         };
-        let claims = self.verify(&jws)?;
-        self.check_claims(&claims, req)?;
-        Ok(claims.into_iter().collect())
+        self.verify(&jws)
     }
 
     /// Decrypt a compact JWE; the plaintext must be the inner JWS.
@@ -341,7 +383,7 @@ impl Validator<'_> {
             .get("kid")
             .and_then(Value::as_str)
             .ok_or_else(unknown)?;
-        let keys = self.env.broker_jwks.get("keys").and_then(Value::as_array);
+        let keys = self.jwks.get("keys").and_then(Value::as_array);
         let jwk = keys
             .into_iter()
             .flatten()
@@ -352,7 +394,10 @@ impl Validator<'_> {
                         .and_then(Value::as_str)
                         .is_none_or(|u| u == "sig")
             })
-            .ok_or_else(unknown)?;
+            .ok_or_else(|| {
+                self.inner_kid_unknown.set(true);
+                unknown()
+            })?;
         let part = |n: &str| jwk.get(n).and_then(Value::as_str).and_then(b64);
         match (part("n"), part("e")) {
             (Some(n), Some(e)) => Ok((n, e)),
