@@ -5,6 +5,7 @@
 //! command with one `perform` line on stdin (then end of input) and reads exactly one reply line.
 //! The driver must exit 0 after replying; anything else is an `error` for that vector.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,6 +24,9 @@ const MAX_STDERR_BYTES: usize = 64 << 10;
 #[derive(Debug)]
 pub struct ExecRp {
     command: Vec<String>,
+    /// Kept for the whole run and named in `EIDCONF_STATE_DIR`: where a driver keeps what must
+    /// outlive its process (the pending logins between `oidc.begin_login` and `finish_login`).
+    state_dir: PathBuf,
     description: RpDescription,
     timeout: Duration,
     next_id: AtomicU64,
@@ -42,7 +46,18 @@ impl ExecRp {
         if command.is_empty() {
             return Err("no driver command given (`--rp exec -- CMD ARGS…`)".into());
         }
-        let run = run_once(&command, &harness_hello(), timeout).await;
+        let state_dir = std::env::temp_dir().join(format!(
+            "eidconf-exec-{}-{}",
+            std::process::id(),
+            crate::forge::jwe::b64u(&crate::forge::jwe::random(9))
+        ));
+        std::fs::create_dir_all(&state_dir).map_err(|e| {
+            format!(
+                "cannot create the state directory {}: {e}",
+                state_dir.display()
+            )
+        })?;
+        let run = run_once(&command, &state_dir, &harness_hello(), timeout).await;
         let run = match run {
             Ok(r) => r,
             Err((e, stderr)) => return Err(format!("the hello run failed: {e}{}", tail(&stderr))),
@@ -63,10 +78,17 @@ impl ExecRp {
         }
         Ok(ExecRp {
             command,
+            state_dir,
             description: hello.description(),
             timeout,
             next_id: AtomicU64::new(1),
         })
+    }
+}
+
+impl Drop for ExecRp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state_dir);
     }
 }
 
@@ -82,10 +104,12 @@ fn tail(stderr: &str) -> String {
 /// Run the driver with one message; on timeout kill it (and its group) and reap it.
 async fn run_once(
     argv: &[String],
+    state_dir: &Path,
     message: &HarnessMessage,
     timeout: Duration,
 ) -> Result<Run, (TransportError, String)> {
-    let mut child = command(argv).spawn().map_err(|e| {
+    let envs = [("EIDCONF_STATE_DIR", state_dir)];
+    let mut child = command(argv, "exec", &envs).spawn().map_err(|e| {
         (
             TransportError::Crashed(format!("cannot start the driver `{}`: {e}", argv.join(" "))),
             String::new(),
@@ -155,6 +179,10 @@ impl RelyingParty for ExecRp {
         self.description.clone()
     }
 
+    async fn shutdown(&self) {
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+
     /// See `Traced::into_outcome`.
     async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
         self.perform_traced(env, op, self.timeout)
@@ -169,10 +197,11 @@ impl RelyingParty for ExecRp {
             environment: env.clone(),
             operation: op,
         }));
-        let (outcome, stderr) = match run_once(&self.command, &request, timeout).await {
-            Err((e, stderr)) => (Err(e), stderr),
-            Ok(run) => (judge_run(id, &run), run.stderr),
-        };
+        let (outcome, stderr) =
+            match run_once(&self.command, &self.state_dir, &request, timeout).await {
+                Err((e, stderr)) => (Err(e), stderr),
+                Ok(run) => (judge_run(id, &run), run.stderr),
+            };
         Traced {
             outcome,
             stderr: (!stderr.is_empty()).then_some(stderr),

@@ -12,6 +12,7 @@
 //! The driver and anything it starts run in their own process group, so a kill reaches them all.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -256,8 +257,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A command ready to spawn as a driver: piped stdio, its own process group, killed on drop.
-pub(crate) fn command(argv: &[String]) -> Command {
+/// The driver command, with `EIDCONF_TRANSPORT` and `envs` set (PROTOCOL.md §7).
+pub(crate) fn command(argv: &[String], transport: &str, envs: &[(&str, &Path)]) -> Command {
     let mut c = Command::new(&argv[0]);
+    c.env("EIDCONF_TRANSPORT", transport);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
     c.args(&argv[1..])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -322,7 +328,7 @@ impl Driver {
         argv: &[String],
         timeout: Duration,
     ) -> Result<(Arc<Driver>, protocol::DriverHello, JoinHandle<()>), String> {
-        let mut child = command(argv)
+        let mut child = command(argv, "stdio", &[])
             .spawn()
             .map_err(|e| format!("cannot start the driver `{}`: {e}", argv.join(" ")))?;
         let pid = child.id().unwrap_or(0);

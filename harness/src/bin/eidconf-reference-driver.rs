@@ -105,7 +105,13 @@ async fn main() -> ExitCode {
                     );
                     return ExitCode::from(2);
                 }
-                let d = rp.describe();
+                let mut d = rp.describe();
+                // Pending logins live in this process's memory, which `exec` throws away after
+                // each message: the flow operations need `stdio`.
+                if std::env::var("EIDCONF_TRANSPORT").as_deref() == Ok("exec") {
+                    d.operations
+                        .retain(|o| o != "oidc.begin_login" && o != "oidc.finish_login");
+                }
                 let hello = DriverMessage::Hello(DriverHello {
                     protocol: PROTOCOL_VERSION,
                     name: d.name,
