@@ -895,6 +895,428 @@ mod tests {
         assert!(!matches("request_object.*", "client_assertion.jti"));
     }
 
+    mod flows {
+        use super::super::*;
+        use crate::forge::jws::{SigAlg, b64u, rsa_sign};
+        use crate::pki::Pki;
+        use serde_json::json;
+
+        const CLIENT: &str = "client-1";
+        const ISSUER: &str = "https://127.0.0.1:1/abc";
+        const AUTHZ: &str = "https://127.0.0.1:1/abc/oauth2/authorize";
+        const TOKEN: &str = "https://127.0.0.1:1/abc/oauth2/token";
+        const REDIRECT: &str = "https://rp.eidconf.test/callback";
+        const ACR: &str = "http://ftn.ficora.fi/2017/loa2";
+        const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+        fn pki() -> Pki {
+            Pki::load(&crate::default_corpus_root().join("vectors/keys")).expect("keys")
+        }
+
+        fn jws(pki: &Pki, key: &str, claims: &Map<String, Value>) -> String {
+            let h = b64u(
+                json!({"alg": "RS256", "kid": "ftn-rp-sig"})
+                    .to_string()
+                    .as_bytes(),
+            );
+            let p = b64u(Value::Object(claims.clone()).to_string().as_bytes());
+            let input = format!("{h}.{p}");
+            let sig = rsa_sign(pki, key, SigAlg::RS256, input.as_bytes()).unwrap();
+            format!("{input}.{}", b64u(&sig))
+        }
+
+        fn registration(pki: &Pki) -> Registration {
+            let der = crate::forge::nested::rsa_public(pki.get("ftn-rp-sig").unwrap())
+                .unwrap()
+                .pkcs1_der;
+            Registration {
+                client_id: CLIENT.into(),
+                issuer: ISSUER.into(),
+                authorization_endpoint: AUTHZ.into(),
+                token_endpoint: TOKEN.into(),
+                redirect_uri: REDIRECT.into(),
+                acr_values: vec![ACR.into()],
+                front_channel_parameters: vec!["client_id".into()],
+                sig_keys: vec![("ftn-rp-sig".into(), der)],
+            }
+        }
+
+        fn obj(v: Value) -> Map<String, Value> {
+            match v {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            }
+        }
+
+        /// A conformant login, to be spoiled one member at a time.
+        struct Case {
+            url_base: String,
+            extra: Vec<(String, String)>,
+            ro: Map<String, Value>,
+            ro_key: &'static str,
+            form: BTreeMap<String, String>,
+            ca: Map<String, Value>,
+            ca_key: &'static str,
+            userinfo: Option<String>,
+        }
+
+        impl Case {
+            fn good(n: usize) -> Case {
+                let at = 1_000_000;
+                let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+                let form = [
+                    ("grant_type", "authorization_code"),
+                    ("code", "the-code"),
+                    ("redirect_uri", REDIRECT),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("code_verifier", VERIFIER),
+                ];
+                Case {
+                    url_base: AUTHZ.into(),
+                    extra: vec![("client_id".into(), CLIENT.into())],
+                    ro: obj(json!({
+                        "iss": CLIENT, "aud": ISSUER, "client_id": CLIENT,
+                        "response_type": "code", "scope": "openid profile",
+                        "redirect_uri": REDIRECT,
+                        "state": format!("state-{n}-abcdefghijklmnopqrstuvwxyz"),
+                        "nonce": format!("nonce-{n}-abcdefghijklmnopqrstuvwxyz"),
+                        "acr_values": ACR, "exp": at + 600, "jti": format!("ro-{n}"),
+                        "code_challenge": challenge, "code_challenge_method": "S256",
+                    })),
+                    ro_key: "ftn-rp-sig",
+                    form: form
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ca: obj(json!({
+                        "iss": CLIENT, "sub": CLIENT, "aud": TOKEN, "exp": at + 300,
+                        "jti": format!("ca-{n}"),
+                    })),
+                    ca_key: "ftn-rp-sig",
+                    userinfo: Some("Bearer the-access-token".into()),
+                }
+            }
+
+            fn trace(&self, pki: &Pki) -> LoginTrace {
+                let mut url = reqwest::Url::parse(&self.url_base).unwrap();
+                url.query_pairs_mut()
+                    .append_pair("request", &jws(pki, self.ro_key, &self.ro));
+                for (k, v) in &self.extra {
+                    url.query_pairs_mut().append_pair(k, v);
+                }
+                let mut form = self.form.clone();
+                form.insert("client_assertion".into(), jws(pki, self.ca_key, &self.ca));
+                LoginTrace {
+                    authorization_url: Some(url.to_string()),
+                    authorized_at: 1_000_000,
+                    code: Some("the-code".into()),
+                    access_token: Some("the-access-token".into()),
+                    token_requests: vec![TokenTrace {
+                        form,
+                        at: 1_000_000,
+                    }],
+                    userinfo_authorizations: vec![self.userinfo.clone()],
+                    replay: false,
+                }
+            }
+        }
+
+        fn run(pki: &Pki, cases: &[Case]) -> Vec<Check> {
+            let traces: Vec<LoginTrace> = cases.iter().map(|c| c.trace(pki)).collect();
+            login_checks(&registration(pki), &traces)
+        }
+
+        fn set(m: &mut Map<String, Value>, k: &str, v: Value) {
+            if v.is_null() {
+                m.remove(k);
+            } else {
+                m.insert(k.into(), v);
+            }
+        }
+
+        #[test]
+        fn a_conformant_login_passes_every_login_check() {
+            let pki = pki();
+            let checks = run(&pki, &[Case::good(1), Case::good(2)]);
+            let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
+            assert!(failed.is_empty(), "{failed:#?}");
+            for (id, _) in CATALOGUE.iter().filter(|(id, _)| !id.starts_with("jwks.")) {
+                for login in [1, 2] {
+                    assert!(
+                        checks.iter().any(|c| c.id == *id && c.login == Some(login)),
+                        "{id} not made on login {login}"
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn each_login_check_fails_on_its_fault() {
+            type Spoil = fn(&mut Case);
+            let cases: &[(&str, Spoil)] = &[
+                ("authorization.endpoint", |c| {
+                    c.url_base = "https://127.0.0.1:1/other".into()
+                }),
+                ("authorization.parameters", |c| {
+                    c.extra.push(("login_hint".into(), "131052-308T".into()))
+                }),
+                ("authorization.parameters", |c| c.extra.clear()),
+                ("authorization.parameters", |c| {
+                    c.extra[0].1 = "other".into()
+                }),
+                ("request_object.signed", |c| c.ro_key = "ftn-rp-enc-1"),
+                ("request_object.iss", |c| set(&mut c.ro, "iss", json!("x"))),
+                ("request_object.aud", |c| {
+                    set(&mut c.ro, "aud", json!("https://x/"))
+                }),
+                ("request_object.aud", |c| {
+                    set(&mut c.ro, "aud", json!([ISSUER, "x"]))
+                }),
+                ("request_object.client_id", |c| {
+                    set(&mut c.ro, "client_id", Value::Null)
+                }),
+                ("request_object.response_type", |c| {
+                    set(&mut c.ro, "response_type", json!("token"))
+                }),
+                ("request_object.scope", |c| {
+                    set(&mut c.ro, "scope", json!("profile"))
+                }),
+                ("request_object.redirect_uri", |c| {
+                    set(&mut c.ro, "redirect_uri", json!("https://rp.eidconf.test/"))
+                }),
+                ("request_object.state", |c| {
+                    set(&mut c.ro, "state", json!("short-state"))
+                }),
+                ("request_object.state", |c| {
+                    set(&mut c.ro, "state", Value::Null)
+                }),
+                ("request_object.nonce", |c| {
+                    set(&mut c.ro, "nonce", Value::Null)
+                }),
+                ("request_object.nonce", |c| {
+                    set(
+                        &mut c.ro,
+                        "nonce",
+                        json!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"),
+                    )
+                }),
+                ("request_object.acr_values", |c| {
+                    set(
+                        &mut c.ro,
+                        "acr_values",
+                        json!("http://ftn.ficora.fi/2017/loatest2"),
+                    )
+                }),
+                ("request_object.exp", |c| {
+                    set(&mut c.ro, "exp", json!(1_000_000 + 7200))
+                }),
+                ("request_object.exp", |c| {
+                    set(&mut c.ro, "exp", json!(1_000_000 - 1))
+                }),
+                ("request_object.jti", |c| set(&mut c.ro, "jti", Value::Null)),
+                ("pkce.s256", |c| {
+                    set(&mut c.ro, "code_challenge_method", json!("plain"))
+                }),
+                ("pkce.s256", |c| {
+                    set(&mut c.ro, "code_challenge_method", Value::Null)
+                }),
+                ("pkce.s256", |c| {
+                    c.form.insert("code_verifier".into(), "wrong".into());
+                }),
+                ("token_request.parameters", |c| {
+                    c.form.insert("grant_type".into(), "password".into());
+                }),
+                ("token_request.parameters", |c| {
+                    c.form.insert("code".into(), "the-cod".into());
+                }),
+                ("token_request.parameters", |c| {
+                    c.form.insert("redirect_uri".into(), "https://x/".into());
+                }),
+                ("token_request.parameters", |c| {
+                    c.form.remove("client_assertion_type");
+                }),
+                ("client_assertion.signed", |c| c.ca_key = "ftn-broker-sig-1"),
+                ("client_assertion.iss_sub", |c| {
+                    set(&mut c.ca, "sub", json!("x"))
+                }),
+                ("client_assertion.aud", |c| {
+                    set(&mut c.ca, "aud", json!(ISSUER))
+                }),
+                ("client_assertion.exp", |c| {
+                    set(&mut c.ca, "exp", json!(1_000_000 - 10))
+                }),
+                ("client_assertion.exp", |c| {
+                    set(&mut c.ca, "exp", json!(1_000_000 + 3601))
+                }),
+                ("client_assertion.jti", |c| set(&mut c.ca, "jti", json!(""))),
+                ("userinfo.bearer", |c| {
+                    c.userinfo = Some("Bearer other".into())
+                }),
+                ("userinfo.bearer", |c| c.userinfo = None),
+                ("userinfo.bearer", |c| {
+                    c.userinfo = Some("Basic the-access-token".into())
+                }),
+            ];
+            let pki = pki();
+            for (id, spoil) in cases {
+                let mut case = Case::good(1);
+                spoil(&mut case);
+                let checks = run(&pki, &[case]);
+                let c = checks
+                    .iter()
+                    .find(|c| c.id == *id)
+                    .unwrap_or_else(|| panic!("{id} not made"));
+                assert!(!c.passed, "{id} passed: {}", c.detail);
+                let others: Vec<_> = checks.iter().filter(|o| !o.passed && o.id != *id).collect();
+                // Only a check that reads the same member may fail with it: the token request
+                // repeats the request object's redirect_uri.
+                let related = |o: &str| {
+                    *id == "request_object.redirect_uri" && o == "token_request.parameters"
+                };
+                assert!(others.iter().all(|o| related(&o.id)), "{id}: {others:#?}");
+            }
+        }
+
+        #[test]
+        fn values_must_be_unique_across_the_vectors_logins() {
+            let pki = pki();
+            let first = Case::good(1);
+            let mut second = Case::good(2);
+            for k in ["state", "nonce", "jti"] {
+                set(&mut second.ro, k, first.ro[k].clone());
+            }
+            set(&mut second.ca, "jti", first.ca["jti"].clone());
+            let checks = run(&pki, &[first, second]);
+            for id in [
+                "request_object.state",
+                "request_object.nonce",
+                "request_object.jti",
+                "client_assertion.jti",
+            ] {
+                let on = |n| {
+                    checks
+                        .iter()
+                        .find(|c| c.id == id && c.login == Some(n))
+                        .unwrap()
+                };
+                assert!(on(1).passed, "{id}");
+                assert!(
+                    !on(2).passed && on(2).detail.contains("already used"),
+                    "{id}"
+                );
+            }
+        }
+
+        #[test]
+        fn a_replayed_login_is_held_only_to_its_token_requests() {
+            let pki = pki();
+            let mut replay = Case::good(2).trace(&pki);
+            replay.replay = true;
+            let checks = login_checks(&registration(&pki), &[Case::good(1).trace(&pki), replay]);
+            assert!(
+                !checks
+                    .iter()
+                    .any(|c| c.login == Some(2) && c.id.starts_with("request_object"))
+            );
+            assert!(
+                checks
+                    .iter()
+                    .any(|c| c.login == Some(2) && c.id == "token_request.parameters")
+            );
+        }
+
+        #[test]
+        fn garbage_is_a_failed_check_not_a_panic() {
+            let pki = pki();
+            let reg = registration(&pki);
+            for url in [
+                "",
+                "::",
+                "https://127.0.0.1:1/abc/oauth2/authorize?request=a.b.c",
+                "x?request=%FF%FE",
+            ] {
+                let t = LoginTrace {
+                    authorization_url: Some(url.into()),
+                    token_requests: vec![TokenTrace {
+                        form: [("client_assertion".to_owned(), "....".to_owned())].into(),
+                        at: 0,
+                    }],
+                    ..LoginTrace::default()
+                };
+                let checks = login_checks(&reg, &[t]);
+                assert!(
+                    checks
+                        .iter()
+                        .any(|c| c.id == "request_object.signed" && !c.passed)
+                );
+                assert!(
+                    checks
+                        .iter()
+                        .any(|c| c.id == "client_assertion.signed" && !c.passed)
+                );
+            }
+        }
+
+        fn jwk(pki: &Pki, name: &str, use_: &str) -> Value {
+            crate::forge::nested::public_jwk(pki.get(name).unwrap(), use_).unwrap()
+        }
+
+        #[test]
+        fn each_jwks_check_passes_and_fails() {
+            let pki = pki();
+            let good =
+                json!({"keys": [jwk(&pki, "ftn-rp-sig", "sig"), jwk(&pki, "ftn-rp-enc-1", "enc")]});
+            let checks = jwks_checks(Some(&good));
+            assert_eq!(checks.len(), 4);
+            assert!(checks.iter().all(|c| c.passed), "{checks:#?}");
+
+            type Spoil = fn(&mut Value, &Pki);
+            let cases: &[(&str, Spoil)] = &[
+                ("jwks.public_only", |j, _| j["keys"][0]["d"] = json!("AQAB")),
+                ("jwks.public_only", |j, _| {
+                    j["keys"][1]["k"] = json!("c2VjcmV0")
+                }),
+                ("jwks.key_size", |j, _| {
+                    j["keys"][0]["n"] = json!(b64u(&[0xff; 128]))
+                }),
+                ("jwks.use_separation", |j, _| {
+                    j["keys"][1].as_object_mut().unwrap().remove("use");
+                }),
+                ("jwks.use_separation", |j, _| {
+                    j["keys"][1]["use"] = json!("sig")
+                }),
+                ("jwks.use_separation", |j, p| {
+                    j["keys"][1] = jwk(p, "ftn-rp-sig", "enc");
+                    j["keys"][1]["kid"] = json!("other");
+                }),
+                ("jwks.kid", |j, _| j["keys"][1]["kid"] = json!("ftn-rp-sig")),
+                ("jwks.kid", |j, _| {
+                    j["keys"][0].as_object_mut().unwrap().remove("kid");
+                }),
+            ];
+            for (id, spoil) in cases {
+                let mut j = good.clone();
+                spoil(&mut j, &pki);
+                let checks = jwks_checks(Some(&j));
+                let c = checks.iter().find(|c| c.id == *id).unwrap();
+                assert!(!c.passed, "{id} passed on {j}");
+            }
+            for nothing in [None, Some(&json!({})), Some(&json!({"keys": []}))] {
+                assert!(jwks_checks(nothing).iter().all(|c| !c.passed));
+            }
+        }
+
+        #[test]
+        fn modulus_bits_ignores_leading_zeros() {
+            assert_eq!(modulus_bits(&[0, 0x80, 0]), 16);
+            assert_eq!(modulus_bits(&[0x01, 0]), 9);
+            assert_eq!(modulus_bits(&[]), 0);
+        }
+    }
+
     #[test]
     fn ids_are_unique() {
         let mut ids: Vec<_> = CATALOGUE.iter().map(|(id, _)| *id).collect();
