@@ -105,8 +105,8 @@ fn every_well_formed_token_decrypts_with_josekit_and_verifies_with_jsonwebtoken(
         ] {
             for key in ["ftn-rp-enc-1", "ftn-rp-enc-2"] {
                 let mut r = TokenRecipe::default();
-                r.encryption.alg = alg;
-                r.encryption.enc = enc;
+                r.encryption.alg = Some(alg);
+                r.encryption.enc = Some(enc);
                 r.encryption.key = nested::KeyName::new(key);
                 let forged = nested::build(&r, &pki, &TokenContext::now()).unwrap();
                 let pem = strip_comment(&pki.get(key).unwrap().key_pem);

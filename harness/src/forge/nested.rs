@@ -104,12 +104,14 @@ pub struct EncryptionRecipe {
     /// The recipient key (default `ftn-rp-enc-1`); its name is the header `kid`.
     #[serde(default = "rp_enc_key")]
     pub key: KeyName,
-    /// Key management actually performed (default `RSA-OAEP`).
-    #[serde(default)]
-    pub alg: KeyAlg,
-    /// Content encryption actually performed (default `A128CBC-HS256`).
-    #[serde(default)]
-    pub enc: ContentEnc,
+    /// Key management actually performed (default: what the broker emits, `RSA-OAEP` for
+    /// token-level vectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<KeyAlg>,
+    /// Content encryption actually performed (default: what the broker emits, `A128CBC-HS256`
+    /// for token-level vectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc: Option<ContentEnc>,
     /// Members merged over `{"alg","enc","cty":"JWT","kid"}`; `null` removes one. The header
     /// may name other algorithms than the ones performed.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
@@ -120,8 +122,8 @@ impl Default for EncryptionRecipe {
     fn default() -> Self {
         EncryptionRecipe {
             key: rp_enc_key(),
-            alg: KeyAlg::default(),
-            enc: ContentEnc::default(),
+            alg: None,
+            enc: None,
             header: Map::new(),
         }
     }
@@ -258,6 +260,11 @@ pub struct TokenContext {
     pub client_id: String,
     /// Unix seconds.
     pub now: i64,
+    /// The claims a recipe's claims are merged over; `None`: [`default_claims`] (Telia-shaped).
+    pub base_claims: Option<Map<String, Value>>,
+    /// The JWE algorithms the broker emits unless the recipe says otherwise.
+    pub alg: KeyAlg,
+    pub enc: ContentEnc,
 }
 
 impl TokenContext {
@@ -270,6 +277,9 @@ impl TokenContext {
             issuer: DEFAULT_ISSUER.into(),
             client_id: DEFAULT_CLIENT_ID.into(),
             now,
+            base_claims: None,
+            alg: KeyAlg::default(),
+            enc: ContentEnc::default(),
         }
     }
 }
@@ -430,7 +440,10 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     header.insert("typ".into(), json!("JWT"));
     header.insert("kid".into(), json!(recipe.key.0));
     merge_members(&mut header, &recipe.header);
-    let mut claims = default_claims(ctx);
+    let mut claims = ctx
+        .base_claims
+        .clone()
+        .unwrap_or_else(|| default_claims(ctx));
     merge_members(&mut claims, &recipe.claims);
     for name in TIME_CLAIMS {
         if let Some(Value::String(s)) = claims.get(*name)
@@ -441,6 +454,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     }
 
     let enc = &recipe.encryption;
+    let (key_alg, content_enc) = (enc.alg.unwrap_or(ctx.alg), enc.enc.unwrap_or(ctx.enc));
     let mut sign = Sign::Rs256;
     let mut sign_key = signer;
     let mut sig_changes = Vec::new();
@@ -552,8 +566,8 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     } else {
         let plaintext = if unsigned { payload } else { jws.into_bytes() };
         let mut outer = Map::new();
-        outer.insert("alg".into(), json!(enc.alg.name()));
-        outer.insert("enc".into(), json!(enc.enc.name()));
+        outer.insert("alg".into(), json!(key_alg.name()));
+        outer.insert("enc".into(), json!(content_enc.name()));
         outer.insert("cty".into(), json!("JWT"));
         outer.insert("kid".into(), json!(enc.key.0));
         merge_members(&mut outer, &enc.header);
@@ -568,18 +582,24 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             }
         };
         let mut t = encrypt(
-            &outer, enc.alg, enc.enc, wrap_for, cek_len, spaced, &plaintext,
+            &outer,
+            key_alg,
+            content_enc,
+            wrap_for,
+            cek_len,
+            spaced,
+            &plaintext,
         )?;
         let mut plain_outer = Map::new();
-        plain_outer.insert("alg".into(), json!(enc.alg.name()));
-        plain_outer.insert("enc".into(), json!(enc.enc.name()));
+        plain_outer.insert("alg".into(), json!(key_alg.name()));
+        plain_outer.insert("enc".into(), json!(content_enc.name()));
         plain_outer.insert("cty".into(), json!("JWT"));
         plain_outer.insert("kid".into(), json!(enc.key.0));
         for _ in 0..nest {
             t = encrypt(
                 &plain_outer,
-                enc.alg,
-                enc.enc,
+                key_alg,
+                content_enc,
                 wrap_for,
                 None,
                 false,
@@ -719,32 +739,27 @@ fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, String> {
     Ok(parts.join("."))
 }
 
-/// Stand up an `oidc.validate_id_token` vector: the RP's registration and the token the broker
-/// issues, filled into `req` unless the vector gave one verbatim.
-pub fn stand_up(
-    spec: &crate::vector::VectorSpec,
+/// The RP's registration at a broker whose issuer is `issuer`, from the vector's overrides:
+/// RP keys, the broker keys of `broker_jwks`, and the JWE allow-lists (`alg_values`,
+/// `enc_values` unless overridden). Token-level and flow operations share it.
+pub fn registration(
+    o: &crate::vector::model::OidcEnvironmentSpec,
     pki: &Pki,
-    req: &mut crate::adapter::IdTokenRequest,
+    issuer: &str,
+    alg_values: &[&str],
+    enc_values: &[&str],
 ) -> Result<crate::adapter::OidcEnvironment, String> {
     use crate::adapter::{OidcEnvironment, RpKey};
-    use crate::vector::model::KeyUse;
-    let o = spec.environment.oidc.clone().unwrap_or_default();
-    let issuer = o.issuer.unwrap_or_else(|| DEFAULT_ISSUER.into());
-    let client_id = o.client_id.unwrap_or_else(|| DEFAULT_CLIENT_ID.into());
-    let rp_keys = o.rp_keys.unwrap_or_else(|| {
+    use crate::vector::model::{KeyUse, RpKeySpec};
+    let rp_key = |name: &str, use_| RpKeySpec {
+        key: KeyName::new(name),
+        use_,
+    };
+    let rp_keys = o.rp_keys.clone().unwrap_or_else(|| {
         vec![
-            crate::vector::model::RpKeySpec {
-                key: KeyName::new("ftn-rp-enc-1"),
-                use_: KeyUse::Enc,
-            },
-            crate::vector::model::RpKeySpec {
-                key: KeyName::new("ftn-rp-enc-2"),
-                use_: KeyUse::Enc,
-            },
-            crate::vector::model::RpKeySpec {
-                key: KeyName::new("ftn-rp-sig"),
-                use_: KeyUse::Sig,
-            },
+            rp_key("ftn-rp-enc-1", KeyUse::Enc),
+            rp_key("ftn-rp-enc-2", KeyUse::Enc),
+            rp_key("ftn-rp-sig", KeyUse::Sig),
         ]
     });
     let mut keys = Vec::new();
@@ -761,6 +776,7 @@ pub fn stand_up(
     }
     let broker = o
         .broker_keys
+        .clone()
         .unwrap_or_else(|| vec![KeyName::new(BROKER_KEY), KeyName::new("ftn-broker-sig-2")]);
     let mut jwks = Vec::new();
     for k in &broker {
@@ -770,29 +786,47 @@ pub fn stand_up(
         )?);
     }
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    if req.id_token.is_empty() {
-        let recipe = spec.provider.id_token.clone().unwrap_or_default();
-        let ctx = TokenContext {
-            issuer: DEFAULT_ISSUER.into(),
-            client_id: DEFAULT_CLIENT_ID.into(),
-            ..TokenContext::now()
-        };
-        req.id_token = build(&recipe, pki, &ctx)?.token;
-    }
     Ok(OidcEnvironment {
-        issuer,
-        client_id,
+        issuer: o.issuer.clone().unwrap_or_else(|| issuer.into()),
+        client_id: o
+            .client_id
+            .clone()
+            .unwrap_or_else(|| DEFAULT_CLIENT_ID.into()),
         rp_keys: keys,
         broker_jwks: json!({ "keys": jwks }),
         id_token_signing_alg_values: strings(&["RS256"]),
         id_token_encryption_alg_values: o
             .encryption_alg_values
-            .unwrap_or_else(|| strings(&["RSA-OAEP", "RSA-OAEP-256"])),
+            .clone()
+            .unwrap_or_else(|| strings(alg_values)),
         id_token_encryption_enc_values: o
             .encryption_enc_values
-            .unwrap_or_else(|| strings(&["A128CBC-HS256", "A128GCM", "A256GCM"])),
+            .clone()
+            .unwrap_or_else(|| strings(enc_values)),
         encryption_required: o.encryption_required.unwrap_or(true),
         clock_skew_seconds: 60,
         broker: None,
     })
+}
+
+/// Stand up an `oidc.validate_id_token` vector: the RP's registration and the token the broker
+/// issues, filled into `req` unless the vector gave one verbatim.
+pub fn stand_up(
+    spec: &crate::vector::VectorSpec,
+    pki: &Pki,
+    req: &mut crate::adapter::IdTokenRequest,
+) -> Result<crate::adapter::OidcEnvironment, String> {
+    let o = spec.environment.oidc.clone().unwrap_or_default();
+    let env = registration(
+        &o,
+        pki,
+        DEFAULT_ISSUER,
+        &["RSA-OAEP", "RSA-OAEP-256"],
+        &["A128CBC-HS256", "A128GCM", "A256GCM"],
+    )?;
+    if req.id_token.is_empty() {
+        let recipe = spec.provider.id_token.clone().unwrap_or_default();
+        req.id_token = build(&recipe, pki, &TokenContext::now())?.token;
+    }
+    Ok(env)
 }

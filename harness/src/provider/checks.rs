@@ -4,7 +4,16 @@
 //! Every check is made whenever its input exists and lands in the evidence; a vector asserts the
 //! ones it is about with `expect.checks`, so one RP bug fails the vectors written for it.
 
+use std::collections::{BTreeMap, HashSet};
+
+use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_2048_8192_SHA256, RsaKeyPair, UnparsedPublicKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::adapter::OidcEnvironment;
 
 /// The outcome of one check on one login (or on the published JWKS).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,6 +146,742 @@ pub fn matches(pattern: &str, id: &str) -> bool {
     }
 }
 
+/// What the requests are held against: the RP's registration at the broker.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub client_id: String,
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub redirect_uri: String,
+    pub acr_values: Vec<String>,
+    pub front_channel_parameters: Vec<String>,
+    /// The RP's `use: sig` public keys: kid and PKCS#1 `RSAPublicKey` DER.
+    pub sig_keys: Vec<(String, Vec<u8>)>,
+}
+
+impl Registration {
+    /// The registration the RP was given (its `use: sig` keys parsed once, here).
+    pub fn from_environment(env: &OidcEnvironment) -> Registration {
+        let sig_keys = env
+            .rp_keys
+            .iter()
+            .filter(|k| k.use_ == "sig")
+            .filter_map(|k| {
+                let der = crate::pki::pem_der(&k.private_key_pem, "PRIVATE KEY")?;
+                let pair = RsaKeyPair::from_pkcs8(&der).ok()?;
+                Some((k.kid.clone(), pair.public_key().as_ref().to_vec()))
+            })
+            .collect();
+        let b = env.broker.as_ref();
+        Registration {
+            client_id: env.client_id.clone(),
+            issuer: env.issuer.clone(),
+            authorization_endpoint: b
+                .map(|b| b.authorization_endpoint.clone())
+                .unwrap_or_default(),
+            token_endpoint: b.map(|b| b.token_endpoint.clone()).unwrap_or_default(),
+            redirect_uri: b.map(|b| b.redirect_uri.clone()).unwrap_or_default(),
+            acr_values: b.map(|b| b.acr_values.clone()).unwrap_or_default(),
+            front_channel_parameters: b
+                .map(|b| b.front_channel_parameters.clone())
+                .unwrap_or_default(),
+            sig_keys,
+        }
+    }
+}
+
+/// What the RP sent in one login, raw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoginTrace {
+    /// The authorization URL the harness carried to the broker.
+    pub authorization_url: Option<String>,
+    /// Unix seconds when the authorization request was carried.
+    pub authorized_at: i64,
+    /// The code the broker issued for this login (a replay: the replayed one).
+    pub code: Option<String>,
+    /// The access token the broker issued in this login.
+    pub access_token: Option<String>,
+    pub token_requests: Vec<TokenTrace>,
+    /// The `Authorization` header of every userinfo request (`None`: absent).
+    pub userinfo_authorizations: Vec<Option<String>>,
+    /// A replayed callback: the login has no authorization request of its own.
+    pub replay: bool,
+}
+
+/// One token request: its form (with `client_assertion`) and when it arrived (Unix seconds).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenTrace {
+    pub form: BTreeMap<String, String>,
+    pub at: i64,
+}
+
+/// The query parameters of a URL (first occurrence wins); empty if it does not parse.
+pub fn query_parameters(url: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Ok(u) = reqwest::Url::parse(url) {
+        for (k, v) in u.query_pairs() {
+            out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+    }
+    out
+}
+
+/// A form body's parameters (first occurrence wins).
+pub fn form_parameters(body: &[u8]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    out
+}
+
+/// Header and claims of a compact JWS, whether or not it verifies.
+pub fn decode_jwt(token: &str) -> Option<(Map<String, Value>, Map<String, Value>)> {
+    let mut parts = token.split('.');
+    let (h, p) = (parts.next()?, parts.next()?);
+    let obj = |s: &str| -> Option<Map<String, Value>> {
+        let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
+        match serde_json::from_slice(&bytes).ok()? {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    };
+    Some((obj(h)?, obj(p)?))
+}
+
+/// Whether a compact JWS is RS256, names an RP `use: sig` key, and verifies with it.
+fn verify_rp_signature(token: &str, reg: &Registration) -> Result<String, String> {
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return Err(format!("not a compact JWS ({} parts)", parts.len()));
+    }
+    let (header, _) = decode_jwt(token).ok_or("header or payload is not base64url JSON")?;
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+    if alg != "RS256" {
+        return Err(format!("alg is `{alg}`, not RS256"));
+    }
+    let Some(kid) = header.get("kid").and_then(Value::as_str) else {
+        return Err("no kid in the header".into());
+    };
+    let Some((_, key)) = reg.sig_keys.iter().find(|(k, _)| k == kid) else {
+        return Err(format!("kid `{kid}` names no RP `use: sig` key"));
+    };
+    let sig = URL_SAFE_NO_PAD
+        .decode(parts[2])
+        .map_err(|_| "the signature is not base64url")?;
+    let input = format!("{}.{}", parts[0], parts[1]);
+    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key)
+        .verify(input.as_bytes(), &sig)
+        .map(|()| format!("RS256 by `{kid}`, verifies"))
+        .map_err(|_| format!("the RS256 signature does not verify with `{kid}`"))
+}
+
+/// At least 128 bits: 22 characters of the base64url alphabet.
+const MIN_RANDOM_CHARS: usize = 22;
+
+fn random_enough(name: &str, v: Option<&Value>, seen: &mut HashSet<String>) -> (bool, String) {
+    let Some(v) = v else {
+        return (false, format!("no `{name}`"));
+    };
+    let Some(s) = v.as_str() else {
+        return (false, format!("`{name}` is {v}, not a string"));
+    };
+    let n = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .count();
+    if n < MIN_RANDOM_CHARS {
+        return (
+            false,
+            format!(
+                "`{name}` has {n} base64url characters, fewer than {MIN_RANDOM_CHARS} (128 bits)"
+            ),
+        );
+    }
+    if !seen.insert(s.to_owned()) {
+        return (
+            false,
+            format!("`{name}` `{s}` was already used in this vector"),
+        );
+    }
+    (
+        true,
+        format!("`{name}` has {n} base64url characters, unique"),
+    )
+}
+
+fn unique_jti(v: Option<&Value>, seen: &mut HashSet<String>) -> (bool, String) {
+    match v {
+        Some(Value::String(s)) if !s.is_empty() => {
+            if seen.insert(s.clone()) {
+                (true, format!("`jti` `{s}` unique"))
+            } else {
+                (
+                    false,
+                    format!("`jti` `{s}` was already used in this vector"),
+                )
+            }
+        }
+        Some(other) => (false, format!("`jti` is {other}")),
+        None => (false, "no `jti`".into()),
+    }
+}
+
+/// `exp` after `at` and at most 60 minutes ahead of it.
+fn exp_window(v: Option<&Value>, at: i64) -> (bool, String) {
+    let Some(exp) = v.and_then(Value::as_f64) else {
+        return (
+            false,
+            format!("`exp` is {}", v.map_or("absent".into(), Value::to_string)),
+        );
+    };
+    let ahead = exp - at as f64;
+    if ahead <= 0.0 {
+        (false, format!("`exp` is {}s in the past", -ahead))
+    } else if ahead > 3600.0 {
+        (
+            false,
+            format!("`exp` is {ahead}s ahead, more than 60 minutes"),
+        )
+    } else {
+        (true, format!("`exp` is {ahead}s ahead"))
+    }
+}
+
+fn equals(name: &str, v: Option<&Value>, want: &str) -> (bool, String) {
+    match v {
+        Some(Value::String(s)) if s == want => (true, format!("`{name}` is `{want}`")),
+        Some(other) => (false, format!("`{name}` is {other}, expected `{want}`")),
+        None => (false, format!("no `{name}`, expected `{want}`")),
+    }
+}
+
+/// A single audience: the string, or an array holding only it.
+fn audience(name: &str, v: Option<&Value>, want: &str) -> (bool, String) {
+    match v {
+        Some(Value::Array(a)) if a.len() == 1 && a[0].as_str() == Some(want) => {
+            (true, format!("`{name}` is [`{want}`]"))
+        }
+        _ => equals(name, v, want),
+    }
+}
+
+fn param_equals(form: &BTreeMap<String, String>, name: &str, want: &str) -> Result<(), String> {
+    match form.get(name) {
+        Some(v) if v == want => Ok(()),
+        Some(v) => Err(format!("`{name}` is `{v}`, expected `{want}`")),
+        None => Err(format!("no `{name}`")),
+    }
+}
+
+/// Per login, per check id: the first failure wins over passes.
+#[derive(Default)]
+struct Tally {
+    out: Vec<Check>,
+}
+
+impl Tally {
+    fn add(&mut self, id: &str, login: Option<usize>, (passed, detail): (bool, String)) {
+        if let Some(c) = self.out.iter_mut().find(|c| c.id == id && c.login == login) {
+            if c.passed && !passed {
+                c.passed = false;
+                c.detail = detail;
+            }
+            return;
+        }
+        self.out.push(Check {
+            id: id.into(),
+            login,
+            passed,
+            detail,
+        });
+    }
+}
+
+fn verdict(r: Result<String, String>) -> (bool, String) {
+    match r {
+        Ok(d) => (true, d),
+        Err(d) => (false, d),
+    }
+}
+
+/// Every request-side check whose input exists, login by login.
+pub fn login_checks(reg: &Registration, logins: &[LoginTrace]) -> Vec<Check> {
+    let mut t = Tally::default();
+    let (mut states, mut nonces) = (HashSet::new(), HashSet::new());
+    let (mut ro_jtis, mut ca_jtis) = (HashSet::new(), HashSet::new());
+    for (i, l) in logins.iter().enumerate() {
+        let n = Some(i + 1);
+        let mut request_object: Option<Map<String, Value>> = None;
+        let mut params = BTreeMap::new();
+        if let (Some(url), false) = (&l.authorization_url, l.replay) {
+            params = query_parameters(url);
+            let base = url.split(['?', '#']).next().unwrap_or("");
+            t.add(
+                "authorization.endpoint",
+                n,
+                if base == reg.authorization_endpoint {
+                    (true, "the broker's authorization endpoint".into())
+                } else {
+                    (
+                        false,
+                        format!("`{base}`, not `{}`", reg.authorization_endpoint),
+                    )
+                },
+            );
+            let request = params.get("request");
+            request_object = request.and_then(|r| decode_jwt(r)).map(|(_, c)| c);
+            t.add(
+                "authorization.parameters",
+                n,
+                front_channel(reg, &params, request_object.as_ref()),
+            );
+            t.add(
+                "request_object.signed",
+                n,
+                verdict(match request {
+                    Some(r) => verify_rp_signature(r, reg),
+                    None => Err("no `request` parameter".into()),
+                }),
+            );
+        }
+        if let Some(ro) = &request_object {
+            let at = l.authorized_at;
+            t.add(
+                "request_object.iss",
+                n,
+                equals("iss", ro.get("iss"), &reg.client_id),
+            );
+            t.add(
+                "request_object.aud",
+                n,
+                audience("aud", ro.get("aud"), &reg.issuer),
+            );
+            t.add(
+                "request_object.client_id",
+                n,
+                equals("client_id", ro.get("client_id"), &reg.client_id),
+            );
+            t.add(
+                "request_object.response_type",
+                n,
+                equals("response_type", ro.get("response_type"), "code"),
+            );
+            let scope = ro.get("scope").and_then(Value::as_str);
+            t.add(
+                "request_object.scope",
+                n,
+                match scope {
+                    Some(s) if s.split(' ').any(|x| x == "openid") => {
+                        (true, format!("`scope` is `{s}`"))
+                    }
+                    _ => (
+                        false,
+                        format!("`scope` {:?} lacks `openid`", ro.get("scope")),
+                    ),
+                },
+            );
+            t.add(
+                "request_object.redirect_uri",
+                n,
+                equals("redirect_uri", ro.get("redirect_uri"), &reg.redirect_uri),
+            );
+            t.add(
+                "request_object.state",
+                n,
+                random_enough("state", ro.get("state"), &mut states),
+            );
+            t.add(
+                "request_object.nonce",
+                n,
+                random_enough("nonce", ro.get("nonce"), &mut nonces),
+            );
+            t.add(
+                "request_object.acr_values",
+                n,
+                acr_values(reg, ro.get("acr_values")),
+            );
+            t.add("request_object.exp", n, exp_window(ro.get("exp"), at));
+            t.add(
+                "request_object.jti",
+                n,
+                unique_jti(ro.get("jti"), &mut ro_jtis),
+            );
+            t.add("pkce.s256", n, pkce(ro, &params, &l.token_requests));
+        }
+        // The redirect_uri the token request must repeat: the one the login was started with.
+        let redirect_uri = request_object
+            .as_ref()
+            .and_then(|ro| ro.get("redirect_uri"))
+            .and_then(Value::as_str)
+            .unwrap_or(&reg.redirect_uri);
+        for tr in &l.token_requests {
+            t.add(
+                "token_request.parameters",
+                n,
+                verdict(token_parameters(reg, tr, l.code.as_deref(), redirect_uri)),
+            );
+            let Some(assertion) = tr.form.get("client_assertion") else {
+                t.add(
+                    "client_assertion.signed",
+                    n,
+                    (false, "no `client_assertion`".into()),
+                );
+                continue;
+            };
+            t.add(
+                "client_assertion.signed",
+                n,
+                verdict(verify_rp_signature(assertion, reg)),
+            );
+            let Some((_, ca)) = decode_jwt(assertion) else {
+                continue;
+            };
+            let iss = equals("iss", ca.get("iss"), &reg.client_id);
+            let sub = equals("sub", ca.get("sub"), &reg.client_id);
+            t.add(
+                "client_assertion.iss_sub",
+                n,
+                (iss.0 && sub.0, format!("{}; {}", iss.1, sub.1)),
+            );
+            t.add(
+                "client_assertion.aud",
+                n,
+                audience("aud", ca.get("aud"), &reg.token_endpoint),
+            );
+            t.add("client_assertion.exp", n, exp_window(ca.get("exp"), tr.at));
+            t.add(
+                "client_assertion.jti",
+                n,
+                unique_jti(ca.get("jti"), &mut ca_jtis),
+            );
+        }
+        for auth in &l.userinfo_authorizations {
+            t.add(
+                "userinfo.bearer",
+                n,
+                bearer(auth.as_deref(), l.access_token.as_deref()),
+            );
+        }
+    }
+    t.out
+}
+
+fn front_channel(
+    reg: &Registration,
+    params: &BTreeMap<String, String>,
+    ro: Option<&Map<String, Value>>,
+) -> (bool, String) {
+    if !params.contains_key("request") {
+        return (false, "no `request` parameter".into());
+    }
+    let allowed = |k: &str| k == "request" || reg.front_channel_parameters.iter().any(|p| p == k);
+    let extra: Vec<&str> = params
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !allowed(k))
+        .collect();
+    if !extra.is_empty() {
+        return (false, format!("sent in the clear: {}", extra.join(", ")));
+    }
+    for p in &reg.front_channel_parameters {
+        let Some(v) = params.get(p) else {
+            return (
+                false,
+                format!("no `{p}`, which the broker expects in the clear"),
+            );
+        };
+        if let Some(signed) = ro.and_then(|ro| ro.get(p.as_str()))
+            && signed.as_str() != Some(v.as_str())
+        {
+            return (
+                false,
+                format!("`{p}` in the clear is `{v}`, signed {signed}"),
+            );
+        }
+    }
+    let names: Vec<&str> = params.keys().map(String::as_str).collect();
+    (true, format!("only {}", names.join(", ")))
+}
+
+fn acr_values(reg: &Registration, v: Option<&Value>) -> (bool, String) {
+    let Some(s) = v.and_then(Value::as_str) else {
+        return (
+            false,
+            format!(
+                "`acr_values` is {}",
+                v.map_or("absent".into(), Value::to_string)
+            ),
+        );
+    };
+    let sent: std::collections::BTreeSet<&str> = s.split(' ').filter(|x| !x.is_empty()).collect();
+    let want: std::collections::BTreeSet<&str> =
+        reg.acr_values.iter().map(String::as_str).collect();
+    if sent == want {
+        (true, format!("`acr_values` is `{s}`"))
+    } else {
+        (
+            false,
+            format!(
+                "`acr_values` is `{s}`, expected `{}`",
+                reg.acr_values.join(" ")
+            ),
+        )
+    }
+}
+
+fn pkce(
+    ro: &Map<String, Value>,
+    params: &BTreeMap<String, String>,
+    token_requests: &[TokenTrace],
+) -> (bool, String) {
+    let get = |k: &str| {
+        ro.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| params.get(k).cloned())
+    };
+    let Some(challenge) = get("code_challenge") else {
+        return (true, "no `code_challenge` (PKCE not used)".into());
+    };
+    let method = get("code_challenge_method");
+    if method.as_deref() != Some("S256") {
+        return (
+            false,
+            format!(
+                "`code_challenge_method` is {}, not S256",
+                method.map_or("absent (plain)".into(), |m| format!("`{m}`"))
+            ),
+        );
+    }
+    for tr in token_requests {
+        let Some(verifier) = tr.form.get("code_verifier") else {
+            return (false, "the token request has no `code_verifier`".into());
+        };
+        if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != challenge {
+            return (
+                false,
+                "`code_verifier` does not hash to the `code_challenge`".into(),
+            );
+        }
+    }
+    (true, "S256, and the verifier matches".into())
+}
+
+fn token_parameters(
+    reg: &Registration,
+    tr: &TokenTrace,
+    code: Option<&str>,
+    redirect_uri: &str,
+) -> Result<String, String> {
+    let f = &tr.form;
+    param_equals(f, "grant_type", "authorization_code")?;
+    match (f.get("code"), code) {
+        (None, _) => return Err("no `code`".into()),
+        (Some(got), Some(issued)) if got != issued => {
+            return Err(format!(
+                "`code` is not the issued one verbatim ({} characters sent, {} issued)",
+                got.chars().count(),
+                issued.chars().count()
+            ));
+        }
+        _ => {}
+    }
+    param_equals(f, "redirect_uri", redirect_uri)?;
+    param_equals(
+        f,
+        "client_assertion_type",
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    )?;
+    if let Some(id) = f.get("client_id")
+        && id != &reg.client_id
+    {
+        return Err(format!("`client_id` is `{id}`"));
+    }
+    if !f.contains_key("client_assertion") {
+        return Err("no `client_assertion`".into());
+    }
+    Ok("authorization_code, the code verbatim, the same redirect_uri, jwt-bearer".into())
+}
+
+fn bearer(auth: Option<&str>, issued: Option<&str>) -> (bool, String) {
+    let Some(auth) = auth else {
+        return (false, "no `Authorization` header".into());
+    };
+    let Some((scheme, token)) = auth.split_once(' ') else {
+        return (false, "`Authorization` is not `Bearer <token>`".into());
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return (false, format!("`Authorization` scheme is `{scheme}`"));
+    }
+    match issued {
+        Some(t) if t == token.trim() => (true, "Bearer with this login's access token".into()),
+        Some(_) => (
+            false,
+            "a Bearer token other than this login's access token".into(),
+        ),
+        None => (false, "no access token was issued in this login".into()),
+    }
+}
+
+/// Members that only private (or symmetric) JWKs have.
+const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The `jwks.*` checks over a published JWKS (`None`: nothing was published).
+pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
+    let ids = [
+        "jwks.public_only",
+        "jwks.key_size",
+        "jwks.use_separation",
+        "jwks.kid",
+    ];
+    let keys = jwks.and_then(|j| j.get("keys")).and_then(Value::as_array);
+    let Some(keys) = keys.filter(|k| !k.is_empty()) else {
+        let detail = match jwks {
+            None => "no JWKS was published".to_owned(),
+            Some(_) => "not a JWKS with keys".to_owned(),
+        };
+        return ids
+            .iter()
+            .map(|id| Check {
+                id: (*id).into(),
+                login: None,
+                passed: false,
+                detail: detail.clone(),
+            })
+            .collect();
+    };
+    let kid_of = |k: &Value| {
+        k.get("kid").map_or("(no kid)".to_owned(), |v| {
+            v.as_str().map_or(v.to_string(), str::to_owned)
+        })
+    };
+    let mut out = Vec::new();
+    let mut push = |id: &str, (passed, detail): (bool, String)| {
+        out.push(Check {
+            id: id.into(),
+            login: None,
+            passed,
+            detail,
+        })
+    };
+
+    let private: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            let m: Vec<&str> = PRIVATE_MEMBERS
+                .iter()
+                .copied()
+                .filter(|p| k.get(p).is_some())
+                .collect();
+            (!m.is_empty()).then(|| format!("`{}` has {}", kid_of(k), m.join(", ")))
+        })
+        .collect();
+    push(
+        "jwks.public_only",
+        if private.is_empty() {
+            (true, format!("{} public keys", keys.len()))
+        } else {
+            (false, private.join("; "))
+        },
+    );
+
+    let mut small = Vec::new();
+    for k in keys
+        .iter()
+        .filter(|k| k.get("kty").and_then(Value::as_str) == Some("RSA"))
+    {
+        let bits = k
+            .get("n")
+            .and_then(Value::as_str)
+            .and_then(|n| URL_SAFE_NO_PAD.decode(n).ok())
+            .map_or(0, |n| modulus_bits(&n));
+        if bits < 2048 {
+            small.push(format!("`{}` has {bits} bits", kid_of(k)));
+        }
+    }
+    push(
+        "jwks.key_size",
+        if small.is_empty() {
+            (true, "every RSA key has at least 2048 bits".into())
+        } else {
+            (false, small.join("; "))
+        },
+    );
+
+    push("jwks.use_separation", use_separation(keys, &kid_of));
+
+    let mut kids = HashSet::new();
+    let mut bad = Vec::new();
+    for k in keys {
+        match k.get("kid").and_then(Value::as_str) {
+            Some(s) if !s.is_empty() => {
+                if !kids.insert(s) {
+                    bad.push(format!("`{s}` is not unique"));
+                }
+            }
+            _ => bad.push(format!(
+                "a key has kid {}",
+                k.get("kid").map_or("absent".into(), Value::to_string)
+            )),
+        }
+    }
+    push(
+        "jwks.kid",
+        if bad.is_empty() {
+            (true, "every key has a unique kid".into())
+        } else {
+            (false, bad.join("; "))
+        },
+    );
+    out
+}
+
+fn use_separation(keys: &[Value], kid_of: &dyn Fn(&Value) -> String) -> (bool, String) {
+    let mut uses: BTreeMap<String, HashSet<&str>> = BTreeMap::new();
+    let (mut sig, mut enc) = (false, false);
+    for k in keys {
+        let u = k.get("use").and_then(Value::as_str);
+        match u {
+            Some("sig") => sig = true,
+            Some("enc") => enc = true,
+            _ => {
+                return (
+                    false,
+                    format!("`{}` has use {u:?}, not sig or enc", kid_of(k)),
+                );
+            }
+        }
+        let material = k
+            .get("n")
+            .or_else(|| k.get("x"))
+            .map_or_else(|| kid_of(k), Value::to_string);
+        uses.entry(material).or_default().insert(u.unwrap_or(""));
+    }
+    if !(sig && enc) {
+        return (
+            false,
+            format!("no `use: {}` key", if sig { "enc" } else { "sig" }),
+        );
+    }
+    if uses.values().any(|u| u.len() > 1) {
+        return (
+            false,
+            "the same key material is published for sig and enc".into(),
+        );
+    }
+    (true, "separate sig and enc keys".into())
+}
+
+fn modulus_bits(n: &[u8]) -> usize {
+    let i = n.iter().position(|b| *b != 0).unwrap_or(n.len());
+    match n.get(i) {
+        Some(first) => (n.len() - i) * 8 - first.leading_zeros() as usize,
+        None => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +893,428 @@ mod tests {
         assert!(!known("request_object.nonse"));
         assert!(matches("*.jti", "client_assertion.jti"));
         assert!(!matches("request_object.*", "client_assertion.jti"));
+    }
+
+    mod flows {
+        use super::super::*;
+        use crate::forge::jws::{SigAlg, b64u, rsa_sign};
+        use crate::pki::Pki;
+        use serde_json::json;
+
+        const CLIENT: &str = "client-1";
+        const ISSUER: &str = "https://127.0.0.1:1/abc";
+        const AUTHZ: &str = "https://127.0.0.1:1/abc/oauth2/authorize";
+        const TOKEN: &str = "https://127.0.0.1:1/abc/oauth2/token";
+        const REDIRECT: &str = "https://rp.eidconf.test/callback";
+        const ACR: &str = "http://ftn.ficora.fi/2017/loa2";
+        const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+        fn pki() -> Pki {
+            Pki::load(&crate::default_corpus_root().join("vectors/keys")).expect("keys")
+        }
+
+        fn jws(pki: &Pki, key: &str, claims: &Map<String, Value>) -> String {
+            let h = b64u(
+                json!({"alg": "RS256", "kid": "ftn-rp-sig"})
+                    .to_string()
+                    .as_bytes(),
+            );
+            let p = b64u(Value::Object(claims.clone()).to_string().as_bytes());
+            let input = format!("{h}.{p}");
+            let sig = rsa_sign(pki, key, SigAlg::RS256, input.as_bytes()).unwrap();
+            format!("{input}.{}", b64u(&sig))
+        }
+
+        fn registration(pki: &Pki) -> Registration {
+            let der = crate::forge::nested::rsa_public(pki.get("ftn-rp-sig").unwrap())
+                .unwrap()
+                .pkcs1_der;
+            Registration {
+                client_id: CLIENT.into(),
+                issuer: ISSUER.into(),
+                authorization_endpoint: AUTHZ.into(),
+                token_endpoint: TOKEN.into(),
+                redirect_uri: REDIRECT.into(),
+                acr_values: vec![ACR.into()],
+                front_channel_parameters: vec!["client_id".into()],
+                sig_keys: vec![("ftn-rp-sig".into(), der)],
+            }
+        }
+
+        fn obj(v: Value) -> Map<String, Value> {
+            match v {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            }
+        }
+
+        /// A conformant login, to be spoiled one member at a time.
+        struct Case {
+            url_base: String,
+            extra: Vec<(String, String)>,
+            ro: Map<String, Value>,
+            ro_key: &'static str,
+            form: BTreeMap<String, String>,
+            ca: Map<String, Value>,
+            ca_key: &'static str,
+            userinfo: Option<String>,
+        }
+
+        impl Case {
+            fn good(n: usize) -> Case {
+                let at = 1_000_000;
+                let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+                let form = [
+                    ("grant_type", "authorization_code"),
+                    ("code", "the-code"),
+                    ("redirect_uri", REDIRECT),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("code_verifier", VERIFIER),
+                ];
+                Case {
+                    url_base: AUTHZ.into(),
+                    extra: vec![("client_id".into(), CLIENT.into())],
+                    ro: obj(json!({
+                        "iss": CLIENT, "aud": ISSUER, "client_id": CLIENT,
+                        "response_type": "code", "scope": "openid profile",
+                        "redirect_uri": REDIRECT,
+                        "state": format!("state-{n}-abcdefghijklmnopqrstuvwxyz"),
+                        "nonce": format!("nonce-{n}-abcdefghijklmnopqrstuvwxyz"),
+                        "acr_values": ACR, "exp": at + 600, "jti": format!("ro-{n}"),
+                        "code_challenge": challenge, "code_challenge_method": "S256",
+                    })),
+                    ro_key: "ftn-rp-sig",
+                    form: form
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ca: obj(json!({
+                        "iss": CLIENT, "sub": CLIENT, "aud": TOKEN, "exp": at + 300,
+                        "jti": format!("ca-{n}"),
+                    })),
+                    ca_key: "ftn-rp-sig",
+                    userinfo: Some("Bearer the-access-token".into()),
+                }
+            }
+
+            fn trace(&self, pki: &Pki) -> LoginTrace {
+                let mut url = reqwest::Url::parse(&self.url_base).unwrap();
+                url.query_pairs_mut()
+                    .append_pair("request", &jws(pki, self.ro_key, &self.ro));
+                for (k, v) in &self.extra {
+                    url.query_pairs_mut().append_pair(k, v);
+                }
+                let mut form = self.form.clone();
+                form.insert("client_assertion".into(), jws(pki, self.ca_key, &self.ca));
+                LoginTrace {
+                    authorization_url: Some(url.to_string()),
+                    authorized_at: 1_000_000,
+                    code: Some("the-code".into()),
+                    access_token: Some("the-access-token".into()),
+                    token_requests: vec![TokenTrace {
+                        form,
+                        at: 1_000_000,
+                    }],
+                    userinfo_authorizations: vec![self.userinfo.clone()],
+                    replay: false,
+                }
+            }
+        }
+
+        fn run(pki: &Pki, cases: &[Case]) -> Vec<Check> {
+            let traces: Vec<LoginTrace> = cases.iter().map(|c| c.trace(pki)).collect();
+            login_checks(&registration(pki), &traces)
+        }
+
+        fn set(m: &mut Map<String, Value>, k: &str, v: Value) {
+            if v.is_null() {
+                m.remove(k);
+            } else {
+                m.insert(k.into(), v);
+            }
+        }
+
+        #[test]
+        fn a_conformant_login_passes_every_login_check() {
+            let pki = pki();
+            let checks = run(&pki, &[Case::good(1), Case::good(2)]);
+            let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
+            assert!(failed.is_empty(), "{failed:#?}");
+            for (id, _) in CATALOGUE.iter().filter(|(id, _)| !id.starts_with("jwks.")) {
+                for login in [1, 2] {
+                    assert!(
+                        checks.iter().any(|c| c.id == *id && c.login == Some(login)),
+                        "{id} not made on login {login}"
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn each_login_check_fails_on_its_fault() {
+            type Spoil = fn(&mut Case);
+            let cases: &[(&str, Spoil)] = &[
+                ("authorization.endpoint", |c| {
+                    c.url_base = "https://127.0.0.1:1/other".into()
+                }),
+                ("authorization.parameters", |c| {
+                    c.extra.push(("login_hint".into(), "131052-308T".into()))
+                }),
+                ("authorization.parameters", |c| c.extra.clear()),
+                ("authorization.parameters", |c| {
+                    c.extra[0].1 = "other".into()
+                }),
+                ("request_object.signed", |c| c.ro_key = "ftn-rp-enc-1"),
+                ("request_object.iss", |c| set(&mut c.ro, "iss", json!("x"))),
+                ("request_object.aud", |c| {
+                    set(&mut c.ro, "aud", json!("https://x/"))
+                }),
+                ("request_object.aud", |c| {
+                    set(&mut c.ro, "aud", json!([ISSUER, "x"]))
+                }),
+                ("request_object.client_id", |c| {
+                    set(&mut c.ro, "client_id", Value::Null)
+                }),
+                ("request_object.response_type", |c| {
+                    set(&mut c.ro, "response_type", json!("token"))
+                }),
+                ("request_object.scope", |c| {
+                    set(&mut c.ro, "scope", json!("profile"))
+                }),
+                ("request_object.redirect_uri", |c| {
+                    set(&mut c.ro, "redirect_uri", json!("https://rp.eidconf.test/"))
+                }),
+                ("request_object.state", |c| {
+                    set(&mut c.ro, "state", json!("short-state"))
+                }),
+                ("request_object.state", |c| {
+                    set(&mut c.ro, "state", Value::Null)
+                }),
+                ("request_object.nonce", |c| {
+                    set(&mut c.ro, "nonce", Value::Null)
+                }),
+                ("request_object.nonce", |c| {
+                    set(
+                        &mut c.ro,
+                        "nonce",
+                        json!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"),
+                    )
+                }),
+                ("request_object.acr_values", |c| {
+                    set(
+                        &mut c.ro,
+                        "acr_values",
+                        json!("http://ftn.ficora.fi/2017/loatest2"),
+                    )
+                }),
+                ("request_object.exp", |c| {
+                    set(&mut c.ro, "exp", json!(1_000_000 + 7200))
+                }),
+                ("request_object.exp", |c| {
+                    set(&mut c.ro, "exp", json!(1_000_000 - 1))
+                }),
+                ("request_object.jti", |c| set(&mut c.ro, "jti", Value::Null)),
+                ("pkce.s256", |c| {
+                    set(&mut c.ro, "code_challenge_method", json!("plain"))
+                }),
+                ("pkce.s256", |c| {
+                    set(&mut c.ro, "code_challenge_method", Value::Null)
+                }),
+                ("pkce.s256", |c| {
+                    c.form.insert("code_verifier".into(), "wrong".into());
+                }),
+                ("token_request.parameters", |c| {
+                    c.form.insert("grant_type".into(), "password".into());
+                }),
+                ("token_request.parameters", |c| {
+                    c.form.insert("code".into(), "the-cod".into());
+                }),
+                ("token_request.parameters", |c| {
+                    c.form.insert("redirect_uri".into(), "https://x/".into());
+                }),
+                ("token_request.parameters", |c| {
+                    c.form.remove("client_assertion_type");
+                }),
+                ("client_assertion.signed", |c| c.ca_key = "ftn-broker-sig-1"),
+                ("client_assertion.iss_sub", |c| {
+                    set(&mut c.ca, "sub", json!("x"))
+                }),
+                ("client_assertion.aud", |c| {
+                    set(&mut c.ca, "aud", json!(ISSUER))
+                }),
+                ("client_assertion.exp", |c| {
+                    set(&mut c.ca, "exp", json!(1_000_000 - 10))
+                }),
+                ("client_assertion.exp", |c| {
+                    set(&mut c.ca, "exp", json!(1_000_000 + 3601))
+                }),
+                ("client_assertion.jti", |c| set(&mut c.ca, "jti", json!(""))),
+                ("userinfo.bearer", |c| {
+                    c.userinfo = Some("Bearer other".into())
+                }),
+                ("userinfo.bearer", |c| c.userinfo = None),
+                ("userinfo.bearer", |c| {
+                    c.userinfo = Some("Basic the-access-token".into())
+                }),
+            ];
+            let pki = pki();
+            for (id, spoil) in cases {
+                let mut case = Case::good(1);
+                spoil(&mut case);
+                let checks = run(&pki, &[case]);
+                let c = checks
+                    .iter()
+                    .find(|c| c.id == *id)
+                    .unwrap_or_else(|| panic!("{id} not made"));
+                assert!(!c.passed, "{id} passed: {}", c.detail);
+                let others: Vec<_> = checks.iter().filter(|o| !o.passed && o.id != *id).collect();
+                // Only a check that reads the same member may fail with it: the token request
+                // repeats the request object's redirect_uri.
+                let related = |o: &str| {
+                    *id == "request_object.redirect_uri" && o == "token_request.parameters"
+                };
+                assert!(others.iter().all(|o| related(&o.id)), "{id}: {others:#?}");
+            }
+        }
+
+        #[test]
+        fn values_must_be_unique_across_the_vectors_logins() {
+            let pki = pki();
+            let first = Case::good(1);
+            let mut second = Case::good(2);
+            for k in ["state", "nonce", "jti"] {
+                set(&mut second.ro, k, first.ro[k].clone());
+            }
+            set(&mut second.ca, "jti", first.ca["jti"].clone());
+            let checks = run(&pki, &[first, second]);
+            for id in [
+                "request_object.state",
+                "request_object.nonce",
+                "request_object.jti",
+                "client_assertion.jti",
+            ] {
+                let on = |n| {
+                    checks
+                        .iter()
+                        .find(|c| c.id == id && c.login == Some(n))
+                        .unwrap()
+                };
+                assert!(on(1).passed, "{id}");
+                assert!(
+                    !on(2).passed && on(2).detail.contains("already used"),
+                    "{id}"
+                );
+            }
+        }
+
+        #[test]
+        fn a_replayed_login_is_held_only_to_its_token_requests() {
+            let pki = pki();
+            let mut replay = Case::good(2).trace(&pki);
+            replay.replay = true;
+            let checks = login_checks(&registration(&pki), &[Case::good(1).trace(&pki), replay]);
+            assert!(
+                !checks
+                    .iter()
+                    .any(|c| c.login == Some(2) && c.id.starts_with("request_object"))
+            );
+            assert!(
+                checks
+                    .iter()
+                    .any(|c| c.login == Some(2) && c.id == "token_request.parameters")
+            );
+        }
+
+        #[test]
+        fn garbage_is_a_failed_check_not_a_panic() {
+            let pki = pki();
+            let reg = registration(&pki);
+            for url in [
+                "",
+                "::",
+                "https://127.0.0.1:1/abc/oauth2/authorize?request=a.b.c",
+                "x?request=%FF%FE",
+            ] {
+                let t = LoginTrace {
+                    authorization_url: Some(url.into()),
+                    token_requests: vec![TokenTrace {
+                        form: [("client_assertion".to_owned(), "....".to_owned())].into(),
+                        at: 0,
+                    }],
+                    ..LoginTrace::default()
+                };
+                let checks = login_checks(&reg, &[t]);
+                assert!(
+                    checks
+                        .iter()
+                        .any(|c| c.id == "request_object.signed" && !c.passed)
+                );
+                assert!(
+                    checks
+                        .iter()
+                        .any(|c| c.id == "client_assertion.signed" && !c.passed)
+                );
+            }
+        }
+
+        fn jwk(pki: &Pki, name: &str, use_: &str) -> Value {
+            crate::forge::nested::public_jwk(pki.get(name).unwrap(), use_).unwrap()
+        }
+
+        #[test]
+        fn each_jwks_check_passes_and_fails() {
+            let pki = pki();
+            let good =
+                json!({"keys": [jwk(&pki, "ftn-rp-sig", "sig"), jwk(&pki, "ftn-rp-enc-1", "enc")]});
+            let checks = jwks_checks(Some(&good));
+            assert_eq!(checks.len(), 4);
+            assert!(checks.iter().all(|c| c.passed), "{checks:#?}");
+
+            type Spoil = fn(&mut Value, &Pki);
+            let cases: &[(&str, Spoil)] = &[
+                ("jwks.public_only", |j, _| j["keys"][0]["d"] = json!("AQAB")),
+                ("jwks.public_only", |j, _| {
+                    j["keys"][1]["k"] = json!("c2VjcmV0")
+                }),
+                ("jwks.key_size", |j, _| {
+                    j["keys"][0]["n"] = json!(b64u(&[0xff; 128]))
+                }),
+                ("jwks.use_separation", |j, _| {
+                    j["keys"][1].as_object_mut().unwrap().remove("use");
+                }),
+                ("jwks.use_separation", |j, _| {
+                    j["keys"][1]["use"] = json!("sig")
+                }),
+                ("jwks.use_separation", |j, p| {
+                    j["keys"][1] = jwk(p, "ftn-rp-sig", "enc");
+                    j["keys"][1]["kid"] = json!("other");
+                }),
+                ("jwks.kid", |j, _| j["keys"][1]["kid"] = json!("ftn-rp-sig")),
+                ("jwks.kid", |j, _| {
+                    j["keys"][0].as_object_mut().unwrap().remove("kid");
+                }),
+            ];
+            for (id, spoil) in cases {
+                let mut j = good.clone();
+                spoil(&mut j, &pki);
+                let checks = jwks_checks(Some(&j));
+                let c = checks.iter().find(|c| c.id == *id).unwrap();
+                assert!(!c.passed, "{id} passed on {j}");
+            }
+            for nothing in [None, Some(&json!({})), Some(&json!({"keys": []}))] {
+                assert!(jwks_checks(nothing).iter().all(|c| !c.passed));
+            }
+        }
+
+        #[test]
+        fn modulus_bits_ignores_leading_zeros() {
+            assert_eq!(modulus_bits(&[0, 0x80, 0]), 16);
+            assert_eq!(modulus_bits(&[0x01, 0]), 9);
+            assert_eq!(modulus_bits(&[]), 0);
+        }
     }
 
     #[test]

@@ -407,7 +407,7 @@ fn default_attributes() -> Value {
 }
 
 /// Reject what would make the responder panic or misbehave, at start rather than mid-vector.
-fn validate(r: &ResponseSpec) -> Result<(), String> {
+pub(crate) fn validate(r: &ResponseSpec) -> Result<(), String> {
     if !(200..=599).contains(&r.status) {
         return Err(format!(
             "status {} is not a final HTTP status (200-599)",

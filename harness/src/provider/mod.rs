@@ -286,20 +286,7 @@ impl FrejaMock {
 
     /// Everything the mock saw, for judging and evidence.
     pub async fn observations(&self) -> Observations {
-        let fronts = std::iter::once(&self.main)
-            .chain(&self.canary)
-            .map(|i| &i.front);
-        let handshakes: Vec<_> = fronts.map(|f| f.handshakes.clone()).collect();
-        let settle = async {
-            while handshakes
-                .iter()
-                .any(|h| h.load(std::sync::atomic::Ordering::SeqCst) > 0)
-            {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        // A client that opened a connection and never spoke must not stall the judge.
-        let _ = tokio::time::timeout(Duration::from_millis(500), settle).await;
+        settle(std::iter::once(&self.main).chain(&self.canary)).await;
         let mut obs = lock(&self.obs).clone();
         obs.signed_payloads = lock(&self.core.signed).clone();
         obs
@@ -311,17 +298,11 @@ impl FrejaMock {
         if let Some(c) = &self.canary {
             c.front.stop();
         }
-        // Let aborted tasks unwind before the servers' blocking drop.
-        tokio::task::yield_now().await;
-        // wiremock's drop blocks on its state lock: off the runtime thread, or it can spin
-        // forever behind a writer queued after a reader that only this thread can resume.
-        let main = self.main.server.take();
-        let canary = self.canary.take().and_then(|mut c| c.server.take());
-        let _ = tokio::task::spawn_blocking(move || {
-            drop(main);
-            drop(canary);
-        })
-        .await;
+        let servers = std::iter::once(self.main.server.take())
+            .chain(self.canary.take().map(|mut c| c.server.take()))
+            .flatten()
+            .collect();
+        drop_servers(servers).await;
     }
 }
 
@@ -334,10 +315,36 @@ impl Drop for FrejaMock {
     }
 }
 
+/// Wait for handshakes under way on these instances to be recorded.
+async fn settle(instances: impl Iterator<Item = &Instance>) {
+    let handshakes: Vec<_> = instances.map(|i| i.front.handshakes.clone()).collect();
+    let wait = async {
+        while handshakes
+            .iter()
+            .any(|h| h.load(std::sync::atomic::Ordering::SeqCst) > 0)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    // A client that opened a connection and never spoke must not stall the judge.
+    let _ = tokio::time::timeout(Duration::from_millis(500), wait).await;
+}
+
+/// Drop wiremock servers after their fronts were stopped.
+async fn drop_servers(servers: Vec<MockServer>) {
+    // Let aborted tasks unwind before the servers' blocking drop.
+    tokio::task::yield_now().await;
+    // wiremock's drop blocks on its state lock: off the runtime thread, or it can spin
+    // forever behind a writer queued after a reader that only this thread can resume.
+    let _ = tokio::task::spawn_blocking(move || drop(servers)).await;
+}
+
 impl Instance {
+    /// A wiremock server answering every request with `responder`, behind a TLS front that
+    /// records handshake failures in `obs`.
     async fn start(
         config: Arc<rustls::ServerConfig>,
-        responder: freja::Responder,
+        responder: impl wiremock::Respond + 'static,
         obs: Arc<Mutex<Observations>>,
         canary: bool,
     ) -> Result<Instance, ProviderError> {

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::adapter::{Environment, Operation, Outcome, RelyingParty, TransportError};
+use crate::forge::nested;
 use crate::pki::Pki;
-use crate::provider::{FrejaMock, FrejaUser, MockContext, Observations};
+use crate::provider::{FrejaMock, FrejaUser, MockContext, Observations, checks};
 use crate::vector::Vector;
 
 /// Why the harness has no outcome from the RP.
@@ -52,13 +53,32 @@ pub async fn execute(
         driver_stderr: None,
     };
     let mut op = vector.spec.operation.clone();
-    // Token-level OIDC operations get the broker's token, built now so relative times are fresh.
+    // Flow operations play logins against a mock broker.
+    if matches!(
+        op,
+        Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_)
+    ) {
+        return super::flow::execute(rp, vector, pki, timeout, start).await;
+    }
+    // Token-level OIDC operations get the broker's token, built now so relative times are fresh;
+    // `rp.keys` gets the registration only.
     let mut oidc = None;
-    if let Operation::OidcValidateIdToken(req) = &mut op {
-        match crate::forge::nested::stand_up(&vector.spec, pki, req) {
-            Ok(env) => oidc = Some(env),
-            Err(e) => return failed(format!("could not build the ID token: {e}"), start),
+    match &mut op {
+        Operation::OidcValidateIdToken(req) => {
+            match crate::forge::nested::stand_up(&vector.spec, pki, req) {
+                Ok(env) => oidc = Some(env),
+                Err(e) => return failed(format!("could not build the ID token: {e}"), start),
+            }
         }
+        Operation::RpKeys(_) => {
+            let o = vector.spec.environment.oidc.clone().unwrap_or_default();
+            let (alg, enc) = (&["RSA-OAEP", "RSA-OAEP-256"], &["A128CBC-HS256", "A128GCM"]);
+            match crate::forge::nested::registration(&o, pki, nested::DEFAULT_ISSUER, alg, enc) {
+                Ok(env) => oidc = Some(env),
+                Err(e) => return failed(format!("could not build the registration: {e}"), start),
+            }
+        }
+        _ => {}
     }
     // Operations on the Freja wire get a mock services host; token- and data-level operations
     // (a given token, a subject DN) need no provider at all.
@@ -105,26 +125,65 @@ pub async fn execute(
         freja,
         oidc,
     };
-    let task_env = env.clone();
+    let mut driver_stderr = None;
+    let rp_keys = matches!(op, Operation::RpKeys(_));
+    let outcome = call(&rp, &env, op, timeout, timeout, &mut driver_stderr).await;
+    let mut observations = None;
+    if let Some(m) = mock {
+        observations = Some(m.observations().await);
+        m.shutdown().await;
+    }
+    // The RP's published keys are checked here: no mock saw them.
+    if rp_keys && let Ok(Outcome::Accepted { jwks, .. }) = &outcome {
+        observations = Some(Observations {
+            checks: checks::jwks_checks(jwks.as_ref()),
+            ..Observations::default()
+        });
+    }
+    Execution {
+        outcome,
+        observations,
+        environment: Some(env),
+        duration: start.elapsed(),
+        driver_stderr,
+    }
+}
+
+/// One RP call in its own task (a panic or a hang is contained), limited to `budget`;
+/// `timeout` is the per-vector timeout reported when the budget runs out. What the driver wrote
+/// to stderr is appended to `stderr`.
+pub(crate) async fn call(
+    rp: &Arc<dyn RelyingParty>,
+    env: &Environment,
+    op: Operation,
+    budget: Duration,
+    timeout: Duration,
+    stderr: &mut Option<String>,
+) -> Result<Outcome, AdapterFailure> {
+    let (rp, task_env) = (rp.clone(), env.clone());
     // A transport that times out on its own (and kills its driver) gets a grace period first.
     let limit = if rp.enforces_timeout() {
-        timeout + Duration::from_secs(2)
+        budget + Duration::from_secs(2)
     } else {
-        timeout
+        budget
     };
-    let task = tokio::spawn(async move { rp.perform_traced(&task_env, op, timeout).await });
+    let task = tokio::spawn(async move { rp.perform_traced(&task_env, op, budget).await });
     let abort = task.abort_handle();
-    let mut driver_stderr = None;
-    let outcome = match tokio::time::timeout(limit, task).await {
+    match tokio::time::timeout(limit, task).await {
         Ok(Ok(traced)) => {
-            driver_stderr = traced.stderr;
+            if let Some(e) = traced.stderr {
+                match stderr {
+                    Some(s) => s.push_str(&e),
+                    None => *stderr = Some(e),
+                }
+            }
             traced.outcome.map_err(|e| match e {
                 TransportError::Protocol(m) => AdapterFailure::Protocol(m),
                 TransportError::Driver(m) => {
                     AdapterFailure::Protocol(format!("the driver reported an error: {m}"))
                 }
                 TransportError::Crashed(m) => AdapterFailure::Crashed(m),
-                TransportError::Timeout(t) => AdapterFailure::Timeout(t),
+                TransportError::Timeout(_) => AdapterFailure::Timeout(timeout),
             })
         }
         Ok(Err(e)) if e.is_panic() => Err(AdapterFailure::Panic(panic_message(e.into_panic()))),
@@ -135,18 +194,6 @@ pub async fn execute(
             abort.abort();
             Err(AdapterFailure::Timeout(timeout))
         }
-    };
-    let mut observations = None;
-    if let Some(m) = mock {
-        observations = Some(m.observations().await);
-        m.shutdown().await;
-    }
-    Execution {
-        outcome,
-        observations,
-        environment: Some(env),
-        duration: start.elapsed(),
-        driver_stderr,
     }
 }
 

@@ -2,6 +2,7 @@
 //! (`known`), and assembling the report.
 
 pub mod execute;
+pub mod flow;
 pub mod judge;
 pub mod known;
 pub mod plan;
