@@ -3,7 +3,8 @@
 //! A [`FrejaMock`] is a TLS front (mutual TLS, HTTP-aware, see `tls.rs`) forwarding every request
 //! to a plain wiremock server whose responder plays the Freja eID services host (`freja.rs`).
 //! An optional canary (another front + wiremock on `https://localhost:<port>`) records requests the
-//! RP should never have sent, e.g. after following a redirect.
+//! RP should never have sent, e.g. after following a redirect. The FTN broker (`ftn/`) runs on the
+//! same kind of instance, without client certificates.
 
 pub mod checks;
 mod freja;
