@@ -275,6 +275,35 @@ pub fn encrypt_content(
 
 /// Decrypt and authenticate. Every failure is the same `DecryptError`: wrong lengths, a bad tag and
 /// bad padding must look alike.
+/// AES-CBC decryption with no HMAC check: what a "decrypt, then maybe authenticate" RP does
+/// (a reference-RP fault; never used to read a token the harness trusts).
+pub fn decrypt_cbc_unauthenticated(
+    enc: ContentEnc,
+    cek: &[u8],
+    iv: &[u8],
+    ct: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
+    let aes = match enc {
+        ContentEnc::A128CbcHs256 => &AES_128,
+        ContentEnc::A256CbcHs512 => &AES_256,
+        _ => return Err(DecryptError),
+    };
+    if cek.len() != enc.cek_len() {
+        return Err(DecryptError);
+    }
+    let key = UnboundCipherKey::new(aes, &cek[cek.len() / 2..])
+        .and_then(PaddedBlockDecryptingKey::cbc_pkcs7)
+        .map_err(|_| DecryptError)?;
+    let iv16: [u8; 16] = iv.try_into().map_err(|_| DecryptError)?;
+    let mut buf = ct.to_vec();
+    let n = key
+        .decrypt(&mut buf, DecryptionContext::Iv128(FixedLength::from(iv16)))
+        .map_err(|_| DecryptError)?
+        .len();
+    buf.truncate(n);
+    Ok(buf)
+}
+
 pub fn decrypt_content(
     enc: ContentEnc,
     cek: &[u8],

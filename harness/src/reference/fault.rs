@@ -63,6 +63,9 @@ pub enum Fault {
     LongLivedRequestObject,
     ParamsInFrontChannel,
     AcceptWeakRpKey,
+    DecryptWithAnyKey,
+    SkipCbcTagCheck,
+    PersonnummerWithoutLuhn,
 }
 
 impl Fault {
@@ -123,6 +126,9 @@ impl Fault {
         Fault::LongLivedRequestObject,
         Fault::ParamsInFrontChannel,
         Fault::AcceptWeakRpKey,
+        Fault::DecryptWithAnyKey,
+        Fault::SkipCbcTagCheck,
+        Fault::PersonnummerWithoutLuhn,
     ];
 
     pub fn name(self) -> &'static str {
@@ -183,6 +189,9 @@ impl Fault {
             Fault::LongLivedRequestObject => "long-lived-request-object",
             Fault::ParamsInFrontChannel => "params-in-front-channel",
             Fault::AcceptWeakRpKey => "accept-weak-rp-key",
+            Fault::DecryptWithAnyKey => "decrypt-with-any-key",
+            Fault::SkipCbcTagCheck => "skip-cbc-tag-check",
+            Fault::PersonnummerWithoutLuhn => "personnummer-without-luhn",
         }
     }
 
@@ -325,6 +334,15 @@ impl Fault {
             }
             Fault::AcceptWeakRpKey => {
                 "publishes (and would use) an RSA key under 2048 bits instead of refusing it"
+            }
+            Fault::DecryptWithAnyKey => {
+                "tries every key it holds, signing keys included, whatever the JWE kid names"
+            }
+            Fault::SkipCbcTagCheck => {
+                "decrypts A*CBC-HS* content without checking the HMAC tag (decrypt, never authenticate)"
+            }
+            Fault::PersonnummerWithoutLuhn => {
+                "checks a Swedish personnummer's shape and date but not its Luhn check digit"
             }
         }
     }
