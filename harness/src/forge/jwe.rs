@@ -283,15 +283,25 @@ pub fn decrypt_cbc_unauthenticated(
     iv: &[u8],
     ct: &[u8],
 ) -> Result<Vec<u8>, DecryptError> {
+    if cek.len() != enc.cek_len() {
+        return Err(DecryptError);
+    }
+    cbc_decrypt(enc, &cek[cek.len() / 2..], iv, ct)
+}
+
+/// AES-CBC with PKCS#7 padding, the second half of an A*CBC-HS* CEK.
+fn cbc_decrypt(
+    enc: ContentEnc,
+    enc_key: &[u8],
+    iv: &[u8],
+    ct: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
     let aes = match enc {
         ContentEnc::A128CbcHs256 => &AES_128,
         ContentEnc::A256CbcHs512 => &AES_256,
         _ => return Err(DecryptError),
     };
-    if cek.len() != enc.cek_len() {
-        return Err(DecryptError);
-    }
-    let key = UnboundCipherKey::new(aes, &cek[cek.len() / 2..])
+    let key = UnboundCipherKey::new(aes, enc_key)
         .and_then(PaddedBlockDecryptingKey::cbc_pkcs7)
         .map_err(|_| DecryptError)?;
     let iv16: [u8; 16] = iv.try_into().map_err(|_| DecryptError)?;
@@ -320,22 +330,7 @@ pub fn decrypt_content(
             let (mac_key, enc_key) = cek.split_at(cek.len() / 2);
             let want = cbc_hs_tag(enc, mac_key, aad, iv, ct);
             constant_time::verify_slices_are_equal(&want, tag).map_err(|_| DecryptError)?;
-            let aes = if enc == ContentEnc::A128CbcHs256 {
-                &AES_128
-            } else {
-                &AES_256
-            };
-            let key = UnboundCipherKey::new(aes, enc_key)
-                .and_then(PaddedBlockDecryptingKey::cbc_pkcs7)
-                .map_err(|_| DecryptError)?;
-            let iv16: [u8; 16] = iv.try_into().map_err(|_| DecryptError)?;
-            let mut buf = ct.to_vec();
-            let n = key
-                .decrypt(&mut buf, DecryptionContext::Iv128(FixedLength::from(iv16)))
-                .map_err(|_| DecryptError)?
-                .len();
-            buf.truncate(n);
-            Ok(buf)
+            cbc_decrypt(enc, enc_key, iv, ct)
         }
         ContentEnc::A128Gcm | ContentEnc::A256Gcm => {
             let alg = if enc == ContentEnc::A128Gcm {

@@ -566,27 +566,36 @@ impl Responder {
                 HeaderValue::try_from(format!("{url}{}", ep.path())).map_err(|e| e.to_string())?;
             t = t.insert_header(LOCATION, loc);
         }
-        for (k, v) in &r.headers {
-            let name = HeaderName::try_from(k.as_str()).map_err(|e| e.to_string())?;
-            let value = HeaderValue::try_from(v.as_str()).map_err(|e| e.to_string())?;
-            t = t.insert_header(name, value);
-        }
-        if let Some(d) = r.delay {
-            t = t.set_delay(d.0);
-        }
-        let recorded = match r.fault {
-            Some(WireFault::Reset) => {
-                t = t.insert_header(FAULT_HEADER, HeaderValue::from_static("reset"));
-                0
-            }
-            Some(WireFault::Truncate) => {
-                t = t.insert_header(FAULT_HEADER, HeaderValue::from_static("truncate"));
-                r.status
-            }
-            None => r.status,
-        };
-        Ok((t, recorded))
+        with_headers_delay_and_fault(t, r)
     }
+}
+
+/// The parts of a scripted answer every mock treats alike: extra headers, the delay, and a wire
+/// fault for the TLS front to act on. Returns the status to record (0 for a reset).
+pub(crate) fn with_headers_delay_and_fault(
+    mut t: ResponseTemplate,
+    r: &ResponseSpec,
+) -> Result<(ResponseTemplate, u16), String> {
+    for (k, v) in &r.headers {
+        let name = HeaderName::try_from(k.as_str()).map_err(|e| e.to_string())?;
+        let value = HeaderValue::try_from(v.as_str()).map_err(|e| e.to_string())?;
+        t = t.insert_header(name, value);
+    }
+    if let Some(d) = r.delay {
+        t = t.set_delay(d.0);
+    }
+    let recorded = match r.fault {
+        Some(WireFault::Reset) => {
+            t = t.insert_header(FAULT_HEADER, HeaderValue::from_static("reset"));
+            0
+        }
+        Some(WireFault::Truncate) => {
+            t = t.insert_header(FAULT_HEADER, HeaderValue::from_static("truncate"));
+            r.status
+        }
+        None => r.status,
+    };
+    Ok((t, recorded))
 }
 
 impl Respond for Responder {

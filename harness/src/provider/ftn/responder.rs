@@ -5,15 +5,15 @@
 use std::sync::{Arc, OnceLock};
 
 use hyper::StatusCode;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::{Core, State, now, random_code};
 use crate::provider::checks::{TokenTrace, decode_jwt, form_parameters};
-use crate::provider::freja::FAULT_HEADER;
+use crate::provider::freja::with_headers_delay_and_fault;
 use crate::provider::lock;
-use crate::vector::model::{BodySpec, BrokerEndpoint, ResponseSpec, WireFault};
+use crate::vector::model::{BodySpec, BrokerEndpoint, ResponseSpec};
 
 const SERVED: &[BrokerEndpoint] = &[
     BrokerEndpoint::BrokerDiscovery,
@@ -208,26 +208,7 @@ fn scripted(
             .set_body_bytes(b)
             .insert_header(CONTENT_TYPE, HeaderValue::from_static(ct));
     }
-    for (k, v) in &r.headers {
-        let name = HeaderName::try_from(k.as_str()).map_err(|e| e.to_string())?;
-        let value = HeaderValue::try_from(v.as_str()).map_err(|e| e.to_string())?;
-        t = t.insert_header(name, value);
-    }
-    if let Some(d) = r.delay {
-        t = t.set_delay(d.0);
-    }
-    let recorded = match r.fault {
-        Some(WireFault::Reset) => {
-            t = t.insert_header(FAULT_HEADER, HeaderValue::from_static("reset"));
-            0
-        }
-        Some(WireFault::Truncate) => {
-            t = t.insert_header(FAULT_HEADER, HeaderValue::from_static("truncate"));
-            r.status
-        }
-        None => r.status,
-    };
-    Ok((t, recorded))
+    with_headers_delay_and_fault(t, r)
 }
 
 fn body_template(
