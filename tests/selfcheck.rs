@@ -114,7 +114,11 @@ fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
         e.requests.values().any(|c| !c.admits(0)) || !e.checks.is_empty() || e.sent.is_some();
     wire || match (e.verdict, accept) {
         (Verdict::Rejected, true) => true,
-        (Verdict::Accepted, true) => e.identity.as_ref().is_some_and(|i| !i.is_empty()),
+        // A finished login needs a redeemed code, which a silent RP never has.
+        (Verdict::Accepted, true) => {
+            e.identity.as_ref().is_some_and(|i| !i.is_empty())
+                || matches!(v.spec.operation, Operation::OidcFinishLogin(_))
+        }
         (Verdict::Accepted, false) => true,
         (Verdict::Rejected, false) => {
             (!e.reason.is_empty() && !e.reason.contains(&Reason::InvalidInput))

@@ -545,3 +545,14 @@ async fn fault_personnummer_without_luhn() {
     let bad = validate(&[Fault::PersonnummerWithoutLuhn], &r).await;
     assert!(accepted(&bad), "{bad:?}");
 }
+
+#[tokio::test]
+async fn fault_verify_signature_only() {
+    // A broker-signed JWT that is no ID token: no aud, no nonce, no identity.
+    killed(
+        Fault::VerifySignatureOnly,
+        "claims: {aud: null, azp: null, nonce: null, \"urn:oid:1.2.246.21\": null}",
+        Reason::ClaimsInvalid,
+    )
+    .await;
+}

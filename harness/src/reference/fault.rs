@@ -66,6 +66,7 @@ pub enum Fault {
     DecryptWithAnyKey,
     SkipCbcTagCheck,
     PersonnummerWithoutLuhn,
+    VerifySignatureOnly,
 }
 
 impl Fault {
@@ -129,6 +130,7 @@ impl Fault {
         Fault::DecryptWithAnyKey,
         Fault::SkipCbcTagCheck,
         Fault::PersonnummerWithoutLuhn,
+        Fault::VerifySignatureOnly,
     ];
 
     pub fn name(self) -> &'static str {
@@ -192,13 +194,14 @@ impl Fault {
             Fault::DecryptWithAnyKey => "decrypt-with-any-key",
             Fault::SkipCbcTagCheck => "skip-cbc-tag-check",
             Fault::PersonnummerWithoutLuhn => "personnummer-without-luhn",
+            Fault::VerifySignatureOnly => "verify-signature-only",
         }
     }
 
     pub fn description(self) -> &'static str {
         match self {
             Fault::RetryOn500 => {
-                "re-sends the same request up to 2 more times on HTTP 500 (the official C# client)"
+                "re-sends the same request up to 2 more times on HTTP 500 (the official C# client), the FTN token request included"
             }
             Fault::Accept422 => {
                 "takes a 422 answer as a success and carries on with whatever it contains"
@@ -343,6 +346,9 @@ impl Fault {
             }
             Fault::PersonnummerWithoutLuhn => {
                 "checks a Swedish personnummer's shape and date but not its Luhn check digit"
+            }
+            Fault::VerifySignatureOnly => {
+                "takes any JWT the broker signed as an ID token: checks iss and the signature, no other claim"
             }
         }
     }

@@ -149,31 +149,13 @@ impl<'a> Rp<'a> {
             return Err(invalid(format!("{} is not an https URL", env.base_url)));
         }
         let pins = jws::pins(&env.jws_certificates_pem).map_err(invalid)?;
-        let mut anchors = Vec::new();
-        for pem in &env.trust_anchors_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|e| invalid(format!("trust anchor: {e}")))?;
-            anchors.extend(certs);
-        }
+        let anchors = trust_anchors(&env.trust_anchors_pem).map_err(invalid)?;
         let identity = reqwest::Identity::from_pem(
             format!("{}\n{}", env.client_certificate_pem, env.client_key_pem).as_bytes(),
         )
         .map_err(|e| invalid(format!("client identity: {e}")))?;
         let has = |f| faults.contains(&f);
-        let redirect = if has(Fault::FollowRedirects) {
-            reqwest::redirect::Policy::custom(|attempt| {
-                // The fault follows to any host, but the harness still never leaves loopback.
-                if attempt.previous().len() >= 5 {
-                    attempt.stop()
-                } else if ensure_loopback(attempt.url().as_str()).is_err() {
-                    attempt.error("eidconf refuses to follow a redirect off loopback")
-                } else {
-                    attempt.follow()
-                }
-            })
-        } else {
-            reqwest::redirect::Policy::none()
-        };
+        let redirect = redirect_policy(faults);
         let mut builder = reqwest::Client::builder()
             .https_only(true)
             .no_proxy()
@@ -455,6 +437,33 @@ fn identity(
 
 /// Transport failures: trust failures of the server certificate are `server_untrusted`, an
 /// exchange that ran out of time is `timeout`, anything else `transport`.
+/// The PEM trust anchors of an environment as reqwest certificates (and nothing else trusted).
+pub(crate) fn trust_anchors(pems: &[String]) -> Result<Vec<reqwest::Certificate>, String> {
+    let mut anchors = Vec::new();
+    for pem in pems {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .map_err(|e| format!("trust anchor: {e}"))?;
+        anchors.extend(certs);
+    }
+    Ok(anchors)
+}
+
+/// No redirects, unless the `follow-redirects` fault is on; even then never off loopback.
+pub(crate) fn redirect_policy(faults: &BTreeSet<Fault>) -> reqwest::redirect::Policy {
+    if !faults.contains(&Fault::FollowRedirects) {
+        return reqwest::redirect::Policy::none();
+    }
+    reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= 5 {
+            attempt.stop()
+        } else if ensure_loopback(attempt.url().as_str()).is_err() {
+            attempt.error("eidconf refuses to follow a redirect off loopback")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 pub(crate) fn map_error(e: &reqwest::Error) -> Rejection {
     let detail = error_chain(e);
     if e.is_timeout() {

@@ -54,16 +54,8 @@ impl RelyingParty for ReferenceRp {
         RpDescription {
             name,
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            operations: vec![
-                "freja.authenticate".into(),
-                "freja.sign".into(),
-                "dn.validate".into(),
-                "freja.verify_details".into(),
-                "oidc.validate_id_token".into(),
-                "oidc.begin_login".into(),
-                "oidc.finish_login".into(),
-                "rp.keys".into(),
-            ],
+            // The reference implements every operation the harness knows.
+            operations: Operation::NAMES.iter().map(|s| s.to_string()).collect(),
         }
     }
 

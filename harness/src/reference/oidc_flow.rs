@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::fault::Fault;
-use super::freja::map_error;
+use super::freja::{map_error, redirect_policy, trust_anchors};
 use super::oidc::{Validator, claim, reject, unique_object, unix_now};
 use super::rp_keys;
 use crate::adapter::{
@@ -298,7 +298,7 @@ async fn finish(
         code
     };
 
-    let http = Http::new(broker)?;
+    let http = Http::new(faults, broker)?;
     let token = token_request(faults, oidc, broker, &http, &code, &pending).await?;
 
     let cache = {
@@ -417,12 +417,18 @@ async fn token_request(
         ("client_assertion_type", JWT_BEARER),
         ("client_assertion", &assertion),
     ];
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{k}={}", form_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let (status, bytes) = http.post_form(&broker.token_endpoint, body).await?;
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut sent = 0;
+    let (status, bytes) = loop {
+        sent += 1;
+        let answer = http.post_form(&broker.token_endpoint, body.clone()).await?;
+        // The fault re-sends a single-use code, as it does any Freja request.
+        if !(has(Fault::RetryOn500) && answer.0 == 500 && sent < 3) {
+            break answer;
+        }
+    };
     let m = success_object("the token endpoint", status, &bytes)?;
     let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
     let id_token = text("id_token").ok_or_else(|| {
@@ -441,16 +447,6 @@ async fn token_request(
         id_token,
         access_token: text("access_token"),
     })
-}
-
-/// application/x-www-form-urlencoded (every byte but unreserved ones escaped).
-fn form_encode(v: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(v, SET).to_string()
 }
 
 /// A 2xx body as a JSON object; anything else mapped to its rejection.
@@ -566,19 +562,14 @@ struct Http {
 }
 
 impl Http {
-    fn new(broker: &BrokerEnvironment) -> Result<Http, Rejection> {
+    fn new(faults: &BTreeSet<Fault>, broker: &BrokerEnvironment) -> Result<Http, Rejection> {
         let invalid = |m: String| reject(Reason::InvalidInput, m);
-        let mut anchors = Vec::new();
-        for pem in &broker.trust_anchors_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|e| invalid(format!("trust anchor: {e}")))?;
-            anchors.extend(certs);
-        }
+        let anchors = trust_anchors(&broker.trust_anchors_pem).map_err(invalid)?;
         let client = reqwest::Client::builder()
             .https_only(true)
             .no_proxy()
             .tls_certs_only(anchors)
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(redirect_policy(faults))
             .retry(reqwest::retry::never())
             .timeout(Duration::from_millis(broker.http_timeout_ms))
             .build()

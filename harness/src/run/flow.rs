@@ -178,8 +178,9 @@ impl Player<'_> {
                     Ok(callback) => (session, callback),
                     Err(e) => {
                         self.broker.record_outcome(n, &begin);
-                        return Err(AdapterFailure::Harness(format!(
-                            "login #{n}: the harness does not carry the RP's authorization URL: {e}"
+                        // The RP's doing, not the harness's: it sent the user agent elsewhere.
+                        return Err(AdapterFailure::Protocol(format!(
+                            "login #{n}: the RP's authorization URL is not one eidconf will carry: {e}"
                         )));
                     }
                 }

@@ -3,7 +3,7 @@
 use eidconf_report::{Failure, FailureKind, Verdict as Result_};
 
 use super::execute::{AdapterFailure, Execution};
-use crate::adapter::Outcome;
+use crate::adapter::{Operation, Outcome};
 use crate::provider::checks::Check;
 use crate::provider::ftn::LoginEvidence;
 use crate::vector::model::SentExpect;
@@ -27,7 +27,7 @@ impl Judgement {
     }
 }
 
-pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgement {
+pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: bool) -> Judgement {
     let outcome = match &exec.outcome {
         Ok(o) => o,
         Err(f) => {
@@ -152,14 +152,22 @@ pub fn judge(expect: &Expect, exec: &Execution, loose_reasons: bool) -> Judgemen
         }
         if let (Verdict::Accepted, Outcome::Accepted { identity, .. }) = (expect.verdict, outcome)
             && let Some(login) = obs.broker.as_ref().and_then(|b| b.logins.last())
-            && let Some(signed) = &login.id_token_claims
         {
-            broker_round_trip(
-                identity,
-                signed,
-                login.userinfo_claims.as_ref(),
-                &mut problems,
-            );
+            match &login.id_token_claims {
+                Some(signed) => broker_round_trip(
+                    identity,
+                    signed,
+                    login.userinfo_claims.as_ref(),
+                    &mut problems,
+                ),
+                // A finished login stands on a redeemed code; a begun one has none yet.
+                None if matches!(op, Operation::OidcFinishLogin(_)) => problems.push((
+                    FailureKind::Identity,
+                    "the RP accepted the login without redeeming its code: no ID token vouches for it"
+                        .into(),
+                )),
+                None => {}
+            }
         }
         for pattern in &expect.checks {
             checks(pattern, &obs.checks, &mut problems);

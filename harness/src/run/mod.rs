@@ -75,7 +75,12 @@ pub async fn run_one(
         return (None, j);
     }
     let exec = execute(rp, vector, pki, cfg.timeout).await;
-    let mut j = judge(&vector.spec.expect, &exec, cfg.loose_reasons);
+    let mut j = judge(
+        &vector.spec.expect,
+        &vector.spec.operation,
+        &exec,
+        cfg.loose_reasons,
+    );
     if let Some(reason) = cfg.known.reason(vector.id()) {
         j = apply_known_failure(j, reason);
     }
