@@ -12,7 +12,11 @@ use crate::{Report, VectorResult, Verdict};
 ///   `freja.http`), in order of first appearance; the testcase name is the vector id;
 /// - `fail` and `xpass` are `<failure>`, `error` is `<error>`, each with the failure kind as
 ///   `type`, the message, and the expectation, outcome and evidence in `<system-out>`;
-/// - `skip` and `xfail` are `<skipped>` (`xfail: <note>` for known failures).
+/// - `skip` and `xfail` are `<skipped>` (`xfail: <note>` for known failures);
+/// - `warn` is a passing testcase: JUnit has no warning status, and a `<failure>` would fail
+///   every CI that reads the file, which a deviation from a SHOULD or HARDENING requirement must
+///   not do. The warning is in `<system-out>` (which CI views show for passed tests too) and in
+///   the properties `eidconf.result` = `warn` and `eidconf.warning` (for tools that read them).
 pub fn junit(report: &Report) -> String {
     let mut out = quick_junit::Report::new("eidconf");
     out.set_time(Duration::from_millis(report.duration_ms));
@@ -63,6 +67,7 @@ fn new_suite(report: &Report, name: &str) -> TestSuite {
         Property::new("rp", format!("{} {}", report.rp.name, report.rp.version)),
         Property::new("started_at", &report.started_at),
         Property::new("vector_set_digest", &report.vector_set_digest),
+        Property::new("headline", crate::headline(report)),
         Property::new("schema_version", &report.schema_version),
     ]);
     suite
@@ -72,7 +77,7 @@ fn test_case(v: &VectorResult, classname: &str) -> TestCase {
     let failure_kind = v.failure.as_ref().map(|f| f.kind.as_str());
     let failure_message = v.failure.as_ref().map(|f| f.message.as_str());
     let status = match v.result {
-        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Pass | Verdict::Warn => TestCaseStatus::success(),
         Verdict::Fail | Verdict::Error => {
             let kind = if v.result == Verdict::Fail {
                 NonSuccessKind::Failure
@@ -121,6 +126,18 @@ fn test_case(v: &VectorResult, classname: &str) -> TestCase {
         .set_time(Duration::from_millis(v.duration_ms));
     if v.result.is_failing() {
         case.set_system_out(system_out(v));
+    }
+    if v.result == Verdict::Warn {
+        let warning = format!(
+            "warn ({}): {}",
+            v.level.as_deref().unwrap_or("SHOULD"),
+            failure_message.unwrap_or("no detail recorded")
+        );
+        case.add_properties([
+            Property::new("eidconf.result", "warn"),
+            Property::new("eidconf.warning", &warning),
+        ]);
+        case.set_system_out(format!("{warning}\n\n{}", system_out(v)));
     }
     case
 }

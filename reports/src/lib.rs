@@ -19,16 +19,17 @@ use std::path::{Path, PathBuf};
 pub use junit::junit;
 pub use model::{
     Failure, FailureKind, Harness, Report, RequirementResult, RequirementStatus, RpInfo, Selection,
-    Summary, VectorResult, Verdict,
+    Source, Summary, VectorResult, Verdict,
 };
 pub use render::{html, markdown};
 
 /// The report format version this crate writes. Readers accept any `1.x`.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// Process exit codes of `eidconf run` and `eidconf report`. Stable: CI scripts branch on them.
 pub mod exit {
-    /// Every selected vector passed, was skipped, or is a known failure that still fails.
+    /// Every selected vector passed, warned (a deviation from SHOULD or HARDENING requirements
+    /// only; `--strict` makes those `fail`), was skipped, or is a known failure that still fails.
     pub const SUCCESS: i32 = 0;
     /// At least one vector failed, errored, or is a known failure that now passes (`xpass`).
     pub const FAILURES: i32 = 1;
@@ -59,6 +60,87 @@ impl Report {
             exit::FAILURES
         }
     }
+}
+
+/// The one-line verdict every format leads with. It never says a bare PASS while anything was
+/// waived, warned, errored or skipped: `PASS with 2 warnings and 9 waived failures (9 critical);
+/// 117 skipped`, `FAIL: 3 of 934 vectors fail the run (2 critical, 1 high)`.
+pub fn headline(report: &Report) -> String {
+    let s = &report.summary;
+    let by_severity = |pick: fn(Verdict) -> bool| {
+        let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+        for v in report.vectors.iter().filter(|v| pick(v.result)) {
+            *counts.entry(v.severity.as_str()).or_default() += 1;
+        }
+        let mut counts: Vec<(&str, u32)> = counts.into_iter().collect();
+        counts.sort_by_key(|(severity, _)| severity_rank(severity));
+        counts
+            .iter()
+            .map(|(severity, n)| format!("{n} {severity}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let plural = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut also = Vec::new();
+    if s.warn > 0 {
+        also.push(plural(s.warn, "warning", "warnings"));
+    }
+    if s.xfail > 0 {
+        also.push(format!(
+            "{} ({})",
+            plural(s.xfail, "waived failure", "waived failures"),
+            by_severity(|v| v == Verdict::Xfail)
+        ));
+    }
+    let mut line = if !report.input_errors.is_empty() {
+        format!(
+            "FAIL: {} could not be loaded",
+            plural(
+                report.input_errors.len() as u32,
+                "input error: a vector or file",
+                "input errors: vectors or files"
+            )
+        )
+    } else if report.passed() {
+        "PASS".to_owned()
+    } else {
+        let failing = s.failing().max(1);
+        let severities = by_severity(Verdict::is_failing);
+        format!(
+            "FAIL: {failing} of {} vectors fail the run{}",
+            s.total,
+            if severities.is_empty() {
+                String::new()
+            } else {
+                format!(" ({severities})")
+            }
+        )
+    };
+    if !also.is_empty() {
+        let joined = match also.as_slice() {
+            [one] => one.clone(),
+            [first, second] => format!("{first} and {second}"),
+            _ => also.join(", "),
+        };
+        line.push_str(if report.passed() { " with " } else { "; also " });
+        line.push_str(&joined);
+    }
+    if s.skip > 0 {
+        line.push_str(&format!("; {} skipped", s.skip));
+    }
+    if s.total == 0 {
+        line.push_str("; no vector ran");
+    }
+    line
+}
+
+/// Known severities first, most severe first; unknown ones after, alphabetically.
+pub(crate) fn severity_rank(severity: &str) -> usize {
+    const ORDER: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+    ORDER
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case(severity))
+        .unwrap_or(ORDER.len())
 }
 
 /// Severity to the number of vectors with that severity that fail the run (`fail`, `error`,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// One run of eidconf against one relying party.
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Report {
-    /// `MAJOR.MINOR` of this format. This version writes `1.0`; readers accept any `1.x`.
+    /// `MAJOR.MINOR` of this format. This version writes `1.1`; readers accept any `1.x`.
     #[schemars(pattern(r"^[0-9]+\.[0-9]+$"))]
     pub schema_version: String,
     /// The tool that produced the report.
@@ -28,8 +28,13 @@ pub struct Report {
     pub started_at: String,
     /// Wall-clock duration of the whole run in milliseconds.
     pub duration_ms: u64,
-    /// `sha256:<hex>` over the vector files, so that a report names the exact vector set it ran.
+    /// `sha256:<hex>` over everything that decides a verdict: the vector files, the suites and the
+    /// keys manifest, so that a report names the exact vector set it ran.
     pub vector_set_digest: String,
+    /// `sha256:<hex>` of the known-failures file, when one was given: it waives failures, so a
+    /// report names the exact list it ran with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_failures_digest: Option<String>,
     /// How the vectors were selected and run.
     pub selection: Selection,
     /// Verdict counts over `vectors`.
@@ -82,6 +87,9 @@ pub struct Selection {
     pub loose_reasons: bool,
     /// The known-failures file used, if any.
     pub known_failures: Option<String>,
+    /// Whether `--strict` made deviations from SHOULD and HARDENING requirements failures.
+    #[serde(default)]
+    pub strict: bool,
     /// Parallel jobs.
     pub jobs: u32,
     /// Per-vector timeout in seconds.
@@ -93,6 +101,9 @@ pub struct Selection {
 pub struct Summary {
     pub total: u32,
     pub pass: u32,
+    /// Deviations from SHOULD or HARDENING requirements only (since 1.1).
+    #[serde(default)]
+    pub warn: u32,
     pub fail: u32,
     pub skip: u32,
     pub error: u32,
@@ -105,6 +116,7 @@ impl Summary {
     pub fn add(&mut self, v: Verdict) {
         let slot = match v {
             Verdict::Pass => &mut self.pass,
+            Verdict::Warn => &mut self.warn,
             Verdict::Fail => &mut self.fail,
             Verdict::Skip => &mut self.skip,
             Verdict::Error => &mut self.error,
@@ -124,6 +136,32 @@ impl Summary {
         summary
     }
 
+    /// The counts over some vector results.
+    pub fn of_refs(vectors: &[&VectorResult]) -> Self {
+        let mut summary = Self::default();
+        for v in vectors {
+            summary.add(v.result);
+        }
+        summary
+    }
+
+    /// The status of a requirement whose vectors ended with these counts: a deviation makes it
+    /// `not_met`; otherwise anything skipped, waived or in error leaves it `not_fully_tested`
+    /// (all skipped: `skipped`); only a clean sweep of passes is `met`.
+    pub fn requirement_status(&self) -> RequirementStatus {
+        if self.total == 0 {
+            RequirementStatus::Untested
+        } else if self.fail + self.warn + self.xpass > 0 {
+            RequirementStatus::NotMet
+        } else if self.skip == self.total {
+            RequirementStatus::Skipped
+        } else if self.skip + self.xfail + self.error > 0 {
+            RequirementStatus::NotFullyTested
+        } else {
+            RequirementStatus::Met
+        }
+    }
+
     /// Number of vectors that make the run fail (`fail + error + xpass`).
     pub fn failing(&self) -> u32 {
         self.fail
@@ -132,20 +170,46 @@ impl Summary {
     }
 }
 
-/// One requirement (a MUST/SHOULD/MAY statement from a specification) and whether the run met it.
+/// One requirement and whether the run met it.
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct RequirementResult {
     /// e.g. `FREJA-HTTP-3`.
     pub id: String,
     pub suite: String,
-    /// `MUST`, `SHOULD` or `MAY`.
+    /// `MUST` (a source requires it), `SHOULD` (a source recommends it) or `HARDENING` (no
+    /// source requires it; eidconf recommends it for the reason in `rationale`).
     pub level: String,
     pub title: String,
-    /// Where the requirement comes from (specification and section).
+    /// The sources on one line (`document, section: "quote"; …`), for readers of 1.0.
     pub source: String,
+    /// Where the requirement comes from, each a public document, section and quoted rule
+    /// (since 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+    /// eidconf's own reasoning: why a HARDENING requirement is recommended, or how a terse
+    /// source is read (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
     /// Ids of the vectors that test this requirement.
     pub vectors: Vec<String>,
+    /// The results of those vectors (since 1.1).
+    #[serde(default)]
+    pub counts: Summary,
     pub status: RequirementStatus,
+}
+
+/// A public source of a requirement.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct Source {
+    /// The document's title, e.g. `RFC 7519: JSON Web Token (JWT)`.
+    pub document: String,
+    /// Where to read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Section number or heading, e.g. `§4`.
+    pub section: String,
+    /// The rule, quoted in a few words.
+    pub quote: String,
 }
 
 /// Whether a requirement was met by the run.
@@ -153,10 +217,13 @@ pub struct RequirementResult {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RequirementStatus {
-    /// Its vectors ran, and every one that ran passed.
+    /// Its vectors ran, and every one of them passed.
     Met,
-    /// At least one of its vectors did not pass (`fail`, `error`, or a known failure).
+    /// At least one of its vectors found a deviation (`fail`, `warn` or `xpass`).
     NotMet,
+    /// No deviation was found, but some of its vectors were skipped, waived (`xfail`) or ended
+    /// in error, so the requirement is not fully tested (`counts` says how many; since 1.1).
+    NotFullyTested,
     /// No vector tests it.
     Untested,
     /// Its vectors exist but were all skipped.
@@ -169,6 +236,7 @@ impl RequirementStatus {
         match self {
             Self::Met => "met",
             Self::NotMet => "not_met",
+            Self::NotFullyTested => "not_fully_tested",
             Self::Untested => "untested",
             Self::Skipped => "skipped",
         }
@@ -187,11 +255,15 @@ pub struct VectorResult {
     pub requirements: Vec<String>,
     /// e.g. `critical`, `high`, `medium`, `low`, `info`.
     pub severity: String,
+    /// The strongest level among its requirements (`MUST`, `SHOULD`, `HARDENING`): a deviation
+    /// from a vector without a `MUST` requirement is `warn` (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
     pub tags: Vec<String>,
     /// The adapter operation the vector drives.
     pub operation: String,
     pub result: Verdict,
-    /// Why the vector did not pass; present for `fail`, `error` and usually `xfail`.
+    /// Why the vector did not pass; present for `fail`, `warn`, `error` and usually `xfail`.
     pub failure: Option<Failure>,
     /// Extra context: a `--loose-reasons` downgrade, a skip reason or a known-failure reason.
     pub note: Option<String>,
@@ -209,6 +281,10 @@ pub struct VectorResult {
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
+    /// The RP deviated, but every requirement of the vector is `SHOULD` or `HARDENING`: reported,
+    /// and not failing the run unless `--strict` (since 1.1; the OpenID Foundation conformance
+    /// suite's WARNING).
+    Warn,
     /// The RP accepted what it must reject, rejected what it must accept, or reported the wrong
     /// reason/detail.
     Fail,
@@ -227,6 +303,7 @@ impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pass => "pass",
+            Self::Warn => "warn",
             Self::Fail => "fail",
             Self::Skip => "skip",
             Self::Error => "error",

@@ -11,7 +11,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::{Report, RequirementStatus, Summary, VectorResult, Verdict};
+use crate::{Report, RequirementStatus, Summary, VectorResult, Verdict, severity_rank};
 
 const SUMMARY_MD: &str = include_str!("../templates/summary.md");
 const REPORT_HTML: &str = include_str!("../templates/report.html");
@@ -78,15 +78,6 @@ fn to_minijinja(value: &serde_json::Value) -> Value {
     }
 }
 
-/// Known severities first, most severe first; unknown ones after, alphabetically.
-fn severity_rank(severity: &str) -> usize {
-    const ORDER: [&str; 5] = ["critical", "high", "medium", "low", "info"];
-    ORDER
-        .iter()
-        .position(|s| s.eq_ignore_ascii_case(severity))
-        .unwrap_or(ORDER.len())
-}
-
 fn by_severity(a: &str, b: &str) -> Ordering {
     severity_rank(a)
         .cmp(&severity_rank(b))
@@ -96,17 +87,21 @@ fn by_severity(a: &str, b: &str) -> Ordering {
 #[derive(Serialize)]
 struct View<'a> {
     status: &'static str,
+    headline: String,
     schema_version: &'a str,
     harness: &'a crate::Harness,
     rp: &'a crate::RpInfo,
     started_at: &'a str,
     duration_ms: u64,
     vector_set_digest: &'a str,
+    known_failures_digest: Option<&'a str>,
     selection: &'a crate::Selection,
     summary: Summary,
     failing: u32,
     severities: Vec<SeverityCount<'a>>,
     failures: Vec<FailureRow<'a>>,
+    /// Deviations from SHOULD/HARDENING requirements: listed with their reason, not failing.
+    warnings: Vec<FailureRow<'a>>,
     requirements: Vec<RequirementRow<'a>>,
     requirement_counts: RequirementCounts,
     not_run: Vec<NotRunRow<'a>>,
@@ -128,6 +123,7 @@ struct FailureRow<'a> {
     location: &'a str,
     severity: &'a str,
     verdict: &'static str,
+    level: &'a str,
     kind: &'static str,
     message: String,
     note: Option<&'a str>,
@@ -140,9 +136,14 @@ struct RequirementRow<'a> {
     level: &'a str,
     title: &'a str,
     source: &'a str,
+    sources: &'a [crate::Source],
+    rationale: Option<&'a str>,
     vectors: &'a [String],
+    counts: Summary,
     status: &'static str,
     label: &'static str,
+    /// What kept it from being fully tested, e.g. `3 skipped, 1 waived`.
+    gaps: String,
 }
 
 #[derive(Serialize, Default)]
@@ -150,6 +151,7 @@ struct RequirementCounts {
     total: usize,
     met: usize,
     not_met: usize,
+    not_fully_tested: usize,
     untested: usize,
     skipped: usize,
 }
@@ -168,6 +170,7 @@ struct VectorRow<'a> {
     location: &'a str,
     operation: &'a str,
     severity: &'a str,
+    level: &'a str,
     requirements: &'a [String],
     tags: &'a [String],
     verdict: &'static str,
@@ -202,6 +205,12 @@ impl<'a> View<'a> {
             .map(FailureRow::new)
             .collect();
         failures.sort_by(|a, b| by_severity(a.severity, b.severity));
+        let warnings: Vec<FailureRow<'a>> = report
+            .vectors
+            .iter()
+            .filter(|v| v.result == Verdict::Warn)
+            .map(FailureRow::new)
+            .collect();
 
         let mut requirement_counts = RequirementCounts::default();
         let requirements = report
@@ -218,6 +227,10 @@ impl<'a> View<'a> {
                         requirement_counts.not_met += 1;
                         ("not_met", "❌ not met")
                     }
+                    RequirementStatus::NotFullyTested => {
+                        requirement_counts.not_fully_tested += 1;
+                        ("not_fully_tested", "⚠️ not fully tested")
+                    }
                     RequirementStatus::Untested => {
                         requirement_counts.untested += 1;
                         ("untested", "⚠️ untested")
@@ -233,9 +246,13 @@ impl<'a> View<'a> {
                     level: &r.level,
                     title: &r.title,
                     source: &r.source,
+                    sources: &r.sources,
+                    rationale: r.rationale.as_deref(),
                     vectors: &r.vectors,
+                    counts: r.counts,
                     status,
                     label,
+                    gaps: gaps(&r.counts),
                 }
             })
             .collect();
@@ -263,17 +280,20 @@ impl<'a> View<'a> {
 
         Self {
             status: if report.passed() { "PASS" } else { "FAIL" },
+            headline: crate::headline(report),
             schema_version: &report.schema_version,
             harness: &report.harness,
             rp: &report.rp,
             started_at: &report.started_at,
             duration_ms: report.duration_ms,
             vector_set_digest: &report.vector_set_digest,
+            known_failures_digest: report.known_failures_digest.as_deref(),
             selection: &report.selection,
             summary: report.summary,
             failing: report.summary.failing(),
             severities,
             failures,
+            warnings,
             requirements,
             requirement_counts,
             not_run,
@@ -282,6 +302,22 @@ impl<'a> View<'a> {
             vectors,
         }
     }
+}
+
+/// `2 warned, 3 skipped, 1 waived, 1 in error`: the vectors that keep a requirement from `met`.
+fn gaps(c: &Summary) -> String {
+    [
+        (c.fail + c.xpass, "failed"),
+        (c.warn, "warned"),
+        (c.skip, "skipped"),
+        (c.xfail, "waived"),
+        (c.error, "in error"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 impl<'a> FailureRow<'a> {
@@ -299,6 +335,7 @@ impl<'a> FailureRow<'a> {
             location: &v.location,
             severity: &v.severity,
             verdict: v.result.as_str(),
+            level: v.level.as_deref().unwrap_or("MUST"),
             kind,
             message,
             note: v.note.as_deref(),
@@ -317,6 +354,7 @@ impl<'a> VectorRow<'a> {
             location: &v.location,
             operation: &v.operation,
             severity: &v.severity,
+            level: v.level.as_deref().unwrap_or("MUST"),
             requirements: &v.requirements,
             tags: &v.tags,
             verdict: v.result.as_str(),

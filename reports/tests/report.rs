@@ -3,7 +3,7 @@
 mod fixture;
 
 use eidconf_report::*;
-use fixture::{HOSTILE, green_report, report};
+use fixture::{HOSTILE, green_report, report, warned_report};
 
 #[test]
 fn summary_counts_each_verdict_once() {
@@ -253,7 +253,10 @@ fn markdown_is_deterministic_and_escapes_markup() {
     let md = markdown(&report());
     assert_eq!(md, markdown(&report()));
     assert!(
-        md.starts_with("# eidconf conformance report: FAIL\n"),
+        md.starts_with(
+            "# eidconf conformance report: FAIL: 4 of 7 vectors fail the run (1 critical, 1 high, \
+             1 medium, 1 low); also 1 waived failure (1 critical); 1 skipped\n"
+        ),
         "{md}"
     );
     assert!(!md.contains("<script>") && !md.contains("<b>"), "{md}");
@@ -279,7 +282,9 @@ fn markdown_of_a_green_run() {
     r.known_failures_unused.clear();
     let md = markdown(&r);
     assert!(
-        md.starts_with("# eidconf conformance report: PASS\n"),
+        md.starts_with(
+            "# eidconf conformance report: PASS with 1 waived failure (1 critical); 1 skipped\n"
+        ),
         "{md}"
     );
     assert!(md.contains("## Failures\n\nNone.\n"), "{md}");
@@ -310,10 +315,13 @@ fn html_escapes_evidence_and_is_self_contained() {
         "raw markup from a failure message"
     );
     assert!(html.contains("Åsa Öberg"));
+    // Links to the requirements' public sources are navigation; nothing is loaded from outside.
     assert!(
-        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        !html.contains("src=") && !html.contains("<link"),
         "external asset"
     );
+    // (minijinja escapes `/` in attributes as `&#x2f;`, which browsers read back as `/`.)
+    assert!(html.contains("<a href=\"https:&#x2f;&#x2f;example.test&#x2f;freja\">Freja eID RP API</a>"));
     assert!(html.contains("<style>"));
     // One collapsible evidence block per vector, failing ones open.
     assert_eq!(html.matches("<details").count(), 7);
@@ -394,4 +402,70 @@ fn input_errors_fail_the_run_as_bad_input_and_are_shown() {
     assert!(markdown(&r).contains("Input errors"));
     assert!(html(&r).contains("unknown field `severty`"));
     assert_eq!(from_json(&to_json(&r)).unwrap(), r);
+}
+
+#[test]
+fn a_warning_passes_the_run_and_is_shown_in_every_format() {
+    let r = warned_report();
+    assert_eq!(r.summary.warn, 1);
+    assert!(r.passed());
+    assert_eq!(r.exit_code(), exit::SUCCESS);
+    assert_eq!(
+        headline(&r),
+        "PASS with 1 warning and 1 waived failure (1 critical); 1 skipped"
+    );
+    let md = markdown(&r);
+    assert!(md.contains("## Warnings"), "{md}");
+    assert!(md.contains("`freja.http.retry-after`"), "{md}");
+    assert!(md.contains("| SHOULD | medium | wire |"), "{md}");
+    let page = html(&r);
+    assert!(page.contains("<h2>Warnings</h2>") && page.contains("freja.http.retry-after"));
+    // JUnit: a passing testcase that carries the warning (no <failure>, so CI stays green).
+    let xml = junit(&r);
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+    assert_eq!(parsed.failures, 0);
+    let case = parsed
+        .test_suites
+        .iter()
+        .flat_map(|s| s.test_cases.iter())
+        .find(|c| c.name.as_str() == "freja.http.retry-after")
+        .expect("the warned vector is a testcase");
+    assert!(matches!(case.status, quick_junit::TestCaseStatus::Success { .. }));
+    assert!(
+        case.properties
+            .iter()
+            .any(|p| p.name.as_str() == "eidconf.result" && p.value.as_str() == "warn")
+    );
+    let out = case.system_out.as_ref().expect("system-out").as_str();
+    assert!(out.starts_with("warn (SHOULD): the RP sent 2 request(s)"), "{out}");
+    assert_eq!(from_json(&to_json(&r)).unwrap(), r);
+}
+
+#[test]
+fn requirement_status_never_says_met_over_gaps() {
+    let of = |verdicts: &[Verdict]| {
+        let mut s = Summary::default();
+        for v in verdicts {
+            s.add(*v);
+        }
+        s.requirement_status()
+    };
+    use RequirementStatus::*;
+    use Verdict::*;
+    assert_eq!(of(&[]), Untested);
+    assert_eq!(of(&[Pass, Pass]), Met);
+    assert_eq!(of(&[Pass, Warn]), NotMet);
+    assert_eq!(of(&[Pass, Fail, Skip]), NotMet);
+    assert_eq!(of(&[Pass, Xpass]), NotMet);
+    assert_eq!(of(&[Pass, Skip]), NotFullyTested);
+    assert_eq!(of(&[Pass, Xfail]), NotFullyTested);
+    assert_eq!(of(&[Pass, Error]), NotFullyTested);
+    assert_eq!(of(&[Skip, Skip]), Skipped);
+}
+
+#[test]
+fn headline_of_a_failing_run_with_input_errors_names_them() {
+    let mut r = green_report();
+    r.input_errors = vec!["vectors/x.yaml:1:1: bad".into()];
+    assert!(headline(&r).starts_with("FAIL: 1 input error"), "{}", headline(&r));
 }
