@@ -10,6 +10,7 @@ use eidconf::adapter::RelyingParty;
 use eidconf::pki::Pki;
 use eidconf::reference::ReferenceRp;
 use eidconf::run::{RunConfig, run_one};
+use eidconf::suite::Level;
 use eidconf::vector::Corpus;
 use eidconf_report::Verdict;
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -69,7 +70,12 @@ impl Shared {
                 .expect("tokio runtime")
         });
         let rp: Arc<dyn RelyingParty> = Arc::new(ReferenceRp::new(&[]));
-        let (exec, judgement) = rt.block_on(run_one(rp, vector, pki, &RunConfig::default()));
+        // As `--strict`: the reference RP meets SHOULD and HARDENING requirements too.
+        let strict = RunConfig {
+            strict: true,
+            ..RunConfig::default()
+        };
+        let (exec, judgement) = rt.block_on(run_one(rp, vector, Level::Must, pki, &strict));
         match judgement.result {
             Verdict::Pass => Ok(()),
             other => {

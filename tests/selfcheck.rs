@@ -44,10 +44,12 @@ async fn run_with(w: &World, rp: Arc<dyn RelyingParty>, cfg: RunConfig) -> Repor
         .expect("run")
 }
 
+/// Strict: a fault is caught when any vector finds the deviation, whatever its level.
 fn cfg(timeout: Duration, jobs: usize) -> RunConfig {
     RunConfig {
         timeout,
         jobs,
+        strict: true,
         ..RunConfig::default()
     }
 }
@@ -112,7 +114,12 @@ fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
     // It sends nothing, so any expectation on the wire or on what it sent fails.
     let wire =
         e.requests.values().any(|c| !c.admits(0)) || !e.checks.is_empty() || e.sent.is_some();
-    wire || match (e.verdict, accept) {
+    let verdict = match (e.verdict, accept) {
+        (Verdict::Either, true) => Verdict::Accepted,
+        (Verdict::Either, false) => Verdict::Rejected,
+        (v, _) => v,
+    };
+    wire || match (verdict, accept) {
         (Verdict::Rejected, true) => true,
         // A finished login needs a redeemed code, which a silent RP never has.
         (Verdict::Accepted, true) => {
@@ -126,6 +133,7 @@ fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
                 || e.status.is_some()
                 || e.claim.is_some()
         }
+        (Verdict::Either, _) => unreachable!("resolved above"),
     }
 }
 

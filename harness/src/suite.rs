@@ -19,9 +19,24 @@ pub struct SuiteFile {
     pub title: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// The public documents the requirements cite, by a short key.
+    #[serde(default)]
+    pub references: BTreeMap<String, Reference>,
     /// Globs over vector ids (`freja.*`): the vectors this suite holds.
     pub vectors: Vec<String>,
     pub requirements: Vec<Requirement>,
+}
+
+/// A public document: a provider's published documentation, an RFC or OpenID specification, a
+/// regulation, or a public repository.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// e.g. `RFC 7519: JSON Web Token (JWT)`.
+    pub title: String,
+    /// Where a reader finds it.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -30,20 +45,44 @@ pub struct Requirement {
     /// Stable id, e.g. `FREJA-HTTP-500`.
     #[schemars(with = "String")]
     pub id: Spanned<String>,
+    /// Decided from the sources: `MUST` where one requires it, `SHOULD` where one recommends it,
+    /// `HARDENING` where none does and eidconf recommends it (say why in `rationale`).
     pub level: Level,
     pub title: String,
-    /// Where the requirement comes from: document and section.
-    pub source: String,
+    /// Where the rule is written: at least one for `MUST` and `SHOULD`.
+    #[serde(default)]
+    pub sources: Vec<Citation>,
+    /// eidconf's own reasoning: required for `HARDENING`; for the others, how a terse source is read.
+    #[serde(default)]
+    pub rationale: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// One source of a requirement: a document of the suite's `references`, the section, the rule.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Citation {
+    /// A key of the suite's `references`.
+    #[serde(rename = "ref")]
+    #[schemars(with = "String")]
+    pub reference: Spanned<String>,
+    /// Section number or heading, e.g. `§3.1.3.7 step 2` or `General information on error handling`.
+    pub section: String,
+    /// The rule in a few words, verbatim.
+    pub quote: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum Level {
+    /// A source requires it: a deviation fails the run.
     #[serde(rename = "MUST")]
     Must,
+    /// A source recommends it: a deviation is a warning (`--strict`: a failure).
     #[serde(rename = "SHOULD")]
     Should,
-    #[serde(rename = "MAY")]
-    May,
+    /// No source requires it; eidconf recommends it as defence in depth: a warning
+    /// (`--strict`: a failure).
+    #[serde(rename = "HARDENING")]
+    Hardening,
 }
 
 impl Level {
@@ -51,9 +90,55 @@ impl Level {
         match self {
             Level::Must => "MUST",
             Level::Should => "SHOULD",
-            Level::May => "MAY",
+            Level::Hardening => "HARDENING",
         }
     }
+}
+
+impl SuiteFile {
+    /// The requirement's sources, resolved against `references`, for the report.
+    pub fn sources_of(&self, r: &Requirement) -> Vec<eidconf_report::Source> {
+        r.sources
+            .iter()
+            .map(|c| {
+                let reference = self.references.get(&c.reference.value);
+                eidconf_report::Source {
+                    document: reference.map_or_else(|| c.reference.value.clone(), |d| d.title.clone()),
+                    url: reference.and_then(|d| d.url.clone()),
+                    section: c.section.clone(),
+                    quote: c.quote.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// What a requirement lacks to be traced: a level that its sources can carry, a source a reader
+/// can follow, a rationale for eidconf's own rules.
+fn traceability(r: &Requirement) -> Vec<String> {
+    let id = &r.id.value;
+    let mut out = Vec::new();
+    if r.level != Level::Hardening && r.sources.is_empty() {
+        out.push(format!(
+            "requirement `{id}` is {} but cites no source: add `sources` (a public document, \
+             section and quote), or make it HARDENING with a `rationale`",
+            r.level.as_str()
+        ));
+    }
+    if r.level == Level::Hardening && r.rationale.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        out.push(format!(
+            "requirement `{id}` is HARDENING: say why eidconf recommends it in `rationale`"
+        ));
+    }
+    for c in &r.sources {
+        if c.section.trim().is_empty() || c.quote.trim().is_empty() {
+            out.push(format!(
+                "requirement `{id}`: a source of `{}` needs a `section` and a `quote`",
+                c.reference.value
+            ));
+        }
+    }
+    out
 }
 
 /// A loaded suite.
@@ -141,6 +226,20 @@ impl Suites {
             let si = out.suites.len();
             for (ri, r) in file.requirements.iter().enumerate() {
                 let here = at(r.id.referenced.line(), r.id.referenced.column());
+                for problem in traceability(r) {
+                    errors.push(Diagnostic::new(here.clone(), problem));
+                }
+                for c in &r.sources {
+                    if !file.references.contains_key(&c.reference.value) {
+                        errors.push(Diagnostic::new(
+                            at(c.reference.referenced.line(), c.reference.referenced.column()),
+                            format!(
+                                "`{}` is not in this suite's `references`",
+                                c.reference.value
+                            ),
+                        ));
+                    }
+                }
                 if let Some(&(s0, r0)) = out.requirements.get(r.id.value.as_str()) {
                     let first = &out.suites[s0];
                     let f = &first.file.requirements[r0].id;
@@ -176,6 +275,16 @@ impl Suites {
         self.requirements
             .get(id)
             .map(|&(s, r)| (&self.suites[s], &self.suites[s].file.requirements[r]))
+    }
+
+    /// The strongest level among these requirements: a vector's deviation fails the run only
+    /// when one of them is `MUST`. An id no suite defines counts as `MUST` (lint refuses it).
+    pub fn level_of<S: AsRef<str>>(&self, requirement_ids: &[S]) -> Level {
+        requirement_ids
+            .iter()
+            .map(|id| self.requirement(id.as_ref()).map_or(Level::Must, |(_, r)| r.level))
+            .min()
+            .unwrap_or(Level::Must)
     }
 
     pub fn get(&self, name: &str) -> Option<&Suite> {

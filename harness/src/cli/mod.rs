@@ -198,9 +198,14 @@ pub struct RunArgs {
     /// a pass is xpass and fails the run.
     #[arg(long, value_name = "FILE")]
     pub known_failures: Option<PathBuf>,
-    /// Count a rejection for the wrong reason class as a pass (with a note).
+    /// Count a rejection of the wrong reason class, or of the right class with the wrong detail
+    /// (code, status, claim), as a pass with a note.
     #[arg(long)]
     pub loose_reasons: bool,
+    /// Fail the run on deviations from SHOULD and HARDENING requirements too (otherwise they
+    /// are `warn`).
+    #[arg(long)]
+    pub strict: bool,
     /// The driver command for `--rp stdio` and `--rp exec`, after `--`.
     #[arg(last = true, value_name = "CMD ARGS")]
     pub command: Vec<String>,
@@ -399,6 +404,7 @@ fn cmd_run(args: RunArgs) -> i32 {
         jobs: args.jobs.max(1),
         timeout: Duration::from_secs(args.timeout.max(1)),
         loose_reasons: args.loose_reasons,
+        strict: args.strict,
         known,
         faults: args.faults.iter().map(|f| f.name().to_owned()).collect(),
     };
@@ -472,6 +478,7 @@ fn print_summary(r: &report::Report) {
     for v in &r.vectors {
         let tag = match v.result {
             report::Verdict::Pass => continue,
+            report::Verdict::Warn => "WARN ",
             report::Verdict::Fail => "FAIL ",
             report::Verdict::Error => "ERROR",
             report::Verdict::Skip => "SKIP ",
@@ -484,7 +491,11 @@ fn print_summary(r: &report::Report) {
             .map(|f| f.message.clone())
             .or_else(|| v.note.clone())
             .unwrap_or_default();
-        let _ = writeln!(out, "{tag} {} [{}] {why}", v.id, v.severity);
+        let level = match v.level.as_deref() {
+            Some(l) if v.result == report::Verdict::Warn => format!(" {l}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{tag} {} [{}{level}] {why}", v.id, v.severity);
     }
     for e in &r.input_errors {
         let first = e.lines().next().unwrap_or_default();
@@ -494,13 +505,15 @@ fn print_summary(r: &report::Report) {
         let _ = writeln!(out, "UNUSED known failure entry `{u}` matched no vector");
     }
     let s = &r.summary;
+    let _ = writeln!(out, "eidconf: {}", report::headline(r));
     let _ = writeln!(
         out,
-        "eidconf: {} vectors against {} in {:.1}s: {} passed, {} failed, {} errors, {} skipped, {} xfail, {} xpass",
+        "eidconf: {} vectors against {} in {:.1}s: {} passed, {} warned, {} failed, {} errors, {} skipped, {} xfail, {} xpass",
         s.total,
         r.rp.name,
         r.duration_ms as f64 / 1000.0,
         s.pass,
+        s.warn,
         s.fail,
         s.error,
         s.skip,

@@ -202,6 +202,8 @@ pub(crate) struct Core {
     pub(crate) canary_url: OnceLock<String>,
     /// The payload of every `details` token minted, in order (for the identity round trip).
     pub(crate) signed: Mutex<Vec<Value>>,
+    /// The `minRegistrationLevel` of the last initiation: Freja signs the level the RP asked for.
+    requested_level: Mutex<Option<String>>,
 }
 
 impl Core {
@@ -238,6 +240,7 @@ impl Core {
             pki: ctx.pki.clone(),
             canary_url: OnceLock::new(),
             signed: Mutex::default(),
+            requested_level: Mutex::default(),
         })
     }
 
@@ -337,7 +340,13 @@ impl Core {
             "userInfo".into(),
             Value::String(self.user.signed_user_info()),
         );
-        payload.insert("minRegistrationLevel".into(), Value::String("BASIC".into()));
+        // What the RP requested (BASIC when it said nothing, the service's default); a vector
+        // that signs another level says so in `payload`.
+        let level = lock(&self.requested_level).clone();
+        payload.insert(
+            "minRegistrationLevel".into(),
+            Value::String(level.unwrap_or_else(|| "BASIC".into())),
+        );
         payload.insert("requestedAttributes".into(), default_attributes());
         payload.insert("timestamp".into(), Value::from(now_ms));
         crate::forge::merge_members(&mut payload, &spec.payload);
@@ -350,7 +359,10 @@ impl Core {
         };
         let draft = Draft::new(&header, &payload, name);
         let token = forge::forge(draft, &spec.mutations, &ctx).map_err(|e| e.to_string())?;
-        lock(&self.signed).push(Value::Object(payload));
+        // What a recipient that keeps the lexically last duplicate (RFC 7515 §5.2, RFC 7519 §4)
+        // reads from the signed bytes; the recipe's payload when they are not a JSON object.
+        let signed = signed_payload(&token).unwrap_or(Value::Object(payload));
+        lock(&self.signed).push(signed);
         Ok(token)
     }
 
@@ -387,6 +399,15 @@ impl Core {
             }
         }
     }
+}
+
+/// The payload segment of a compact JWS as a JSON object (serde_json keeps the last duplicate).
+fn signed_payload(token: &str) -> Option<Value> {
+    let segment = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
+    serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .filter(Value::is_object)
 }
 
 fn approved() -> ResultSpec {
@@ -515,6 +536,12 @@ impl Responder {
                     let body = Core::error_body(1010, None);
                     return (json_template(StatusCode::BAD_REQUEST, &body), 400);
                 };
+                if kind(ep) == Kind::Init {
+                    *lock(&self.core.requested_level) = json
+                        .get("minRegistrationLevel")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                }
                 if matches!(kind(ep), Kind::GetOne | Kind::Cancel)
                     && json.get(ep.reference_field()).and_then(Value::as_str)
                         != Some(self.core.reference.as_str())

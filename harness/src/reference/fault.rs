@@ -33,6 +33,7 @@ pub enum Fault {
     TrustX5c,
     TryEveryCertificate,
     TrustUnsignedAttributes,
+    AcceptLowerRegistrationLevel,
     IgnoreCrit,
     AcceptDuplicateMembers,
     AcceptUnencryptedIdToken,
@@ -97,6 +98,7 @@ impl Fault {
         Fault::TrustX5c,
         Fault::TryEveryCertificate,
         Fault::TrustUnsignedAttributes,
+        Fault::AcceptLowerRegistrationLevel,
         Fault::IgnoreCrit,
         Fault::AcceptDuplicateMembers,
         Fault::AcceptUnencryptedIdToken,
@@ -161,6 +163,7 @@ impl Fault {
             Fault::TrustX5c => "trust-x5c",
             Fault::TryEveryCertificate => "try-every-certificate",
             Fault::TrustUnsignedAttributes => "trust-unsigned-attributes",
+            Fault::AcceptLowerRegistrationLevel => "accept-lower-registration-level",
             Fault::IgnoreCrit => "ignore-crit",
             Fault::AcceptDuplicateMembers => "accept-duplicate-members",
             Fault::AcceptUnencryptedIdToken => "accept-unencrypted-id-token",
@@ -267,6 +270,9 @@ impl Fault {
             }
             Fault::TrustUnsignedAttributes => {
                 "returns the unsigned top-level requestedAttributes instead of the signed ones"
+            }
+            Fault::AcceptLowerRegistrationLevel => {
+                "never compares the signed minRegistrationLevel with the level it requested, so a BASIC user passes where EXTENDED or PLUS was asked for"
             }
             Fault::IgnoreCrit => "ignores crit, so it accepts extensions it does not understand",
             Fault::AcceptDuplicateMembers => {

@@ -100,6 +100,19 @@ fn base_request(
     m
 }
 
+/// Whether the signed registration level meets the requested one: BASIC < EXTENDED < PLUS (the
+/// levels of the Freja eID Relying Party Developers' Documentation); any other level (INFERRED,
+/// or one added later) meets only itself, and nothing but BASIC is met by an absent level.
+fn level_satisfies(signed: Option<&str>, requested: &str) -> bool {
+    let rank = |l: &str| ["BASIC", "EXTENDED", "PLUS"].iter().position(|x| *x == l);
+    match (signed, rank(requested)) {
+        (_, Some(0)) => true,
+        (Some(s), Some(r)) => rank(s).is_some_and(|s| s >= r),
+        (Some(s), None) => s == requested,
+        (None, _) => false,
+    }
+}
+
 fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
     Rejection::new(reason).detail(detail)
 }
@@ -208,7 +221,11 @@ impl<'a> Rp<'a> {
             };
             match self.classify(status) {
                 Status::Approved => {
-                    return self.approved(&answer.body, ref_field, &reference).await;
+                    let requested = flow.init_json.get("minRegistrationLevel");
+                    let requested = requested.and_then(Value::as_str).unwrap_or("BASIC");
+                    return self
+                        .approved(&answer.body, ref_field, &reference, requested)
+                        .await;
                 }
                 Status::Pending => {}
                 Status::Final => {
@@ -252,6 +269,7 @@ impl<'a> Rp<'a> {
         body: &Map<String, Value>,
         ref_field: &str,
         reference: &str,
+        requested_level: &str,
     ) -> Result<BTreeMap<String, Value>, Rejection> {
         let Some(details) = body.get("details").and_then(Value::as_str) else {
             return Err(reject(
@@ -277,6 +295,16 @@ impl<'a> Rp<'a> {
                 Reason::ReferenceMismatch,
                 format!("the signed {ref_field} is not {reference}"),
             ));
+        }
+        let signed_level = payload.get("minRegistrationLevel").and_then(Value::as_str);
+        if !self.has(Fault::AcceptLowerRegistrationLevel)
+            && !level_satisfies(signed_level, requested_level)
+        {
+            let mut r = Rejection::new(Reason::ClaimsInvalid).detail(format!(
+                "the signed minRegistrationLevel {signed_level:?} is below the requested {requested_level}"
+            ));
+            r.claim = Some("minRegistrationLevel".into());
+            return Err(r);
         }
         let field = |k: &str| payload.get(k).cloned().unwrap_or(Value::Null);
         let attributes = if self.has(Fault::TrustUnsignedAttributes) {
@@ -407,7 +435,8 @@ pub(crate) async fn verify_details(
     let ref_field = if op.sign { "signRef" } else { "authRef" };
     let mut body = Map::new();
     body.insert("details".into(), Value::String(op.details.clone()));
-    match rp.approved(&body, ref_field, &op.reference).await {
+    // No initiation here: the token stands for a BASIC request, the service's default.
+    match rp.approved(&body, ref_field, &op.reference, "BASIC").await {
         Ok(identity) => Outcome::accepted(identity),
         Err(r) => r.into(),
     }

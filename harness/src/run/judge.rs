@@ -62,7 +62,13 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
     }
     let mut problems: Vec<(FailureKind, String)> = Vec::new();
     let mut loosened = Vec::new();
-    match (expect.verdict, outcome) {
+    // `either` is judged as whichever the RP chose.
+    let wanted = match (expect.verdict, outcome) {
+        (Verdict::Either, Outcome::Accepted { .. }) => Verdict::Accepted,
+        (Verdict::Either, _) => Verdict::Rejected,
+        (v, _) => v,
+    };
+    match (wanted, outcome) {
         (Verdict::Rejected, Outcome::Accepted { identity, .. }) => problems.push((
             FailureKind::WrongVerdict,
             format!(
@@ -81,7 +87,7 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
         (Verdict::Accepted, Outcome::Accepted { identity, .. }) => {
             for (k, want) in expect.identity.iter().flatten() {
                 match identity.get(k) {
-                    Some(got) if got == want => {}
+                    Some(got) if same_json(got, want) => {}
                     Some(got) => problems.push((
                         FailureKind::Identity,
                         format!("identity `{k}` is {got}, expected {want}"),
@@ -102,38 +108,40 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
                     problems.push((FailureKind::WrongReason, m))
                 }
             }
+            let mut details = Vec::new();
             if let Some(code) = expect.code
                 && r.code != Some(code)
             {
-                problems.push((
-                    FailureKind::WrongDetail,
-                    format!("reported code {}, expected {code}", opt(r.code)),
-                ));
+                details.push(format!("reported code {}, expected {code}", opt(r.code)));
             }
             if let Some(claim) = &expect.claim
                 && r.claim.as_deref() != Some(claim.as_str())
             {
-                problems.push((
-                    FailureKind::WrongDetail,
-                    format!("named claim {}, expected {claim}", opt(r.claim.as_ref())),
+                details.push(format!(
+                    "named claim {}, expected {claim}",
+                    opt(r.claim.as_ref())
                 ));
             }
             if let Some(status) = &expect.status
                 && r.status.as_deref() != Some(status.as_str())
             {
-                problems.push((
-                    FailureKind::WrongDetail,
-                    format!(
-                        "reported status {}, expected {status}",
-                        opt(r.status.as_ref())
-                    ),
+                details.push(format!(
+                    "reported status {}, expected {status}",
+                    opt(r.status.as_ref())
                 ));
             }
+            // Loose reasons map the RP's errors onto eidconf's classes approximately: the
+            // detail a class carries is then a note too.
+            if loose_reasons {
+                loosened.extend(details);
+            } else {
+                problems.extend(details.into_iter().map(|m| (FailureKind::WrongDetail, m)));
+            }
         }
-        (_, Outcome::Unsupported) => unreachable!("handled above"),
+        (Verdict::Either, _) | (_, Outcome::Unsupported) => unreachable!("resolved above"),
     }
     if let Some(obs) = &exec.observations {
-        if let (Verdict::Accepted, Outcome::Accepted { identity, .. }) = (expect.verdict, outcome)
+        if let (Verdict::Accepted, Outcome::Accepted { identity, .. }) = (wanted, outcome)
             && let Some(signed) = obs.signed_payloads.last()
         {
             round_trip(identity, signed, &mut problems);
@@ -150,7 +158,7 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
                 ));
             }
         }
-        if let (Verdict::Accepted, Outcome::Accepted { identity, .. }) = (expect.verdict, outcome)
+        if let (Verdict::Accepted, Outcome::Accepted { identity, .. }) = (wanted, outcome)
             && let Some(login) = obs.broker.as_ref().and_then(|b| b.logins.last())
         {
             match &login.id_token_claims {
@@ -221,7 +229,7 @@ fn round_trip(
             ("requestedAttributes", None) => &empty,
             _ => continue,
         };
-        if identity.get(k) != Some(want) {
+        if !identity.get(k).is_some_and(|got| same_json(got, want)) {
             problems.push((
                 FailureKind::Identity,
                 format!(
@@ -243,7 +251,7 @@ fn broker_round_trip(
     userinfo: Option<&serde_json::Map<String, serde_json::Value>>,
     problems: &mut Vec<(FailureKind, String)>,
 ) {
-    if identity.get("sub") != signed.get("sub") {
+    if !matches!((identity.get("sub"), signed.get("sub")), (Some(a), Some(b)) if same_json(a, b)) {
         problems.push((
             FailureKind::Identity,
             format!(
@@ -255,7 +263,7 @@ fn broker_round_trip(
     }
     for (k, v) in identity {
         let vouched = signed.get(k).or_else(|| userinfo.and_then(|u| u.get(k)));
-        if vouched != Some(v) {
+        if !vouched.is_some_and(|vouched| same_json(vouched, v)) {
             problems.push((
                 FailureKind::Identity,
                 format!(
@@ -264,6 +272,25 @@ fn broker_round_trip(
                 ),
             ));
         }
+    }
+}
+
+/// JSON equality, numbers compared by value: `1e9`, `1000000000` and `1000000000.0` are one
+/// NumericDate (RFC 7519 §2), however the RP's parser spells it back.
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::{Array, Number, Object};
+    match (a, b) {
+        (Number(x), Number(y)) => match (x.as_i128(), y.as_i128()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64().is_some_and(|x| y.as_f64() == Some(x)),
+        },
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y)),
+        (Object(x), Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
     }
 }
 

@@ -16,7 +16,7 @@ use futures::StreamExt;
 
 use crate::adapter::RelyingParty;
 use crate::pki::Pki;
-use crate::suite::Suites;
+use crate::suite::{Level, Suites};
 use crate::vector::{Corpus, Vector};
 pub use execute::{AdapterFailure, Execution, execute};
 pub use judge::{Judgement, judge};
@@ -30,6 +30,8 @@ pub struct RunConfig {
     pub jobs: usize,
     pub timeout: Duration,
     pub loose_reasons: bool,
+    /// Deviations from SHOULD and HARDENING requirements fail instead of warning.
+    pub strict: bool,
     pub known: KnownFailures,
     /// Fault names of the reference RP, for the report.
     pub faults: Vec<String>,
@@ -42,6 +44,7 @@ impl Default for RunConfig {
             jobs: 8,
             timeout: Duration::from_secs(20),
             loose_reasons: false,
+            strict: false,
             known: KnownFailures::default(),
             faults: Vec::new(),
         }
@@ -58,10 +61,13 @@ pub struct Progress {
     pub error: usize,
 }
 
-/// Run one vector and judge it: the unit the libtest bridge and the CLI share.
+/// Run one vector and judge it: the unit the libtest bridge and the CLI share. `level` is the
+/// strongest level of the vector's requirements ([`Suites::level_of`]): below `MUST`, a
+/// deviation is `warn` unless `cfg.strict`.
 pub async fn run_one(
     rp: Arc<dyn RelyingParty>,
     vector: &Vector,
+    level: Level,
     pki: &Pki,
     cfg: &RunConfig,
 ) -> (Option<Execution>, Judgement) {
@@ -81,6 +87,9 @@ pub async fn run_one(
         &exec,
         cfg.loose_reasons,
     );
+    if j.result == report::Verdict::Fail && level != Level::Must && !cfg.strict {
+        j.result = report::Verdict::Warn;
+    }
     if let Some(reason) = cfg.known.reason(vector.id()) {
         j = apply_known_failure(j, reason);
     }
@@ -89,7 +98,7 @@ pub async fn run_one(
 
 fn apply_known_failure(j: Judgement, reason: &str) -> Judgement {
     match j.result {
-        report::Verdict::Fail | report::Verdict::Error => Judgement {
+        report::Verdict::Fail | report::Verdict::Warn | report::Verdict::Error => Judgement {
             result: report::Verdict::Xfail,
             note: Some(format!("known failure: {reason}")),
             ..j
@@ -129,7 +138,8 @@ pub async fn run(
         .map(|(i, v)| {
             let rp = rp.clone();
             async move {
-                let (exec, j) = run_one(rp, v, pki, cfg).await;
+                let level = suites.level_of(&v.spec.requirements);
+                let (exec, j) = run_one(rp, v, level, pki, cfg).await;
                 (i, vector_result(v, suites, pki, exec.as_ref(), j))
             }
         })
@@ -137,7 +147,9 @@ pub async fn run(
     while let Some((i, r)) = stream.next().await {
         state.done += 1;
         match r.result {
-            report::Verdict::Pass | report::Verdict::Xfail => state.pass += 1,
+            report::Verdict::Pass | report::Verdict::Warn | report::Verdict::Xfail => {
+                state.pass += 1
+            }
             report::Verdict::Fail | report::Verdict::Xpass => state.fail += 1,
             report::Verdict::Error => state.error += 1,
             report::Verdict::Skip => {}
@@ -174,11 +186,13 @@ pub async fn run(
         started_at,
         duration_ms: start.elapsed().as_millis() as u64,
         vector_set_digest: corpus.digest.clone(),
+        known_failures_digest: cfg.known.digest.clone(),
         selection: report::Selection {
             suites: cfg.selection.suites.clone(),
             filter: (!cfg.selection.filters.is_empty()).then(|| cfg.selection.filters.join(",")),
             partition: cfg.selection.partition.map(|p| p.to_string()),
             loose_reasons: cfg.loose_reasons,
+            strict: cfg.strict,
             known_failures: cfg.known.path.clone(),
             jobs: cfg.jobs as u32,
             timeout_secs: cfg.timeout.as_secs(),
@@ -199,7 +213,6 @@ fn vector_result(
     exec: Option<&Execution>,
     j: Judgement,
 ) -> report::VectorResult {
-    let _ = suites;
     let s = &v.spec;
     report::VectorResult {
         id: v.id().to_owned(),
@@ -207,6 +220,7 @@ fn vector_result(
         location: v.location.to_string(),
         requirements: s.requirements.clone(),
         severity: s.severity.as_str().into(),
+        level: Some(suites.level_of(&s.requirements).as_str().into()),
         tags: s.tags.clone(),
         operation: s.operation.name().into(),
         result: j.result,
@@ -283,6 +297,15 @@ fn redact(v: &mut serde_json::Value, pki: &Pki) {
 
 use sha2::Digest as _;
 
+/// `RFC 7519: JSON Web Token (JWT), §4: "…"; …`: the sources as one line, for readers of 1.0.
+fn one_line(sources: &[report::Source]) -> String {
+    sources
+        .iter()
+        .map(|s| format!("{}, {}: \"{}\"", s.document, s.section, s.quote))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn requirements(
     vectors: &[report::VectorResult],
     suites: &Suites,
@@ -303,31 +326,18 @@ fn requirements(
                 .iter()
                 .filter(|v| v.requirements.contains(&r.id.value))
                 .collect();
-            let status = if tested.is_empty() {
-                report::RequirementStatus::Untested
-            } else if tested.iter().any(|v| {
-                matches!(
-                    v.result,
-                    report::Verdict::Fail
-                        | report::Verdict::Error
-                        | report::Verdict::Xfail
-                        | report::Verdict::Xpass
-                )
-            }) {
-                report::RequirementStatus::NotMet
-            } else if tested.iter().all(|v| v.result == report::Verdict::Skip) {
-                report::RequirementStatus::Skipped
-            } else {
-                report::RequirementStatus::Met
-            };
+            let counts = report::Summary::of_refs(&tested);
             out.push(report::RequirementResult {
                 id: r.id.value.clone(),
                 suite: suite.name().into(),
                 level: r.level.as_str().into(),
                 title: r.title.clone(),
-                source: r.source.clone(),
+                source: one_line(&suite.file.sources_of(r)),
+                sources: suite.file.sources_of(r),
+                rationale: r.rationale.clone(),
                 vectors: tested.iter().map(|v| v.id.clone()).collect(),
-                status,
+                status: counts.requirement_status(),
+                counts,
             });
         }
     }

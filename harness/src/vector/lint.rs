@@ -253,6 +253,7 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
                 err("a rejected vector cannot expect an identity".into());
             }
         }
+        Verdict::Either => {}
     }
 }
 

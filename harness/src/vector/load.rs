@@ -343,7 +343,8 @@ fn describe_row(row: &Row) -> String {
 pub struct Corpus {
     pub root: PathBuf,
     pub vectors: Vec<Vector>,
-    /// `sha256:<hex>` over the vector files' paths and contents.
+    /// `sha256:<hex>` over the paths and contents of everything that decides a verdict: the
+    /// vector files, the suites and the keys manifest.
     pub digest: String,
 }
 
@@ -440,6 +441,7 @@ impl Corpus {
             }
         }
         errors.extend(unknown_keys(root, &vectors));
+        verdict_inputs(root, &mut hasher);
         let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
         (
             Corpus {
@@ -449,6 +451,28 @@ impl Corpus {
             },
             errors,
         )
+    }
+}
+
+/// Beside the vector files, what else decides a verdict: the suites (a requirement's level turns
+/// a deviation into a warning) and the keys manifest (which key a name means). Missing files
+/// hash as absent; loading them reports the problem.
+fn verdict_inputs(root: &Path, hasher: &mut Sha256) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("suites"))
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files.push(root.join("vectors/keys").join(crate::pki::MANIFEST));
+    for file in files {
+        let display = file.strip_prefix(root).unwrap_or(&file);
+        hasher.update(display.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(std::fs::read(&file).unwrap_or_default());
+        hasher.update([0]);
     }
 }
 

@@ -614,6 +614,10 @@ impl BrokerEndpoint {
 pub enum Verdict {
     Accepted,
     Rejected,
+    /// The source allows both: refusing (then `reason` and the details apply), or accepting
+    /// with exactly the identity that was signed (then `identity` applies). For example RFC 7519
+    /// §4 lets a recipient reject duplicate claim names or use the lexically last one.
+    Either,
 }
 
 /// An exact count, or bounds.
