@@ -52,7 +52,8 @@ async fn killed_by(fault: Fault, attrs: &[(&str, &str)], field: &str) {
     );
 }
 
-/// The seed's list, written out here so that a shortened `dn::FORBIDDEN` fails these tests.
+/// The RP docs' list (Distinguished name), written out here so that a shortened `dn::FORBIDDEN`
+/// fails these tests.
 const SEED_FORBIDDEN: &str = "< > ~ ! @ # $ % ^ * / \\ ( ) ? . , &";
 const UB_NAME: usize = 64;
 

@@ -394,7 +394,7 @@ async fn reference_login_end_to_end() {
     // The front channel: request, and client_id because the broker lists it.
     let names: Vec<&str> = b.query.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(names, ["request", "client_id"]);
-    // The request object (R2, R3), signed with the sig key.
+    // The request object (RFC 9101 §4), signed with the sig key.
     let h = header(&b.request);
     assert_eq!((text(&h, "alg"), text(&h, "kid")), ("RS256", "ftn-rp-sig"));
     let sig_key = nested::public_jwk(pki().get("ftn-rp-sig").unwrap(), "sig").unwrap();
@@ -419,7 +419,7 @@ async fn reference_login_end_to_end() {
     assert!(text(c, "jti").len() >= 22);
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 600);
 
-    // The token request (R5, R6, R7).
+    // The token request (RFC 6749 §4.1.3), its client assertion (RFC 7523 §3) and PKCE (RFC 7636).
     let seen = stub.seen.lock().unwrap();
     let t = &seen.token_requests[0];
     assert_eq!(t["grant_type"], "authorization_code");

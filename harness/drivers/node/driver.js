@@ -285,7 +285,7 @@ function rawCode(text) {
 
 // --- FTN ID tokens (OpenID Connect) ---------------------------------------------------------
 
-const MAX_ID_TOKEN = 64 * 1024; // refuse anything larger before decoding (JOSE catalogue V34)
+const MAX_ID_TOKEN = 64 * 1024; // refuse anything larger before decoding (eidconf's choice)
 const MAX_AGE_SECONDS = 3600; // brokers issue tokens valid for minutes; an hour-old iat is a replay
 // The key management algorithms this RP can do at all; the registration narrows them further.
 const JWE_KEY_ALGS = ['RSA-OAEP', 'RSA-OAEP-256'];
@@ -501,7 +501,8 @@ function fodselsnummer(s) {
   if (s.length !== 11 || !isDigits(s)) return 'a fødselsnummer has 11 digits';
   const d = [...s].map(Number);
   const weighted = (w) => w.reduce((acc, x, i) => acc + x * d[i], 0) % 11;
-  // K1 accepts the remainders 0-3 of the rule for numbers issued from 2032 (a superset).
+  // The first control digit accepts the remainders 0-3 of the rule for numbers issued from 2032
+  // (a superset; Skatteetaten, "Nye fødselsnummer og d-nummer fra 2032").
   if (weighted([3, 7, 6, 1, 8, 9, 4, 5, 2, 1]) > 3) return 'the first control digit does not match';
   if (weighted([5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1]) !== 0) return 'the second control digit does not match';
   let [dd, mm] = [num(s.slice(0, 2)), num(s.slice(2, 4))];

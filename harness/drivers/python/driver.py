@@ -295,7 +295,7 @@ class FrejaRp:
 
 # --- FTN ID tokens (OpenID Connect) ----------------------------------------------------------
 
-MAX_ID_TOKEN = 64 * 1024  # refuse anything larger before decoding (JOSE catalogue V34)
+MAX_ID_TOKEN = 64 * 1024  # refuse anything larger before decoding (eidconf's choice)
 MAX_AGE_SECONDS = 3600  # brokers issue tokens valid for minutes; an hour-old iat is a replay
 # The key management algorithms this RP can do at all; the registration narrows them further.
 JWE_KEY_ALGS = ("RSA-OAEP", "RSA-OAEP-256")
@@ -543,7 +543,8 @@ def fodselsnummer(s):
     def weighted(w):
         return sum(a * b for a, b in zip(w, d)) % 11
 
-    # K1 accepts the remainders 0-3 of the rule for numbers issued from 2032 (a superset).
+    # The first control digit accepts the remainders 0-3 of the rule for numbers issued from 2032
+    # (a superset; Skatteetaten, "Nye fødselsnummer og d-nummer fra 2032").
     if weighted([3, 7, 6, 1, 8, 9, 4, 5, 2, 1]) > 3:
         return "the first control digit does not match"
     if weighted([5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1]) != 0:

@@ -215,7 +215,7 @@ impl<'a> PublicKey<'a> {
         m
     }
 
-    /// The bytes of this key in `enc` (jose-attacks.md V3).
+    /// The bytes of this key in `enc`, as an RS256→HS256-confused verifier might use them.
     pub fn encode(&self, enc: KeyEncoding) -> Vec<u8> {
         use KeyEncoding::*;
         let spki_pem = || pem("PUBLIC KEY", &self.spki);
@@ -256,8 +256,9 @@ impl<'a> PublicKey<'a> {
     }
 }
 
-/// The encodings of a public key an RP might feed to HMAC by mistake (jose-attacks.md V3). The
-/// certificate forms come first in likelihood for Freja: that is what a Freja RP stores.
+/// The encodings of a public key an RP might feed to HMAC by mistake (RS256→HS256 confusion,
+/// RFC 8725 §2.1; CVE-2015-9235). The certificate forms come first in likelihood for Freja: that is
+/// what a Freja RP stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyEncoding {

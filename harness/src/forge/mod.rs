@@ -1,5 +1,5 @@
-//! Building tokens by hand: JWS, JWE and nested tokens; every mutation of the attack catalogue
-//! (jose-attacks.md), applied from a vector's recipe.
+//! Building tokens by hand: JWS, JWE and nested tokens; every named mutation (the JOSE attacks of
+//! RFC 8725 §2 and known library CVEs), applied from a vector's recipe.
 
 pub mod jwe;
 pub mod jws;

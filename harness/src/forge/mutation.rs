@@ -1,5 +1,6 @@
-//! The named mutations of a token recipe (jose-attacks.md §3 A, V1–V14, V17, V34–V35), applied in
-//! order. Mutations of the *draft* (header, payload, signer) come first: the token is signed
+//! The named mutations of a token recipe (the JWS attacks of RFC 8725 §2.1, §2.6, §3.1, §3.10 and
+//! CVE-2022-39227, plus size and encoding abuse), applied in order. Mutations of the *draft*
+//! (header, payload, signer) come first: the token is signed
 //! when the first mutation of the *assembled* token (a segment, the base64url, the whole string)
 //! runs, or at the end.
 
@@ -111,7 +112,8 @@ pub enum Part {
     Payload,
 }
 
-/// JWS JSON serialization shapes (V12), all of which a compact-only RP must refuse.
+/// JWS JSON serialization shapes (RFC 7515 §7.2), all of which a compact-only RP must refuse (a JWT
+/// is compact, RFC 7519 §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JsonForm {
@@ -171,7 +173,8 @@ pub enum Mutation {
         from: String,
         to: String,
     },
-    /// Append `,"name":value` to the JSON text: a duplicate member (V13) when `name` exists.
+    /// Append `,"name":value` to the JSON text: a duplicate member (RFC 7515 §4, RFC 8725 §2.6)
+    /// when `name` exists.
     DuplicateMember {
         part: Part,
         name: String,
@@ -183,25 +186,26 @@ pub enum Mutation {
         name: String,
         json: String,
     },
-    /// Append a member holding `depth` nested arrays (V35).
+    /// Append a member holding `depth` nested arrays (deep JSON nesting).
     Nest {
         part: Part,
         name: String,
         depth: u32,
     },
-    /// Append a string member whose bytes are not UTF-8 (V35).
+    /// Append a string member whose bytes are not UTF-8 (RFC 8725 §3.7).
     InvalidUtf8 {
         part: Part,
         name: String,
     },
-    /// Append a string member of `bytes` `A`s: an oversized but validly signed segment (V34).
+    /// Append a string member of `bytes` `A`s: an oversized but validly signed segment.
     Inflate {
         part: Part,
         bytes: u32,
         #[serde(default = "default_pad_name")]
         name: String,
     },
-    /// V1: `alg` set to a spelling of `none` (any JSON: `""`, `null`, `["RS256"]` too) and the
+    /// `alg: none` (RFC 8725 §3.1): `alg` set to a spelling of `none` (any JSON: `""`, `null`,
+    /// `["RS256"]` too) and the
     /// signature emptied, or kept from the RS256 token.
     AlgNone {
         #[serde(default = "default_none")]
@@ -209,44 +213,50 @@ pub enum Mutation {
         #[serde(default)]
         keep_signature: bool,
     },
-    /// V3: `alg` HS* and an HMAC keyed by the public key of `key` in `encoding`.
+    /// RS256→HS256 confusion (RFC 8725 §2.1; CVE-2015-9235): `alg` HS* and an HMAC keyed by the
+    /// public key of `key` in `encoding`.
     HmacWithPublicKey {
         key: KeyName,
         encoding: KeyEncoding,
         #[serde(default)]
         alg: MacAlg,
     },
-    /// `alg` HS* and an HMAC keyed by these UTF-8 bytes (V8: `kid` pointing at a known file).
+    /// `alg` HS* and an HMAC keyed by these UTF-8 bytes (`kid` injection pointing at a known file,
+    /// RFC 8725 §3.10).
     Hmac {
         secret: String,
         #[serde(default)]
         alg: MacAlg,
     },
-    /// Sign with another key and/or algorithm; the header is left as it is (V4).
+    /// Sign with another key and/or algorithm; the header is left as it is (header `alg` ≠ the
+    /// signing algorithm, RFC 8725 §3.1).
     ResignWith {
         key: KeyName,
         #[serde(default)]
         alg: SigAlg,
     },
-    /// V5: the public JWK of `key` in the header, signed by `key`.
+    /// Embedded `jwk` (RFC 7515 §4.1.3): the public JWK of `key` in the header, signed by `key`.
     EmbedJwk {
         key: KeyName,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kid: Option<String>,
     },
-    /// V6: `jku` (default: the canary's JWKS for `key`) and `kid`, signed by `key`.
+    /// `jku` injection (RFC 7515 §4.1.2): `jku` (default: the canary's JWKS for `key`) and `kid`,
+    /// signed by `key`.
     Jku {
         key: KeyName,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         url: Option<String>,
     },
-    /// V6: `x5u` (default: the canary's PEM chain of `key`), signed by `key`.
+    /// `x5u` injection (RFC 7515 §4.1.5): `x5u` (default: the canary's PEM chain of `key`), signed
+    /// by `key`.
     X5u {
         key: KeyName,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         url: Option<String>,
     },
-    /// V7: `x5c` with the certificate of `key` (and its chain) and its `x5t`, signed by `key`.
+    /// `x5c` trust (RFC 7515 §4.1.6): `x5c` with the certificate of `key` (and its chain) and its
+    /// `x5t`, signed by `key`.
     X5c {
         key: KeyName,
         #[serde(default)]
@@ -260,41 +270,42 @@ pub enum Mutation {
     X5tS256 {
         of: KeyName,
     },
-    /// V8: the header `kid`.
+    /// The header `kid` (`kid` injection, RFC 8725 §3.10).
     Kid {
         value: String,
     },
-    /// V9: the header `crit` (any JSON); with `define`, each named member is added as `true`.
+    /// The header `crit` (RFC 7515 §4.1.11; any JSON); with `define`, each named member is added
+    /// as `true`.
     Crit {
         names: Value,
         #[serde(default = "default_true")]
         define: bool,
     },
-    /// V10: `b64: false` (RFC 7797): the payload is signed and sent unencoded.
+    /// `b64: false` (RFC 7797): the payload is signed and sent unencoded.
     B64False {
         #[serde(default = "default_true")]
         crit: bool,
     },
     // ---- the assembled token
-    /// V2: the signature segment emptied (the trailing dot stays).
+    /// Signature stripping: the signature segment emptied (the trailing dot stays).
     StripSignature,
     /// Two segments: the signature and its dot removed.
     DropSignature,
-    /// V2: a signature of zero bytes.
+    /// A signature of zero bytes (s = 0, to be refused before any exponentiation).
     ZeroSignature {
         #[serde(default = "default_sig_len")]
         bytes: u32,
     },
-    /// V2: the signature is the modulus of `key` (s = n).
+    /// The signature is the modulus of `key` (s = n, out of range per RFC 8017 §5.2.2).
     SignatureModulus {
         key: KeyName,
     },
-    /// V2: the last bytes of the signature dropped.
+    /// The last bytes of the signature dropped (wrong length, RFC 8017 §8.2.2).
     TruncateSignature {
         #[serde(default = "default_one")]
         bytes: u32,
     },
-    /// V2: zero bytes appended to the signature.
+    /// Zero bytes appended to the signature (wrong length, RFC 8017 §8.2.2).
     ExtendSignature {
         #[serde(default = "default_one")]
         bytes: u32,
@@ -316,42 +327,44 @@ pub enum Mutation {
     ExtraSegment {
         text: String,
     },
-    /// V14: `=` padding added to a segment.
+    /// Non-canonical base64url (RFC 7515 §2): `=` padding added to a segment.
     PadBase64 {
         segment: Segment,
     },
-    /// V14: `+` and `/` instead of `-` and `_`.
+    /// Non-canonical base64url (RFC 7515 §2): `+` and `/` instead of `-` and `_`.
     StandardAlphabet {
         segment: Segment,
     },
-    /// V14: text (a space, a newline) inserted at a character offset of a segment.
+    /// Non-canonical base64url (RFC 7515 §2): text (a space, a newline) inserted at a character
+    /// offset of a segment.
     InsertText {
         segment: Segment,
         at: u32,
         text: String,
     },
-    /// V14: non-zero trailing bits in the last character of a segment.
+    /// Non-canonical base64url (RFC 4648 §3.5; cf. CVE-2022-25898): non-zero trailing bits in the
+    /// last character of a segment.
     NonZeroTrailingBits {
         segment: Segment,
     },
-    /// V14: text around the whole token.
+    /// Non-canonical base64url (RFC 7515 §2): text around the whole token.
     Surround {
         #[serde(default)]
         prefix: String,
         #[serde(default)]
         suffix: String,
     },
-    /// V34: `bytes` `A`s appended to a segment.
+    /// An oversized segment: `bytes` `A`s appended to it.
     OversizeSegment {
         segment: Segment,
         bytes: u32,
     },
-    /// V12: the token in a JWS JSON serialization.
+    /// The token in a JWS JSON serialization (RFC 7515 §7.2).
     JsonSerialization {
         form: JsonForm,
     },
-    /// V17: the python-jwt polyglot, a JSON object whose first member name is a compact token
-    /// with these payload members merged in.
+    /// The python-jwt polyglot (CVE-2022-39227), a JSON object whose first member name is a
+    /// compact token with these payload members merged in.
     Polyglot {
         payload: Map<String, Value>,
     },

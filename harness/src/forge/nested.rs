@@ -143,7 +143,8 @@ pub enum Segment {
     Signature,
 }
 
-/// The public key in a form an HMAC-confused verifier might use as its secret (jose-attacks V3).
+/// The public key in a form an HMAC-confused verifier might use as its secret (RS256→HS256
+/// confusion, RFC 8725 §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyForm {
@@ -191,16 +192,17 @@ fn one() -> u8 {
     1
 }
 
-/// A named change to the token, applied in recipe order (jose-attacks.md §3 A, C, D).
+/// A named change to the token, applied in recipe order (the nested-JWT attacks of RFC 8725 §2.3,
+/// §3.3, and JWE integrity, compression and size abuse).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Mutation {
-    /// Send the inner JWS as the ID token, not encrypted (T-E1).
+    /// Send the inner JWS as the ID token, not encrypted (OpenID Connect Core §3.1.3.7 step 1).
     Unencrypted,
-    /// Encrypt the bare claims JSON: encrypted but unsigned (V20, T-E11).
+    /// Encrypt the bare claims JSON: encrypted but unsigned (Core §2; RFC 8725 §2.3, §3.3).
     Unsigned,
     /// Inner header `alg` set to `alg` (default `none`) and an empty signature, or the original
-    /// one with `keep_signature` (V1, V21).
+    /// one with `keep_signature` (`alg: none` inside the JWE, RFC 8725 §3.1, §3.3).
     InnerAlgNone {
         #[serde(default = "none_alg")]
         alg: String,
@@ -208,29 +210,30 @@ pub enum Mutation {
         keep_signature: bool,
     },
     /// Inner signature is an HMAC (`alg`, default HS256) keyed with the signing key's public key
-    /// in the given form (V3).
+    /// in the given form (RS256→HS256 confusion, RFC 8725 §2.1).
     InnerHmacWithPublicKey {
         #[serde(default = "hs256")]
         alg: String,
         form: KeyForm,
     },
-    /// Sign the inner JWS with another key, keeping the recipe's `kid` (V22).
+    /// Sign the inner JWS with another key, keeping the recipe's `kid` (RFC 8725 §3.3).
     InnerSignWith { key: KeyName },
-    /// Spoil the inner signature (V2, T-E10).
+    /// Spoil the inner signature (the nested signature goes unchecked, RFC 8725 §2.3).
     InnerSignature { change: SignatureChange },
-    /// Append a duplicate member to the serialized claims (V13, T-C13).
+    /// Append a duplicate member to the serialized claims (RFC 7519 §4, RFC 8725 §2.6).
     DuplicateClaim { name: String, value: Value },
     /// The inner payload is this text verbatim (not JSON, deep nesting, …).
     InnerPayloadText { text: String },
     /// Wrap the CEK for another key while the header keeps the recipe's `kid`.
     EncryptTo { key: KeyName },
-    /// Wrap a random CEK of this many bytes instead of the one that encrypted (V30).
+    /// Wrap a random CEK of this many bytes instead of the one that encrypted (CEK length
+    /// mismatch; RFC 7516 §11.5).
     CekLength { bytes: usize },
     /// `zip: DEF` with the real plaintext compressed (RFC 8725 §3.6).
     ZipDef,
-    /// `zip: DEF` over `megabytes` MiB of `A` (V25).
+    /// `zip: DEF` over `megabytes` MiB of `A`: a decompression bomb (RFC 8725 §3.6).
     ZipBomb { megabytes: u32 },
-    /// Encrypt the finished JWE again, `depth` more times (E12, V33).
+    /// Encrypt the finished JWE again, `depth` more times (unbounded nesting).
     Nest { depth: u32 },
     /// Serialize the protected header with spaces and newlines (still valid: must be accepted).
     SpacedHeader,
@@ -245,9 +248,10 @@ pub enum Mutation {
         #[serde(default = "one")]
         xor: u8,
     },
-    /// Drop the last `bytes` bytes of a decoded segment (V29).
+    /// Drop the last `bytes` bytes of a decoded segment (e.g. a truncated tag, RFC 7518 §5.2.2.2,
+    /// §5.3).
     Truncate { segment: Segment, bytes: usize },
-    /// Append `bytes` bytes of `A` to a decoded segment (V34).
+    /// Append `bytes` bytes of `A` to a decoded segment (an oversized segment).
     Extend { segment: Segment, bytes: usize },
     /// Replace a segment's base64url text verbatim.
     Replace { segment: Segment, text: String },
@@ -291,7 +295,8 @@ pub struct Forged {
     pub claims: Map<String, Value>,
 }
 
-/// The default claims: a Telia-shaped FTN ID token (ftn-oidc.md §2.6), HETU of a real-looking
+/// The default claims: a Telia-shaped FTN ID token (the pre-production sample of the Telia
+/// Tunnistus integration guide, github.com/telia-oss/tunnistus), HETU of a real-looking
 /// (valid) person and UTF-8 names.
 pub fn default_claims(ctx: &TokenContext) -> Map<String, Value> {
     let v = json!({

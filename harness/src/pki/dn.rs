@@ -1,11 +1,11 @@
 //! The subject DN rules for a Freja eID client certificate request.
 //!
-//! Authority: the "Distinguished name" table of the Freja RP developers' documentation (seed) —
-//! CN optional, OU optional, O the legal name, OI the organisation number, C the two-letter ISO
-//! code; the characters `< > ~ ! @ # $ % ^ * / \ ( ) ? . , &` cannot be used in O or OU. The
-//! table marks only CN and OU optional, so O, OI and C are required, and it lists exactly these
-//! five attributes, so any other attribute is reported. Length limits are X.520's upper bounds
-//! (ub-organization-name, ub-organizational-unit-name, ub-common-name: 64 characters).
+//! Authority: the "Distinguished name" table of the Freja eID Relying Party Developers'
+//! Documentation — CN optional, OU optional, O the legal name, OI the organisation number, C the
+//! two-letter ISO code; the characters `< > ~ ! @ # $ % ^ * / \ ( ) ? . , &` cannot be used in O or
+//! OU. The table marks only CN and OU optional, so O, OI and C are required, and it lists exactly
+//! these five attributes, so any other attribute is reported. Length limits are X.520's upper
+//! bounds (ub-organization-name, ub-organizational-unit-name, ub-common-name: 64 characters).
 //!
 //! Beyond the table, eidconf reports what a registration clerk or a later parser trips on:
 //! control and invisible characters, leading, trailing or doubled spaces, Unicode look-alikes of

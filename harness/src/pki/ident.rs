@@ -1,5 +1,6 @@
-//! National identifier checks (ftn-oidc.md §3): Finnish HETU, Swedish personnummer, Norwegian
-//! fødselsnummer, Danish CPR. Each returns why a value is not a valid identifier.
+//! National identifier checks: Finnish HETU (DVV, "Reform of personal identity codes"), Swedish
+//! personnummer (Skatteverket), Norwegian fødselsnummer (Skatteetaten), Danish CPR (cpr.dk). Each
+//! returns why a value is not a valid identifier.
 
 /// HETU century signs (decree 690/2022, in force 1 Jan 2023).
 const HETU_SIGNS: &[(char, i32)] = &[
@@ -117,8 +118,9 @@ pub fn personnummer_checked(s: &str, luhn: bool) -> Result<(), String> {
 }
 
 /// A Norwegian fødselsnummer, D-nummer (day + 40), H-nummer (month + 40) or synthetic test
-/// number (month + 80). K2 must hold; K1 accepts the remainders 0–3 of the control
-/// calculation that applies to numbers issued from 2032 (a superset of today's rule).
+/// number (month + 80). The second control digit must hold; the first accepts the remainders 0–3
+/// of the control calculation that applies to numbers issued from 2032 (a superset of today's
+/// rule; Skatteetaten, "Nye fødselsnummer og d-nummer fra 2032").
 pub fn fodselsnummer(s: &str) -> Result<(), String> {
     if s.len() != 11 || !s.bytes().all(|c| c.is_ascii_digit()) {
         return Err("a fødselsnummer has 11 digits".into());

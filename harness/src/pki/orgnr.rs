@@ -1,12 +1,13 @@
 //! Organisation numbers in the OI (organizationIdentifier, 2.5.4.97) attribute of a Freja client
 //! certificate subject.
 //!
-//! Sweden (ftn-oidc.md §3.3): ten digits written `NNNNNN-NNNN`, the third digit never below 2,
-//! the last digit a Luhn check digit over all ten. The provider's DN table writes the number in
-//! exactly that form (`556677-8888`), so that is the only spelling accepted. Other spellings seen
-//! in the wild are recognised and refused with the canonical form suggested: without the hyphen
-//! (`5560912148`), `SE`-prefixed (`SE556091-2148`), the VAT number (`SE556091214801`), the ETSI
-//! EN 319 412-1 semantics identifier (`NTRSE-5560912148`, `VATSE-…`) and the 12-digit `16` prefix.
+//! Sweden (Skatteverket's organisationsnummer rules; python-stdnum `se.orgnr`): ten digits written
+//! `NNNNNN-NNNN`, the third digit never below 2, the last digit a Luhn check digit over all ten.
+//! The provider's DN table writes the number in exactly that form (`556677-8888`), so that is the
+//! only spelling accepted. Other spellings seen in the wild are recognised and refused with the
+//! canonical form suggested: without the hyphen (`5560912148`), `SE`-prefixed (`SE556091-2148`),
+//! the VAT number (`SE556091214801`), the ETSI EN 319 412-1 semantics identifier
+//! (`NTRSE-5560912148`, `VATSE-…`) and the 12-digit `16` prefix.
 //!
 //! Other countries: eidconf has no authoritative rule, so only the general value rules of
 //! [`super::dn`] apply.

@@ -1,5 +1,6 @@
 //! Request-side checks: what the RP sent to the broker (request object, client assertion, token
-//! request) and what it publishes (its JWKS), held against the FTN profile (ftn-oidc.md §6, §7).
+//! request) and what it publishes (its JWKS), held against the FTN profile (Traficom
+//! Recommendation 213/2023 S as the brokers' integration guides restate it; RFC 9101, RFC 7523).
 //!
 //! Every check is made whenever its input exists and lands in the evidence; a vector asserts the
 //! ones it is about with `expect.checks`, so one RP bug fails the vectors written for it.
@@ -30,7 +31,7 @@ pub struct Check {
 
 /// Every check id with what it requires. `expect.checks` entries must match at least one id.
 pub const CATALOGUE: &[(&str, &str)] = &[
-    // The front channel (R1, R4).
+    // The front channel (RFC 9101 §5; no personal data in the clear).
     (
         "authorization.endpoint",
         "the authorization URL is the broker's authorization endpoint",
@@ -40,7 +41,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "the front channel carries `request` and only the parameters the broker asks for \
          in the clear (no personal data, no unsigned duplicates)",
     ),
-    // The request object (R2, R3).
+    // The request object (RFC 9101 §4; the claims the Telia and OP guides require).
     (
         "request_object.signed",
         "a JWS with alg RS256 and the kid of an RP `use: sig` key, whose signature verifies",
@@ -75,13 +76,13 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "request_object.jti",
         "`jti` is present and unique among the vector's request objects",
     ),
-    // PKCE (R7).
+    // PKCE (RFC 7636 §4.2; RFC 9700 §2.1.1).
     (
         "pkce.s256",
         "a `code_challenge`, when sent, uses method S256 (never `plain`), and the token request's \
          `code_verifier` matches it",
     ),
-    // The token request (R5, R6).
+    // The token request (RFC 6749 §4.1.3) and its client assertion (RFC 7523 §3; Core §9).
     (
         "token_request.parameters",
         "`grant_type=authorization_code`, the code verbatim, the same `redirect_uri`, and \
@@ -109,7 +110,8 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "userinfo.bearer",
         "userinfo is requested with the access token of this login as a Bearer token",
     ),
-    // The RP's published keys (K1, K2).
+    // The RP's published keys (separate `sig` and `enc` RSA keys; public members only, RFC 7518
+    // §6.3.1).
     (
         "jwks.public_only",
         "no key carries private members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`)",

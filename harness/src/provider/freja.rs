@@ -41,7 +41,9 @@ pub fn reference_for(vector_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(vector_id.as_bytes()))
 }
 
-/// The documented message of a Freja error code (freja-eid.md §5.1); `None` for unknown codes.
+/// The documented message of a Freja error code (`FrejaEidErrorCode` of the official Java client,
+/// github.com/Freja-eID/frejaeidclient; 1014, 3008-3009 and 4006-4009 from DSorlov/jsFreja and
+/// Kungsbacka/FrejaOrgId); `None` for unknown codes.
 pub fn documented_message(code: i64) -> Option<&'static str> {
     Some(match code {
         0 => "Internal error.",

@@ -1,6 +1,8 @@
-//! Deliberate bugs the reference RP can be built with, each one seen in real Freja clients
-//! (freja-eid.md §9) or FTN relying parties (ftn-oidc.md §5-§8). The vectors must catch every
-//! one of them.
+//! Deliberate bugs the reference RP can be built with, each one seen in real open-source Freja
+//! clients (e.g. DSorlov/eid-provider-net, DSorlov/phpFreja, curityio/freja-eid-authenticator) or
+//! FTN relying parties (e.g. telia-oss/tunnistus-python-sample, the OP Identity Service Broker
+//! examples, JanssenProject/jans-auth-server#183), or named by RFC 8725. The vectors must catch
+//! every one of them.
 
 use std::fmt;
 use std::str::FromStr;

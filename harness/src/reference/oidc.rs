@@ -16,11 +16,13 @@ use crate::adapter::{IdTokenRequest, OidcEnvironment, Outcome, Reason, Rejection
 use crate::forge::jwe::{self, ContentEnc, KeyAlg};
 use crate::pki::{ident, pem_der};
 
-/// Larger tokens are refused before any decoding (jose-attacks V34).
+/// Larger tokens are refused before any decoding (eidconf's choice: real ID tokens are a few
+/// kilobytes, and an oversized token must not cost a full decode).
 const MAX_TOKEN: usize = 64 * 1024;
-/// `iat` older than this is refused (T-C5): brokers issue tokens valid for about 10 minutes.
+/// `iat` older than this is refused (Core §3.1.3.7 step 10; eidconf's choice of window): brokers
+/// issue tokens valid for about 10 minutes.
 const MAX_AGE_SECONDS: i64 = 3600;
-/// Claims that carry a Finnish HETU at the FTN brokers (ftn-oidc.md §2.6).
+/// Claims that carry a Finnish HETU at the FTN brokers (per their integration guides).
 const HETU_CLAIMS: &[&str] = &[
     "urn:oid:1.2.246.21",
     "personal_identity_code",

@@ -1,6 +1,7 @@
-//! The FTN OpenID Connect flow of the reference RP (ftn-oidc.md §1.2, §6, §7): a signed request
-//! object in the front channel, `private_key_jwt` and PKCE S256 at the token endpoint, the nested
-//! ID token validated by `oidc::Validator` with the broker JWKS fetched and cached, then userinfo.
+//! The FTN OpenID Connect flow of the reference RP (Traficom Recommendation 213/2023 S as the
+//! brokers restate it; RFC 9101, RFC 7523, RFC 7636, Core §3.1.3.7): a signed request object in the
+//! front channel, `private_key_jwt` and PKCE S256 at the token endpoint, the nested ID token
+//! validated by `oidc::Validator` with the broker JWKS fetched and cached, then userinfo.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};

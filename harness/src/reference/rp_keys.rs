@@ -1,5 +1,6 @@
-//! The RP's own keys: checking the configuration (FTN K1: separate `sig` and `enc` RSA keys of at
-//! least 2048 bits), publishing the public JWKS (K2) and signing with the `sig` key.
+//! The RP's own keys: checking the configuration (separate `sig` and `enc` RSA keys of at least
+//! 2048 bits, as the Telia and Idura FTN guides require), publishing the public JWKS (public
+//! members only, RFC 7518 §6.3.1) and signing with the `sig` key.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -154,7 +154,7 @@ pub struct BrokerSpec {
     pub logins: Vec<LoginSpec>,
 }
 
-/// The FTN brokers whose differences matter to an RP (ftn-oidc.md §2).
+/// The FTN brokers whose differences matter to an RP (per their public integration guides).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BrokerProfile {
@@ -300,7 +300,8 @@ impl FrejaEndpoint {
         FrejaEndpoint::OrgSignCancel,
     ];
 
-    /// The path on the services host (freja-eid.md §2).
+    /// The path on the services host (`MethodUrl.java` of the official Java client,
+    /// github.com/Freja-eID/frejaeidclient).
     pub fn path(self) -> &'static str {
         use FrejaEndpoint::*;
         match self {

@@ -1,5 +1,6 @@
-//! What differs between the FTN brokers, as far as an RP can tell (ftn-oidc.md §2): claim names,
-//! the shape of `aud`, the JWE algorithms, the front channel and the userinfo registration.
+//! What differs between the FTN brokers, as far as an RP can tell (their public integration guides:
+//! Telia Tunnistus, OP Identity Service Broker, Idura, Signicat, Nets E-Ident): claim names, the
+//! shape of `aud`, the JWE algorithms, the front channel and the userinfo registration.
 
 use serde_json::{Map, Value, json};
 
@@ -19,7 +20,7 @@ pub const NAME: &str = "Tero Testi Äyrämö";
 pub struct Profile(pub BrokerProfile);
 
 impl Profile {
-    /// The person's claims under this broker's names (§2.6 crosswalk).
+    /// The person's claims under this broker's names (from each broker's integration guide).
     pub fn identity(self) -> Map<String, Value> {
         let v = match self.0 {
             BrokerProfile::Telia => json!({
