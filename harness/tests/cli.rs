@@ -256,3 +256,24 @@ fn a_broken_vector_does_not_stop_the_others() {
             .contains("Input errors")
     );
 }
+
+/// What the RP is handed is standard PEM that any library reads (panva `jose`'s `importX509`
+/// refuses text before the boundary); the test marking lives in names, the manifest and subjects.
+#[test]
+fn test_keys_are_standard_pem_and_say_test_only_in_their_subjects() {
+    let dir = repo().join("vectors/keys");
+    let pki = eidconf::pki::Pki::load(&dir).expect("the test PKI loads");
+    for name in pki.names() {
+        let c = pki.get(name).unwrap();
+        assert!(c.cert_pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{name}");
+        assert!(c.key_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{name}");
+        let (_, cert) = x509_parser::parse_x509_certificate(&c.cert_der).unwrap();
+        assert!(
+            cert.subject().to_string().contains("TEST ONLY"),
+            "{name}: {}",
+            cert.subject()
+        );
+    }
+    let manifest = std::fs::read_to_string(dir.join("manifest.yaml")).unwrap();
+    assert!(manifest.contains("TEST ONLY"));
+}

@@ -90,10 +90,17 @@ async fn fault_dn_three_letter_country() {
 }
 
 #[tokio::test]
-async fn fault_dn_skips_luhn() {
-    // The provider's own example organisation number fails Luhn.
+async fn fault_dn_refuses_unstated_rules() {
+    // The provider's own example organisation number fails Luhn: a warning, not a refusal.
     let attrs = [("C", "SE"), ("O", "ACME AB"), ("OI", "556677-8888")];
-    killed_by(Fault::DnSkipsLuhn, &attrs, "OI").await;
+    assert_eq!(verdict(&[], &attrs).await, Ok(()));
+    assert_eq!(
+        verdict(&[Fault::DnRefusesUnstatedRules], &attrs).await,
+        Err((Reason::InvalidInput, "OI".to_owned()))
+    );
+    let locality = [("C", "SE"), ("O", "ACME AB"), ("OI", "556091-2148"), ("L", "Lund")];
+    assert_eq!(verdict(&[], &locality).await, Ok(()));
+    assert!(verdict(&[Fault::DnRefusesUnstatedRules], &locality).await.is_err());
 }
 
 #[tokio::test]

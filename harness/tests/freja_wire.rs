@@ -1151,16 +1151,17 @@ async fn fault_ignore_crit() {
 }
 
 #[tokio::test]
-async fn fault_accept_duplicate_members() {
+async fn fault_duplicate_members_first_wins() {
     let (good, bad) = both(
-        Fault::AcceptDuplicateMembers,
+        Fault::DuplicateMembersFirstWins,
         &forged("{mutations: [{duplicate_member: {part: payload, name: userInfo, value: eve@example.com}}]}"),
         "",
         email_auth(),
     )
     .await;
     assert_eq!(good.reason(), Reason::SignatureInvalid);
-    assert_eq!(bad.identity()["userInfo"], json!("eve@example.com"));
+    // The lexically last value is what a conformant parser reads; this one keeps the first.
+    assert_eq!(bad.identity()["userInfo"], json!("anna@example.com"));
 }
 
 #[tokio::test]

@@ -48,6 +48,10 @@ pub struct SubjectAttribute {
 #[derive(Debug, Clone, Serialize)]
 pub struct LintFinding {
     pub field: String,
+    /// A rule the provider does not state (e.g. the organisation number's check digit): reported,
+    /// but the provider would not refuse the request for it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
     pub rule: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<usize>,
@@ -63,12 +67,20 @@ impl LintFinding {
     fn new(field: &str, rule: &str, message: impl Into<String>) -> LintFinding {
         LintFinding {
             field: field.to_owned(),
+            warning: false,
             rule: rule.to_owned(),
             position: None,
             character: None,
             value: None,
             message: message.into(),
         }
+    }
+}
+
+impl LintReport {
+    /// Whether the provider would refuse it: any finding that is not a warning.
+    pub fn refused(&self) -> bool {
+        self.findings.iter().any(|f| !f.warning)
     }
 }
 
@@ -343,6 +355,7 @@ fn subject(r: &mut LintReport, name: &X509Name<'_>) {
             .map(|a| a.value.clone());
         r.findings.push(LintFinding {
             field: format!("subject.{}", f.field),
+            warning: f.rule.is_warning(),
             rule: f.rule.as_str().to_owned(),
             position: f.position,
             character: f.character,
@@ -563,7 +576,12 @@ pub fn render_text(r: &LintReport) -> String {
         return out;
     }
     for f in &r.findings {
-        let _ = writeln!(out, "{}: {} [{}]: {}", r.file, f.field, f.rule, f.message);
+        let kind = if f.warning { "warning: " } else { "" };
+        let _ = writeln!(
+            out,
+            "{}: {kind}{} [{}]: {}",
+            r.file, f.field, f.rule, f.message
+        );
         if let (Some(v), Some(p)) = (&f.value, f.position) {
             let shown: String = v
                 .chars()
@@ -573,6 +591,12 @@ pub fn render_text(r: &LintReport) -> String {
             let _ = writeln!(out, "    {}^", " ".repeat(p.saturating_sub(1)));
         }
     }
-    let _ = writeln!(out, "{}: {} finding(s)", r.file, r.findings.len());
+    let warnings = r.findings.iter().filter(|f| f.warning).count();
+    let _ = writeln!(
+        out,
+        "{}: {} finding(s), {warnings} of them warning(s)",
+        r.file,
+        r.findings.len()
+    );
     out
 }

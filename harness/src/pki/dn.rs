@@ -110,6 +110,20 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// A rule the provider does not state: its DN table is "an example list of required fields"
+    /// and its own example OI 556677-8888 fails the Luhn check, so an unlisted attribute (L, ST,
+    /// …) and the organisation number's spelling, check digit and third digit are reported as
+    /// warnings, never refusals.
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            Rule::Unlisted
+                | Rule::OrgNumberFormat
+                | Rule::OrgNumberChecksum
+                | Rule::OrgNumberThirdDigit
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::Missing => "missing",

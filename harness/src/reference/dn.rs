@@ -20,7 +20,6 @@ pub fn validate(faults: &BTreeSet<Fault>, req: &DnRequest) -> Outcome {
         policy.forbidden_in = &[Field::O];
     }
     policy.three_letter_country = faults.contains(&Fault::DnThreeLetterCountry);
-    policy.luhn = !faults.contains(&Fault::DnSkipsLuhn);
     let mut findings = dn::validate(
         req.subject
             .iter()
@@ -37,16 +36,26 @@ pub fn validate(faults: &BTreeSet<Fault>, req: &DnRequest) -> Outcome {
         !(invisible && faults.contains(&Fault::DnIgnoresInvisibles)
             || structural && faults.contains(&Fault::DnChecksValuesOnly))
     });
-    let Some(first) = findings.first() else {
+    // What the provider does not state is a warning; the fault makes it a refusal.
+    let (warnings, errors): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| {
+        f.rule.is_warning() && !faults.contains(&Fault::DnRefusesUnstatedRules)
+    });
+    let Some(first) = errors.first() else {
         let subject = req
             .subject
             .iter()
             .map(|a| format!("{}={}", a.kind, a.value))
             .collect::<Vec<_>>()
             .join(", ");
-        return Outcome::accepted(BTreeMap::from([("subject".to_owned(), subject.into())]));
+        let mut identity = BTreeMap::from([("subject".to_owned(), subject.into())]);
+        if !warnings.is_empty() {
+            let w: Vec<serde_json::Value> =
+                warnings.into_iter().map(|f| f.message.into()).collect();
+            identity.insert("warnings".to_owned(), w.into());
+        }
+        return Outcome::accepted(identity);
     };
-    let detail: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    let detail: Vec<&str> = errors.iter().map(|f| f.message.as_str()).collect();
     let mut r = Rejection::new(Reason::InvalidInput).detail(detail.join("; "));
     r.claim = Some(first.field.clone());
     r.into()

@@ -123,14 +123,13 @@ fn segment(s: &str, what: &str) -> Result<Vec<u8>, Rejection> {
     })
 }
 
-fn object(bytes: &[u8], what: &str, lenient: bool) -> Result<Map<String, Value>, Rejection> {
-    let parsed = if lenient {
-        serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string())
+fn object(bytes: &[u8], what: &str, first_wins: bool) -> Result<Map<String, Value>, Rejection> {
+    let parsed = if first_wins {
+        serde_json::from_slice::<Json<true>>(bytes).map(|s| s.0)
     } else {
-        serde_json::from_slice::<Strict>(bytes)
-            .map(|s| s.0)
-            .map_err(|e| e.to_string())
+        serde_json::from_slice::<Json<false>>(bytes).map(|s| s.0)
     };
+    let parsed = parsed.map_err(|e| e.to_string());
     match parsed {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(reject(
@@ -163,7 +162,7 @@ pub(crate) fn verify(
     foreign: Option<ForeignKey>,
 ) -> Result<Map<String, Value>, Rejection> {
     let has = |f| faults.contains(&f);
-    let lenient = has(Fault::AcceptDuplicateMembers);
+    let lenient = has(Fault::DuplicateMembersFirstWins);
     if jws.len() > MAX_DETAILS_BYTES {
         return Err(reject(
             Reason::MalformedResponse,
@@ -287,19 +286,21 @@ fn no_pin(x5t: Option<&str>) -> impl FnOnce() -> Rejection + '_ {
     }
 }
 
-/// A JSON value parsed strictly: a duplicate member name anywhere is an error (RFC 8725 §3.7;
-/// serde_json alone keeps the last one, which is how a signed `userInfo` gets shadowed).
-struct Strict(Value);
+/// A JSON value whose duplicate member names are refused anywhere (RFC 7515 §4 and RFC 7519 §4
+/// allow refusing or keeping the lexically last; refusing is the safer of the two). With
+/// `FIRST_WINS` it keeps the first instead, as some parsers do: the fault that diverges from
+/// every conformant reading.
+struct Json<const FIRST_WINS: bool>(Value);
 
-impl<'de> Deserialize<'de> for Strict {
+impl<'de, const FIRST_WINS: bool> Deserialize<'de> for Json<FIRST_WINS> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
+        d.deserialize_any(JsonVisitor::<FIRST_WINS>).map(Json)
     }
 }
 
-struct StrictVisitor;
+struct JsonVisitor<const FIRST_WINS: bool>;
 
-impl<'de> Visitor<'de> for StrictVisitor {
+impl<'de, const FIRST_WINS: bool> Visitor<'de> for JsonVisitor<FIRST_WINS> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -328,7 +329,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
-        while let Some(Strict(v)) = seq.next_element()? {
+        while let Some(Json::<FIRST_WINS>(v)) = seq.next_element()? {
             out.push(v);
         }
         Ok(Value::Array(out))
@@ -336,10 +337,14 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            let Strict(v) = map.next_value()?;
-            if out.insert(k.clone(), v).is_some() {
+            let Json::<FIRST_WINS>(v) = map.next_value()?;
+            if out.contains_key(&k) {
+                if FIRST_WINS {
+                    continue;
+                }
                 return Err(de::Error::custom(format!("duplicate member `{k}`")));
             }
+            out.insert(k, v);
         }
         Ok(Value::Object(out))
     }

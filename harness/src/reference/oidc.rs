@@ -441,42 +441,46 @@ impl<'a> Validator<'a> {
         {
             return Err(claim("azp", "azp is not this client"));
         }
-        let skew = env.clock_skew_seconds as i64;
-        let int = |name: &str| -> Result<Option<i64>, Rejection> {
+        // A NumericDate is any JSON number of seconds, fractions and exponents included
+        // (RFC 7519 §2): `1.7e9` and `1700000000.5` are as valid as `1700000000`.
+        let skew = env.clock_skew_seconds as f64;
+        let now = self.now as f64;
+        let time = |name: &str| -> Result<Option<f64>, Rejection> {
             match c.get(name) {
                 None => Ok(None),
                 Some(v) => v
-                    .as_i64()
+                    .as_f64()
+                    .filter(|t| t.is_finite())
                     .map(Some)
-                    .ok_or_else(|| claim(name, format!("{name} is not an integer NumericDate"))),
+                    .ok_or_else(|| claim(name, format!("{name} is not a NumericDate"))),
             }
         };
-        let exp = int("exp")?;
+        let exp = time("exp")?;
         if !self.has(Fault::IgnoreExp) {
             match exp {
                 None => return Err(claim("exp", "exp is missing")),
-                Some(exp) if self.now >= exp.saturating_add(skew) => {
+                Some(exp) if now >= exp + skew => {
                     return Err(claim("exp", "the ID token has expired"));
                 }
                 _ => {}
             }
         }
-        match int("iat")? {
+        match time("iat")? {
             None => return Err(claim("iat", "iat is missing")),
-            Some(iat) if iat > self.now.saturating_add(skew) => {
+            Some(iat) if iat > now + skew => {
                 return Err(claim("iat", "iat is in the future"));
             }
-            Some(iat) if iat < self.now.saturating_sub(MAX_AGE_SECONDS) => {
+            Some(iat) if iat < now - MAX_AGE_SECONDS as f64 => {
                 return Err(claim("iat", "the ID token was issued too long ago"));
             }
             _ => {}
         }
-        if let Some(nbf) = int("nbf")?
-            && nbf > self.now.saturating_add(skew)
+        if let Some(nbf) = time("nbf")?
+            && nbf > now + skew
         {
             return Err(claim("nbf", "the ID token is not valid yet"));
         }
-        int("auth_time")?;
+        time("auth_time")?;
         if let Some(nonce) = &req.nonce
             && !self.has(Fault::IgnoreNonce)
             && c.get("nonce").and_then(Value::as_str) != Some(nonce)
