@@ -39,12 +39,33 @@ fn scratch(vector_file: &str) -> tempfile::TempDir {
     }
     std::fs::write(
         dir.path().join("suites/t.yaml"),
-        "suite: t\ntitle: t\nvectors: ['t.*']\nrequirements:\n  - {id: T-1, level: MUST, title: t, source: t}\n",
+        SUITE,
     )
     .unwrap();
     std::fs::write(dir.path().join("vectors/t.yaml"), vector_file).unwrap();
     dir
 }
+
+const SUITE: &str = "suite: t
+title: t
+references:
+  rfc: {title: 'RFC 0: a test document', url: 'https://example.test/rfc0'}
+vectors: ['t.*']
+requirements:
+  - {id: T-1, level: MUST, title: t, sources: [{ref: rfc, section: '§1', quote: 'MUST do t'}]}
+";
+
+/// [`SUITE`] with a requirement of each level.
+const SUITE_LEVELS: &str = "suite: t
+title: t
+references:
+  rfc: {title: 'RFC 0: a test document', url: 'https://example.test/rfc0'}
+vectors: ['t.*']
+requirements:
+  - {id: T-1, level: MUST, title: t, sources: [{ref: rfc, section: '§1', quote: 'MUST do t'}]}
+  - {id: T-2, level: SHOULD, title: u, sources: [{ref: rfc, section: '§2', quote: 'SHOULD do u'}]}
+  - {id: T-3, level: HARDENING, title: v, rationale: 'eidconf recommends v because of w'}
+";
 
 const ONE: &str = "vectors:
   - id: t.one
@@ -276,4 +297,77 @@ fn test_keys_are_standard_pem_and_say_test_only_in_their_subjects() {
     }
     let manifest = std::fs::read_to_string(dir.join("manifest.yaml")).unwrap();
     assert!(manifest.contains("TEST ONLY"));
+}
+
+/// A happy-path authentication the reference RP accepts, expected to be refused: a deviation.
+const DEVIATION: &str = "vectors:
+  - id: t.deviation
+    title: the reference accepts what this vector says to refuse
+    requirements: [REQ]
+    severity: low
+    operation: {op: freja.authenticate, user_info_type: EMAIL, user_info: a@example.com}
+    expect: {verdict: rejected}
+";
+
+#[test]
+fn a_deviation_under_should_or_hardening_warns_and_strict_fails() {
+    for req in ["T-2", "T-3"] {
+        let dir = scratch(&DEVIATION.replace("REQ", req));
+        std::fs::write(dir.path().join("suites/t.yaml"), SUITE_LEVELS).unwrap();
+        let corpus = dir.path().to_str().unwrap();
+        let out = dir.path().join("out");
+        let o = eidconf(&["run", "--corpus", corpus, "--report-dir", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{req}: {}", text(&o));
+        assert!(text(&o).contains("WARN  t.deviation [low"), "{}", text(&o));
+        assert!(text(&o).contains("eidconf: PASS with 1 warning"), "{}", text(&o));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(report["vectors"][0]["result"], "warn");
+        assert_eq!(report["summary"]["warn"], 1);
+        let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(md.starts_with("# eidconf conformance report: PASS with 1 warning\n"), "{md}");
+        let o = eidconf(&["run", "--strict", "--corpus", corpus, "--report-dir", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{req}: {}", text(&o));
+        assert!(text(&o).contains("FAIL  t.deviation"), "{}", text(&o));
+    }
+    // Under a MUST requirement the same deviation fails without --strict.
+    let dir = scratch(&DEVIATION.replace("REQ", "T-1"));
+    let o = eidconf(&["run", "--corpus", dir.path().to_str().unwrap(), "--report-dir", dir.path().join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[test]
+fn lint_refuses_untraced_requirements_and_critical_without_must() {
+    let dir = scratch(ONE);
+    let suite = dir.path().join("suites/t.yaml");
+    let lint = |suite_text: &str| {
+        std::fs::write(&suite, suite_text).unwrap();
+        let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
+        (o.status.code(), text(&o))
+    };
+    let (code, out) = lint(&SUITE_LEVELS.replace(", sources: [{ref: rfc, section: '§1', quote: 'MUST do t'}]", ""));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("suites/t.yaml:7:10: requirement `T-1` is MUST but cites no source"), "{out}");
+    let (code, out) = lint(&SUITE_LEVELS.replace(", rationale: 'eidconf recommends v because of w'", ""));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("requirement `T-3` is HARDENING: say why"), "{out}");
+    let (code, out) = lint(&SUITE_LEVELS.replace("{ref: rfc, section: '§2'", "{ref: rfx, section: '§2'"));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("`rfx` is not in this suite's `references`"), "{out}");
+    let (code, out) = lint(&SUITE_LEVELS.replace("level: MUST", "level: MAY"));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("suites/t.yaml:7"), "{out}");
+    // A critical vector needs a MUST requirement.
+    std::fs::write(&suite, SUITE_LEVELS).unwrap();
+    let three = format!(
+        "{}{}{}",
+        ONE.replace("[T-1]", "[T-3]").replace("severity: low", "severity: critical"),
+        &ONE.replace("t.one", "t.two").replace("[T-1]", "[T-1]")["vectors:\n".len()..],
+        &ONE.replace("t.one", "t.three").replace("[T-1]", "[T-2]")["vectors:\n".len()..],
+    );
+    std::fs::write(dir.path().join("vectors/t.yaml"), three).unwrap();
+    let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("t.one: is critical, which is reserved for an authentication bypass under a MUST"), "{}", text(&o));
 }

@@ -3,10 +3,10 @@
 
 use crate::adapter::Operation;
 use crate::pki::Pki;
-use crate::suite::Suites;
+use crate::suite::{Level, Suites};
 
 use super::load::{Corpus, Diagnostic, Vector};
-use super::model::{BodySpec, BrokerEndpoint, Endpoint, FrejaEndpoint, Verdict};
+use super::model::{BodySpec, BrokerEndpoint, Endpoint, FrejaEndpoint, Severity, Verdict};
 
 /// What lint found: problems that make vectors wrong, and gaps in the requirement catalogue's
 /// coverage (errors for `vectors lint`, warnings for `run`).
@@ -100,6 +100,13 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
     }
     if suites.suites_of(id).is_empty() {
         err("belongs to no suite: add its id to a suite's `vectors` globs".into());
+    }
+    let known = s.requirements.iter().all(|r| suites.requirement(r).is_some());
+    if s.severity == Severity::Critical && known && suites.level_of(&s.requirements) != Level::Must
+    {
+        err("is critical, which is reserved for an authentication bypass under a MUST \
+             requirement; its requirements are only SHOULD or HARDENING"
+            .into());
     }
     let mut key = |what: &str, name: &str| {
         if !pki.contains(name) {
