@@ -71,7 +71,9 @@ pub struct Citation {
     pub quote: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Level {
     /// A source requires it: a deviation fails the run.
     #[serde(rename = "MUST")]
@@ -103,7 +105,8 @@ impl SuiteFile {
             .map(|c| {
                 let reference = self.references.get(&c.reference.value);
                 eidconf_report::Source {
-                    document: reference.map_or_else(|| c.reference.value.clone(), |d| d.title.clone()),
+                    document: reference
+                        .map_or_else(|| c.reference.value.clone(), |d| d.title.clone()),
                     url: reference.and_then(|d| d.url.clone()),
                     section: c.section.clone(),
                     quote: c.quote.clone(),
@@ -232,7 +235,10 @@ impl Suites {
                 for c in &r.sources {
                     if !file.references.contains_key(&c.reference.value) {
                         errors.push(Diagnostic::new(
-                            at(c.reference.referenced.line(), c.reference.referenced.column()),
+                            at(
+                                c.reference.referenced.line(),
+                                c.reference.referenced.column(),
+                            ),
                             format!(
                                 "`{}` is not in this suite's `references`",
                                 c.reference.value
@@ -282,7 +288,10 @@ impl Suites {
     pub fn level_of<S: AsRef<str>>(&self, requirement_ids: &[S]) -> Level {
         requirement_ids
             .iter()
-            .map(|id| self.requirement(id.as_ref()).map_or(Level::Must, |(_, r)| r.level))
+            .map(|id| {
+                self.requirement(id.as_ref())
+                    .map_or(Level::Must, |(_, r)| r.level)
+            })
             .min()
             .unwrap_or(Level::Must)
     }

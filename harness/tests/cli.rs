@@ -37,11 +37,7 @@ fn scratch(vector_file: &str) -> tempfile::TempDir {
         )
         .unwrap();
     }
-    std::fs::write(
-        dir.path().join("suites/t.yaml"),
-        SUITE,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("suites/t.yaml"), SUITE).unwrap();
     std::fs::write(dir.path().join("vectors/t.yaml"), vector_file).unwrap();
     dir
 }
@@ -286,8 +282,14 @@ fn test_keys_are_standard_pem_and_say_test_only_in_their_subjects() {
     let pki = eidconf::pki::Pki::load(&dir).expect("the test PKI loads");
     for name in pki.names() {
         let c = pki.get(name).unwrap();
-        assert!(c.cert_pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{name}");
-        assert!(c.key_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{name}");
+        assert!(
+            c.cert_pem.starts_with("-----BEGIN CERTIFICATE-----\n"),
+            "{name}"
+        );
+        assert!(
+            c.key_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"),
+            "{name}"
+        );
         let (_, cert) = x509_parser::parse_x509_certificate(&c.cert_der).unwrap();
         assert!(
             cert.subject().to_string().contains("TEST ONLY"),
@@ -316,24 +318,50 @@ fn a_deviation_under_should_or_hardening_warns_and_strict_fails() {
         std::fs::write(dir.path().join("suites/t.yaml"), SUITE_LEVELS).unwrap();
         let corpus = dir.path().to_str().unwrap();
         let out = dir.path().join("out");
-        let o = eidconf(&["run", "--corpus", corpus, "--report-dir", out.to_str().unwrap()]);
+        let o = eidconf(&[
+            "run",
+            "--corpus",
+            corpus,
+            "--report-dir",
+            out.to_str().unwrap(),
+        ]);
         assert_eq!(o.status.code(), Some(0), "{req}: {}", text(&o));
         assert!(text(&o).contains("WARN  t.deviation [low"), "{}", text(&o));
-        assert!(text(&o).contains("eidconf: PASS with 1 warning"), "{}", text(&o));
+        assert!(
+            text(&o).contains("eidconf: PASS with 1 warning"),
+            "{}",
+            text(&o)
+        );
         let report: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
                 .unwrap();
         assert_eq!(report["vectors"][0]["result"], "warn");
         assert_eq!(report["summary"]["warn"], 1);
         let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
-        assert!(md.starts_with("# eidconf conformance report: PASS with 1 warning\n"), "{md}");
-        let o = eidconf(&["run", "--strict", "--corpus", corpus, "--report-dir", out.to_str().unwrap()]);
+        assert!(
+            md.starts_with("# eidconf conformance report: PASS with 1 warning\n"),
+            "{md}"
+        );
+        let o = eidconf(&[
+            "run",
+            "--strict",
+            "--corpus",
+            corpus,
+            "--report-dir",
+            out.to_str().unwrap(),
+        ]);
         assert_eq!(o.status.code(), Some(1), "{req}: {}", text(&o));
         assert!(text(&o).contains("FAIL  t.deviation"), "{}", text(&o));
     }
     // Under a MUST requirement the same deviation fails without --strict.
     let dir = scratch(&DEVIATION.replace("REQ", "T-1"));
-    let o = eidconf(&["run", "--corpus", dir.path().to_str().unwrap(), "--report-dir", dir.path().join("out").to_str().unwrap()]);
+    let o = eidconf(&[
+        "run",
+        "--corpus",
+        dir.path().to_str().unwrap(),
+        "--report-dir",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
 
@@ -346,15 +374,29 @@ fn lint_refuses_untraced_requirements_and_critical_without_must() {
         let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
         (o.status.code(), text(&o))
     };
-    let (code, out) = lint(&SUITE_LEVELS.replace(", sources: [{ref: rfc, section: '§1', quote: 'MUST do t'}]", ""));
+    let (code, out) = lint(&SUITE_LEVELS.replace(
+        ", sources: [{ref: rfc, section: '§1', quote: 'MUST do t'}]",
+        "",
+    ));
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("suites/t.yaml:7:10: requirement `T-1` is MUST but cites no source"), "{out}");
-    let (code, out) = lint(&SUITE_LEVELS.replace(", rationale: 'eidconf recommends v because of w'", ""));
+    assert!(
+        out.contains("suites/t.yaml:7:10: requirement `T-1` is MUST but cites no source"),
+        "{out}"
+    );
+    let (code, out) =
+        lint(&SUITE_LEVELS.replace(", rationale: 'eidconf recommends v because of w'", ""));
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("requirement `T-3` is HARDENING: say why"), "{out}");
-    let (code, out) = lint(&SUITE_LEVELS.replace("{ref: rfc, section: '§2'", "{ref: rfx, section: '§2'"));
+    assert!(
+        out.contains("requirement `T-3` is HARDENING: say why"),
+        "{out}"
+    );
+    let (code, out) =
+        lint(&SUITE_LEVELS.replace("{ref: rfc, section: '§2'", "{ref: rfx, section: '§2'"));
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("`rfx` is not in this suite's `references`"), "{out}");
+    assert!(
+        out.contains("`rfx` is not in this suite's `references`"),
+        "{out}"
+    );
     let (code, out) = lint(&SUITE_LEVELS.replace("level: MUST", "level: MAY"));
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("suites/t.yaml:7"), "{out}");
@@ -362,12 +404,19 @@ fn lint_refuses_untraced_requirements_and_critical_without_must() {
     std::fs::write(&suite, SUITE_LEVELS).unwrap();
     let three = format!(
         "{}{}{}",
-        ONE.replace("[T-1]", "[T-3]").replace("severity: low", "severity: critical"),
+        ONE.replace("[T-1]", "[T-3]")
+            .replace("severity: low", "severity: critical"),
         &ONE.replace("t.one", "t.two").replace("[T-1]", "[T-1]")["vectors:\n".len()..],
         &ONE.replace("t.one", "t.three").replace("[T-1]", "[T-2]")["vectors:\n".len()..],
     );
     std::fs::write(dir.path().join("vectors/t.yaml"), three).unwrap();
     let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("t.one: is critical, which is reserved for an authentication bypass under a MUST"), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "t.one: is critical, which is reserved for an authentication bypass under a MUST"
+        ),
+        "{}",
+        text(&o)
+    );
 }

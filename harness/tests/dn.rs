@@ -98,9 +98,18 @@ async fn fault_dn_refuses_unstated_rules() {
         verdict(&[Fault::DnRefusesUnstatedRules], &attrs).await,
         Err((Reason::InvalidInput, "OI".to_owned()))
     );
-    let locality = [("C", "SE"), ("O", "ACME AB"), ("OI", "556091-2148"), ("L", "Lund")];
+    let locality = [
+        ("C", "SE"),
+        ("O", "ACME AB"),
+        ("OI", "556091-2148"),
+        ("L", "Lund"),
+    ];
     assert_eq!(verdict(&[], &locality).await, Ok(()));
-    assert!(verdict(&[Fault::DnRefusesUnstatedRules], &locality).await.is_err());
+    assert!(
+        verdict(&[Fault::DnRefusesUnstatedRules], &locality)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -321,7 +321,9 @@ fn html_escapes_evidence_and_is_self_contained() {
         "external asset"
     );
     // (minijinja escapes `/` in attributes as `&#x2f;`, which browsers read back as `/`.)
-    assert!(html.contains("<a href=\"https:&#x2f;&#x2f;example.test&#x2f;freja\">Freja eID RP API</a>"));
+    assert!(
+        html.contains("<a href=\"https:&#x2f;&#x2f;example.test&#x2f;freja\">Freja eID RP API</a>")
+    );
     assert!(html.contains("<style>"));
     // One collapsible evidence block per vector, failing ones open.
     assert_eq!(html.matches("<details").count(), 7);
@@ -430,14 +432,20 @@ fn a_warning_passes_the_run_and_is_shown_in_every_format() {
         .flat_map(|s| s.test_cases.iter())
         .find(|c| c.name.as_str() == "freja.http.retry-after")
         .expect("the warned vector is a testcase");
-    assert!(matches!(case.status, quick_junit::TestCaseStatus::Success { .. }));
+    assert!(matches!(
+        case.status,
+        quick_junit::TestCaseStatus::Success { .. }
+    ));
     assert!(
         case.properties
             .iter()
             .any(|p| p.name.as_str() == "eidconf.result" && p.value.as_str() == "warn")
     );
     let out = case.system_out.as_ref().expect("system-out").as_str();
-    assert!(out.starts_with("warn (SHOULD): the RP sent 2 request(s)"), "{out}");
+    assert!(
+        out.starts_with("warn (SHOULD): the RP sent 2 request(s)"),
+        "{out}"
+    );
     assert_eq!(from_json(&to_json(&r)).unwrap(), r);
 }
 
@@ -467,5 +475,9 @@ fn requirement_status_never_says_met_over_gaps() {
 fn headline_of_a_failing_run_with_input_errors_names_them() {
     let mut r = green_report();
     r.input_errors = vec!["vectors/x.yaml:1:1: bad".into()];
-    assert!(headline(&r).starts_with("FAIL: 1 input error"), "{}", headline(&r));
+    assert!(
+        headline(&r).starts_with("FAIL: 1 input error"),
+        "{}",
+        headline(&r)
+    );
 }

@@ -232,11 +232,7 @@ pub fn generate(dir: &Path, force: bool) -> Result<Vec<String>, String> {
                 let cert = params(&spec)?
                     .signed_by(&public, &Issuer::from_params(ip, ik))
                     .map_err(|e| format!("{}: {e}", spec.name))?;
-                write(
-                    dir,
-                    &format!("{}.crt.pem", spec.name),
-                    &cert.pem(),
-                )?;
+                write(dir, &format!("{}.crt.pem", spec.name), &cert.pem())?;
                 write(
                     dir,
                     &format!("{}.key.pem", spec.name),
@@ -278,16 +274,8 @@ pub fn generate(dir: &Path, force: bool) -> Result<Vec<String>, String> {
             }
         }
         .map_err(|e| format!("{}: {e}", spec.name))?;
-        write(
-            dir,
-            &format!("{}.crt.pem", spec.name),
-            &cert.pem(),
-        )?;
-        write(
-            dir,
-            &format!("{}.key.pem", spec.name),
-            &key.serialize_pem(),
-        )?;
+        write(dir, &format!("{}.crt.pem", spec.name), &cert.pem())?;
+        write(dir, &format!("{}.key.pem", spec.name), &key.serialize_pem())?;
         written.push(spec.name.to_owned());
         manifest.certificates.push(ManifestEntry {
             name: spec.name.into(),

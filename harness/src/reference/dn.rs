@@ -37,9 +37,9 @@ pub fn validate(faults: &BTreeSet<Fault>, req: &DnRequest) -> Outcome {
             || structural && faults.contains(&Fault::DnChecksValuesOnly))
     });
     // What the provider does not state is a warning; the fault makes it a refusal.
-    let (warnings, errors): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| {
-        f.rule.is_warning() && !faults.contains(&Fault::DnRefusesUnstatedRules)
-    });
+    let (warnings, errors): (Vec<_>, Vec<_>) = findings
+        .into_iter()
+        .partition(|f| f.rule.is_warning() && !faults.contains(&Fault::DnRefusesUnstatedRules));
     let Some(first) = errors.first() else {
         let subject = req
             .subject

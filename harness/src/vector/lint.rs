@@ -101,12 +101,17 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
     if suites.suites_of(id).is_empty() {
         err("belongs to no suite: add its id to a suite's `vectors` globs".into());
     }
-    let known = s.requirements.iter().all(|r| suites.requirement(r).is_some());
+    let known = s
+        .requirements
+        .iter()
+        .all(|r| suites.requirement(r).is_some());
     if s.severity == Severity::Critical && known && suites.level_of(&s.requirements) != Level::Must
     {
-        err("is critical, which is reserved for an authentication bypass under a MUST \
+        err(
+            "is critical, which is reserved for an authentication bypass under a MUST \
              requirement; its requirements are only SHOULD or HARDENING"
-            .into());
+                .into(),
+        );
     }
     let mut key = |what: &str, name: &str| {
         if !pki.contains(name) {
