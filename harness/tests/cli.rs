@@ -406,7 +406,7 @@ fn lint_refuses_untraced_requirements_and_critical_without_must() {
         "{}{}{}",
         ONE.replace("[T-1]", "[T-3]")
             .replace("severity: low", "severity: critical"),
-        &ONE.replace("t.one", "t.two").replace("[T-1]", "[T-1]")["vectors:\n".len()..],
+        &ONE.replace("t.one", "t.two")["vectors:\n".len()..],
         &ONE.replace("t.one", "t.three").replace("[T-1]", "[T-2]")["vectors:\n".len()..],
     );
     std::fs::write(dir.path().join("vectors/t.yaml"), three).unwrap();

@@ -123,7 +123,9 @@ async fn id_tokens_in_every_form_the_standards_allow_are_accepted() {
         format!("{}.{}e{}", &s[..1], &s[1..], s.len() - 1)
     };
     let kid_first = r#"{"kid":"ftn-broker-sig-1","alg":"RS256"}"#;
-    let cases: Vec<(&str, String, String, Vec<(&str, &str)>)> = vec![
+    // (what, JWS header, JWS payload, JWE header members in order)
+    type Case<'a> = (&'a str, String, String, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         (
             "exp and iat with fractions (RFC 7519 §2)",
             kid_first.into(),
