@@ -1161,7 +1161,7 @@ async fn fault_duplicate_members_first_wins() {
     .await;
     assert_eq!(good.reason(), Reason::SignatureInvalid);
     // The lexically last value is what a conformant parser reads; this one keeps the first.
-    assert_eq!(bad.identity()["userInfo"], json!("anna@example.com"));
+    assert_eq!(bad.identity()["userInfo"], json!("asa.oberg@example.se"));
 }
 
 #[tokio::test]
@@ -1201,4 +1201,27 @@ async fn verify_details_runs_in_the_mock_environment() {
         "verify_details sends no Freja request"
     );
     mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_accept_lower_registration_level() {
+    let extended = Operation::FrejaAuthenticate(FrejaRequest {
+        min_registration_level: Some("EXTENDED".into()),
+        ..match email_auth() {
+            Operation::FrejaAuthenticate(r) => r,
+            _ => unreachable!(),
+        }
+    });
+    let (good, bad) = both(
+        Fault::AcceptLowerRegistrationLevel,
+        &forged("{payload: {minRegistrationLevel: BASIC}}"),
+        "",
+        extended.clone(),
+    )
+    .await;
+    assert_eq!(good.reason(), Reason::ClaimsInvalid);
+    assert!(bad.accepted(), "{:?}", bad.outcome);
+    // Unscripted, the mock signs the level the RP asked for, and the reference accepts it.
+    let (signed_as_asked, _) = both(Fault::AcceptLowerRegistrationLevel, "", "", extended).await;
+    assert!(signed_as_asked.accepted(), "{:?}", signed_as_asked.outcome);
 }
