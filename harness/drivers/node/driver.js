@@ -31,6 +31,17 @@ const ENDPOINTS = {
 };
 const PENDING = new Set(['STARTED', 'DELIVERED_TO_MOBILE']);
 const FINAL = new Set(['CANCELED', 'RP_CANCELED', 'EXPIRED', 'REJECTED']);
+// Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
+const LEVELS = ['BASIC', 'EXTENDED', 'PLUS'];
+
+// Whether the signed minRegistrationLevel meets the requested one: BASIC < EXTENDED < PLUS; any
+// other level (INFERRED, or one added later) meets only itself; an absent one only BASIC.
+function levelSatisfies(signed, requested) {
+  if (requested === 'BASIC') return true;
+  if (typeof signed !== 'string') return false;
+  if (LEVELS.includes(requested)) return LEVELS.includes(signed) && LEVELS.indexOf(signed) >= LEVELS.indexOf(requested);
+  return signed === requested;
+}
 
 class Rejected extends Error {
   constructor(reason, detail, extra = {}) {
@@ -159,14 +170,21 @@ class DetailsVerifier {
     }
   }
 
-  // The identity of an APPROVED result whose `details` is this JWS.
-  async result(details, refField, ref) {
+  // The identity of an APPROVED result whose `details` is this JWS, for a request that asked for
+  // `requestedLevel`.
+  async result(details, refField, ref, requestedLevel = 'BASIC') {
     const payload = await this.verify(details);
     if (payload.status !== 'APPROVED') {
       const extra = 'status' in payload ? { status: typeof payload.status === 'string' ? payload.status : JSON.stringify(payload.status) } : {};
       throw new Rejected('status_not_approved', 'the signed status is not APPROVED', extra);
     }
     if (payload[refField] !== ref) throw new Rejected('reference_mismatch', `the signed ${refField} is not ${ref}`);
+    const level = payload.minRegistrationLevel;
+    if (!levelSatisfies(level, requestedLevel)) {
+      throw new Rejected('claims_invalid', `the signed minRegistrationLevel ${JSON.stringify(level)} is below the requested ${requestedLevel}`, {
+        claim: 'minRegistrationLevel',
+      });
+    }
     return {
       userInfoType: payload.userInfoType ?? null,
       userInfo: payload.userInfo ?? null,
@@ -264,16 +282,16 @@ class FrejaRp {
       const answer = await this.call(...ep.poll, { [refField]: ref });
       const status = answer.status;
       if (typeof status !== 'string') throw new Rejected('malformed_response', 'getOneResult answer has no status string');
-      if (status === 'APPROVED') return this.approved(answer, refField, ref);
+      if (status === 'APPROVED') return this.approved(answer, refField, ref, init.minRegistrationLevel);
       if (FINAL.has(status)) throw new Rejected('status_not_approved', `the transaction ended ${status}`, { status });
       // PENDING, or a status we do not know: never approval, keep polling.
       await new Promise((res) => setTimeout(res, this.env.poll_interval_ms));
     }
   }
 
-  async approved(answer, refField, ref) {
+  async approved(answer, refField, ref, requestedLevel) {
     if (typeof answer.details !== 'string') throw new Rejected('malformed_response', 'APPROVED without a details string');
-    return { verdict: 'accepted', identity: await this.details.result(answer.details, refField, ref) };
+    return { verdict: 'accepted', identity: await this.details.result(answer.details, refField, ref, requestedLevel) };
   }
 }
 
@@ -411,10 +429,10 @@ class IdTokenValidator {
       throw badClaim('aud', 'aud is not exactly this client');
     }
     if (has(c, 'azp') && c.azp !== client) throw badClaim('azp', 'azp is not this client');
-    // Not a fraction, a string or a boolean, and at most 2^53 (beyond, JSON.parse loses
-    // precision). JSON.parse cannot tell 1e3 from 1000, so that spelling passes as an integer.
+    // Any JSON number, fractions and exponents included (RFC 7519 §2); strictObject already
+    // refused non-finite ones. Not a string, a boolean or null.
     const numericDate = (name) => {
-      if (has(c, name) && !Number.isSafeInteger(c[name])) throw badClaim(name, `${name} is not an integer NumericDate`);
+      if (has(c, name) && !(typeof c[name] === 'number' && Number.isFinite(c[name]))) throw badClaim(name, `${name} is not a NumericDate`);
       return c[name];
     };
     const now = Math.floor(Date.now() / 1000);
@@ -613,7 +631,8 @@ function countryProblem(value) {
   return undefined;
 }
 
-// A Swedish organisation number as the provider writes it: NNNNNN-NNNN, Luhn-valid.
+// A Swedish organisation number as the provider writes it (NNNNNN-NNNN) and as Skatteverket
+// issues it (third digit at least 2, Luhn). The provider states neither rule: warnings only.
 function seOrgNrProblem(value) {
   if (!/^[0-9]{6}-[0-9]{4}$/.test(value)) return `${JSON.stringify(value)} is not written NNNNNN-NNNN`;
   const d = [...value.replace('-', '')].map(Number);
@@ -624,22 +643,29 @@ function seOrgNrProblem(value) {
   return undefined;
 }
 
-// Accept the subject, or reject it naming the attribute of the first problem.
+// Accept the subject, or reject it naming the attribute of the first problem. What the provider
+// does not state is a warning on the accepted identity, not a refusal: its DN table is "an
+// example list of required fields" and its own example OI 556677-8888 fails Luhn (Freja eID
+// Relying Party Developers' Documentation, "Distinguished name").
 function validateDn(subject) {
   const country = subject.find((a) => DN_FIELDS.get(a.type) === 'C')?.value;
   const seen = new Set();
+  const warnings = [];
   let problem;
   for (const { type, value } of subject) {
     const field = DN_FIELDS.get(type);
     if (!field) {
-      problem = [type, 'is not one of CN, OU, O, OI, C'];
+      warnings.push(`${type} is not one of the attributes the provider's DN table lists (CN, OU, O, OI, C)`);
     } else if (seen.has(field)) {
       problem = [field, 'appears more than once'];
     } else {
       seen.add(field);
       let why = dnValueProblem(field, value);
       if (!why && field === 'C') why = countryProblem(value);
-      if (!why && field === 'OI' && country === 'SE') why = seOrgNrProblem(value);
+      if (!why && field === 'OI' && country === 'SE') {
+        const note = seOrgNrProblem(value);
+        if (note) warnings.push(`OI ${note}`);
+      }
       if (why) problem = [field, why];
     }
     if (problem) break;
@@ -647,7 +673,9 @@ function validateDn(subject) {
   const missing = DN_REQUIRED.find((f) => !seen.has(f));
   if (!problem && missing) problem = [missing, 'is missing; the provider requires it'];
   if (problem) return { verdict: 'rejected', reason: 'invalid_input', claim: problem[0], detail: `${problem[0]} ${problem[1]}` };
-  return { verdict: 'accepted', identity: { subject: subject.map((a) => `${a.type}=${a.value}`).join(', ') } };
+  const identity = { subject: subject.map((a) => `${a.type}=${a.value}`).join(', ') };
+  if (warnings.length) identity.warnings = warnings;
+  return { verdict: 'accepted', identity };
 }
 
 async function perform(environment, operation) {
@@ -662,6 +690,7 @@ async function perform(environment, operation) {
     const env = environment.freja;
     if (!env) throw new Rejected('invalid_input', 'no Freja settings');
     if (op === 'freja.verify_details') {
+      // No initiation: the token stands for a BASIC request, the service's default.
       const verifier = new DetailsVerifier(env.jws_certificates_pem);
       const identity = await verifier.result(operation.details ?? '', operation.sign ? 'signRef' : 'authRef', operation.reference ?? '');
       return { verdict: 'accepted', identity };

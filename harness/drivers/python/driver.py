@@ -46,6 +46,8 @@ ENDPOINTS = {
 }
 PENDING = {"STARTED", "DELIVERED_TO_MOBILE"}
 FINAL = {"CANCELED", "RP_CANCELED", "EXPIRED", "REJECTED"}
+# Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
+LEVELS = ("BASIC", "EXTENDED", "PLUS")
 
 
 class Rejected(Exception):
@@ -114,6 +116,18 @@ def is_int64(v):
     return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
 
 
+def level_satisfies(signed, requested):
+    """Whether the signed minRegistrationLevel meets the requested one: BASIC < EXTENDED < PLUS;
+    any other level (INFERRED, or one added later) meets only itself; an absent one only BASIC."""
+    if requested == "BASIC":
+        return True
+    if not isinstance(signed, str):
+        return False
+    if requested in LEVELS:
+        return signed in LEVELS and LEVELS.index(signed) >= LEVELS.index(requested)
+    return signed == requested
+
+
 # --- Freja eID -------------------------------------------------------------------------------
 
 MAX_DETAILS = 64 * 1024  # a Freja details JWS is a few KiB; refuse anything huge before decoding
@@ -159,8 +173,9 @@ class DetailsVerifier:
         except ValueError as e:
             raise Rejected("signature_invalid", f"details: the payload {e}")
 
-    def result(self, details, ref_field, ref):
-        """The identity of an APPROVED result whose `details` is this JWS."""
+    def result(self, details, ref_field, ref, requested_level="BASIC"):
+        """The identity of an APPROVED result whose `details` is this JWS, for a request that
+        asked for `requested_level`."""
         payload = self.verify(details)
         if payload.get("status") != "APPROVED":
             extra = {}
@@ -170,6 +185,10 @@ class DetailsVerifier:
             raise Rejected("status_not_approved", "the signed status is not APPROVED", **extra)
         if payload.get(ref_field) != ref:
             raise Rejected("reference_mismatch", f"the signed {ref_field} is not {ref}")
+        level = payload.get("minRegistrationLevel")
+        if not level_satisfies(level, requested_level):
+            raise Rejected("claims_invalid", f"the signed minRegistrationLevel {level!r} is below the "
+                           f"requested {requested_level}", claim="minRegistrationLevel")
         return {
             "userInfoType": payload.get("userInfoType"),
             "userInfo": payload.get("userInfo"),
@@ -280,17 +299,18 @@ class FrejaRp:
             if not isinstance(status, str):
                 raise Rejected("malformed_response", "getOneResult answer has no status string")
             if status == "APPROVED":
-                return self.approved(answer, ref_field, ref)
+                return self.approved(answer, ref_field, ref, init["minRegistrationLevel"])
             if status in FINAL:
                 raise Rejected("status_not_approved", f"the transaction ended {status}", status=status)
             # PENDING, or a status we do not know: never approval, keep polling.
             time.sleep(self.env["poll_interval_ms"] / 1000)
 
-    def approved(self, answer, ref_field, ref):
+    def approved(self, answer, ref_field, ref, requested_level):
         details = answer.get("details")
         if not isinstance(details, str):
             raise Rejected("malformed_response", "APPROVED without a details string")
-        return {"verdict": "accepted", "identity": self.details.result(details, ref_field, ref)}
+        identity = self.details.result(details, ref_field, ref, requested_level)
+        return {"verdict": "accepted", "identity": identity}
 
 
 # --- FTN ID tokens (OpenID Connect) ----------------------------------------------------------
@@ -425,9 +445,12 @@ class IdTokenValidator:
         if "azp" in c and c["azp"] != client:
             raise bad_claim("azp", "azp is not this client")
         def numeric_date(name):
-            if name in c and not is_int64(c[name]):  # not a float, a string or a boolean
-                raise bad_claim(name, f"{name} is not an integer NumericDate")
-            return c.get(name)
+            # Any JSON number, fractions and exponents included (RFC 7519 §2); strict_object
+            # already refused non-finite ones. Not a string, a boolean or null.
+            v = c.get(name)
+            if name in c and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise bad_claim(name, f"{name} is not a NumericDate")
+            return v
 
         now, skew = int(time.time()), env["clock_skew_seconds"]
         exp = numeric_date("exp")
@@ -661,7 +684,8 @@ def country_problem(value):
 
 
 def se_orgnr_problem(value):
-    """A Swedish organisation number as the provider writes it: NNNNNN-NNNN, Luhn-valid."""
+    """A Swedish organisation number as the provider writes it (NNNNNN-NNNN) and as Skatteverket
+    issues it (third digit at least 2, Luhn). The provider states neither rule: warnings only."""
     if not (len(value) == 11 and value[6] == "-" and ascii_digits(value[:6] + value[7:])):
         return f"{value!r} is not written NNNNNN-NNNN"
     digits = [int(ch) for ch in value[:6] + value[7:]]
@@ -674,14 +698,19 @@ def se_orgnr_problem(value):
 
 
 def validate_dn(subject):
-    """Accept the subject, or reject it naming the attribute of the first problem."""
+    """Accept the subject, or reject it naming the attribute of the first problem. What the
+    provider does not state is a warning on the accepted identity, not a refusal: its DN table
+    is "an example list of required fields" and its own example OI 556677-8888 fails Luhn
+    (Freja eID Relying Party Developers' Documentation, "Distinguished name")."""
     country = next((a["value"] for a in subject if DN_FIELDS.get(a["type"]) == "C"), None)
     seen = set()
     problem = None
+    warnings = []
     for a in subject:
         field, value = DN_FIELDS.get(a["type"]), a["value"]
         if field is None:
-            problem = (a["type"], "is not one of CN, OU, O, OI, C")
+            warnings.append(f"{a['type']} is not one of the attributes the provider's DN table lists "
+                            "(CN, OU, O, OI, C)")
         elif field in seen:
             problem = (field, "appears more than once")
         else:
@@ -690,7 +719,9 @@ def validate_dn(subject):
             if not why and field == "C":
                 why = country_problem(value)
             if not why and field == "OI" and country == "SE":
-                why = se_orgnr_problem(value)
+                note = se_orgnr_problem(value)
+                if note:
+                    warnings.append(f"OI {note}")
             problem = (field, why) if why else None
         if problem:
             break
@@ -700,8 +731,10 @@ def validate_dn(subject):
     if problem:
         return {"verdict": "rejected", "reason": "invalid_input", "claim": problem[0],
                 "detail": f"{problem[0]} {problem[1]}"}
-    subject_text = ", ".join(f"{a['type']}={a['value']}" for a in subject)
-    return {"verdict": "accepted", "identity": {"subject": subject_text}}
+    identity = {"subject": ", ".join(f"{a['type']}={a['value']}" for a in subject)}
+    if warnings:
+        identity["warnings"] = warnings
+    return {"verdict": "accepted", "identity": identity}
 
 
 def perform(environment, operation):
@@ -719,6 +752,7 @@ def perform(environment, operation):
         if not environment.get("freja"):
             raise Rejected("invalid_input", "no Freja settings")
         if op == "freja.verify_details":
+            # No initiation: the token stands for a BASIC request, the service's default.
             ref_field = "signRef" if operation.get("sign") else "authRef"
             verifier = DetailsVerifier(environment["freja"]["jws_certificates_pem"])
             identity = verifier.result(operation.get("details", ""), ref_field, operation.get("reference", ""))
