@@ -578,7 +578,12 @@ fn front_channel(
     if !params.contains_key("request") {
         return (false, "no `request` parameter".into());
     }
-    let allowed = |k: &str| k == "request" || reg.front_channel_parameters.iter().any(|p| p == k);
+    // OIDC Core §6.1: client_id, response_type and scope MUST also be sent with the OAuth 2.0
+    // request syntax, so they are never a finding; what a broker asks for beyond them is listed.
+    let allowed = |k: &str| {
+        ["request", "client_id", "response_type", "scope"].contains(&k)
+            || reg.front_channel_parameters.iter().any(|p| p == k)
+    };
     let extra: Vec<&str> = params
         .keys()
         .map(String::as_str)

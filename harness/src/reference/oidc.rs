@@ -281,11 +281,12 @@ impl<'a> Validator<'a> {
                 a => jwe::unwrap_rsa_oaep(a, &der, &ek),
             };
             // A failed unwrap continues with a random CEK, so it fails exactly like a bad tag.
-            let cek = unwrapped
-                .ok()
-                .filter(|c| c.len() == content.cek_len())
-                .unwrap_or_else(|| jwe::random(content.cek_len()));
-            let decrypted = if self.has(Fault::SkipCbcTagCheck) {
+            let unwrapped = unwrapped.ok().filter(|c| c.len() == content.cek_len());
+            let genuine_cek = unwrapped.is_some();
+            let cek = unwrapped.unwrap_or_else(|| jwe::random(content.cek_len()));
+            // The fault skips the tag of what it unwrapped; a random CEK would make its outcome
+            // (and the kill matrix) depend on chance, so that path stays tag-checked.
+            let decrypted = if self.has(Fault::SkipCbcTagCheck) && genuine_cek {
                 jwe::decrypt_cbc_unauthenticated(content, &cek, &iv, &ct)
                     .or_else(|_| jwe::decrypt_content(content, &cek, &iv, aad, &ct, &tag))
             } else {
