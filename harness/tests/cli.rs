@@ -52,16 +52,13 @@ requirements:
 ";
 
 /// [`SUITE`] with a requirement of each level.
-const SUITE_LEVELS: &str = "suite: t
-title: t
-references:
-  rfc: {title: 'RFC 0: a test document', url: 'https://example.test/rfc0'}
-vectors: ['t.*']
-requirements:
-  - {id: T-1, level: MUST, title: t, sources: [{ref: rfc, section: '§1', quote: 'MUST do t'}]}
-  - {id: T-2, level: SHOULD, title: u, sources: [{ref: rfc, section: '§2', quote: 'SHOULD do u'}]}
-  - {id: T-3, level: HARDENING, title: v, rationale: 'eidconf recommends v because of w'}
-";
+fn suite_levels() -> String {
+    format!(
+        "{SUITE}  - {{id: T-2, level: SHOULD, title: u, sources: [{{ref: rfc, section: '§2', quote: 'SHOULD do u'}}]}}
+  - {{id: T-3, level: HARDENING, title: v, rationale: 'eidconf recommends v because of w'}}
+"
+    )
+}
 
 const ONE: &str = "vectors:
   - id: t.one
@@ -315,7 +312,7 @@ const DEVIATION: &str = "vectors:
 fn a_deviation_under_should_or_hardening_warns_and_strict_fails() {
     for req in ["T-2", "T-3"] {
         let dir = scratch(&DEVIATION.replace("REQ", req));
-        std::fs::write(dir.path().join("suites/t.yaml"), SUITE_LEVELS).unwrap();
+        std::fs::write(dir.path().join("suites/t.yaml"), suite_levels()).unwrap();
         let corpus = dir.path().to_str().unwrap();
         let out = dir.path().join("out");
         let o = eidconf(&[
@@ -374,7 +371,7 @@ fn lint_refuses_untraced_requirements_and_critical_without_must() {
         let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
         (o.status.code(), text(&o))
     };
-    let (code, out) = lint(&SUITE_LEVELS.replace(
+    let (code, out) = lint(&suite_levels().replace(
         ", sources: [{ref: rfc, section: '§1', quote: 'MUST do t'}]",
         "",
     ));
@@ -384,24 +381,24 @@ fn lint_refuses_untraced_requirements_and_critical_without_must() {
         "{out}"
     );
     let (code, out) =
-        lint(&SUITE_LEVELS.replace(", rationale: 'eidconf recommends v because of w'", ""));
+        lint(&suite_levels().replace(", rationale: 'eidconf recommends v because of w'", ""));
     assert_eq!(code, Some(2), "{out}");
     assert!(
         out.contains("requirement `T-3` is HARDENING: say why"),
         "{out}"
     );
     let (code, out) =
-        lint(&SUITE_LEVELS.replace("{ref: rfc, section: '§2'", "{ref: rfx, section: '§2'"));
+        lint(&suite_levels().replace("{ref: rfc, section: '§2'", "{ref: rfx, section: '§2'"));
     assert_eq!(code, Some(2), "{out}");
     assert!(
         out.contains("`rfx` is not in this suite's `references`"),
         "{out}"
     );
-    let (code, out) = lint(&SUITE_LEVELS.replace("level: MUST", "level: MAY"));
+    let (code, out) = lint(&suite_levels().replace("level: MUST", "level: MAY"));
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("suites/t.yaml:7"), "{out}");
     // A critical vector needs a MUST requirement.
-    std::fs::write(&suite, SUITE_LEVELS).unwrap();
+    std::fs::write(&suite, suite_levels()).unwrap();
     let three = format!(
         "{}{}{}",
         ONE.replace("[T-1]", "[T-3]")
