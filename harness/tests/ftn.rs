@@ -454,6 +454,19 @@ async fn fault_ignore_exp() {
 }
 
 #[tokio::test]
+async fn fault_integer_numeric_dates() {
+    // The inverse shape: the reference accepts a valid fractional NumericDate, the fault refuses.
+    let r = recipe("claims: {exp: 9999999999.5}");
+    let good = validate(&[], &r).await;
+    assert!(accepted(&good), "reference: {good:?}");
+    let bad = validate(&[Fault::IntegerNumericDates], &r).await;
+    assert_eq!(
+        rejected(&bad).and_then(|r| r.claim.clone()).as_deref(),
+        Some("exp")
+    );
+}
+
+#[tokio::test]
 async fn fault_inflate_zip() {
     killed(
         Fault::InflateZip,

@@ -127,17 +127,8 @@ impl Summary {
         self.total = self.total.saturating_add(1);
     }
 
-    /// The counts over a list of vector results.
-    pub fn of(vectors: &[VectorResult]) -> Self {
-        let mut summary = Self::default();
-        for v in vectors {
-            summary.add(v.result);
-        }
-        summary
-    }
-
-    /// The counts over some vector results.
-    pub fn of_refs(vectors: &[&VectorResult]) -> Self {
+    /// The counts over some vector results (`&report.vectors`, or an iterator of references).
+    pub fn of<'a>(vectors: impl IntoIterator<Item = &'a VectorResult>) -> Self {
         let mut summary = Self::default();
         for v in vectors {
             summary.add(v.result);

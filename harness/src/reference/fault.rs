@@ -45,6 +45,7 @@ pub enum Fault {
     IgnoreIss,
     IgnoreNonce,
     IgnoreExp,
+    IntegerNumericDates,
     InflateZip,
     Pre2023HetuSigns,
     AcceptInnerAlgNone,
@@ -110,6 +111,7 @@ impl Fault {
         Fault::IgnoreIss,
         Fault::IgnoreNonce,
         Fault::IgnoreExp,
+        Fault::IntegerNumericDates,
         Fault::InflateZip,
         Fault::Pre2023HetuSigns,
         Fault::AcceptInnerAlgNone,
@@ -175,6 +177,7 @@ impl Fault {
             Fault::IgnoreIss => "ignore-iss",
             Fault::IgnoreNonce => "ignore-nonce",
             Fault::IgnoreExp => "ignore-exp",
+            Fault::IntegerNumericDates => "integer-numeric-dates",
             Fault::InflateZip => "inflate-zip",
             Fault::Pre2023HetuSigns => "pre-2023-hetu-signs",
             Fault::AcceptInnerAlgNone => "accept-inner-alg-none",
@@ -293,6 +296,9 @@ impl Fault {
             Fault::IgnoreIss => "does not check the ID token's iss",
             Fault::IgnoreNonce => "does not compare the ID token's nonce with the one it sent",
             Fault::IgnoreExp => "does not check the ID token's exp",
+            Fault::IntegerNumericDates => {
+                "refuses a NumericDate with a fraction or an exponent, which RFC 7519 §2 allows"
+            }
             Fault::InflateZip => {
                 "inflates a `zip: DEF` JWE plaintext, with no bound, instead of refusing it"
             }

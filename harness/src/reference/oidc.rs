@@ -452,6 +452,7 @@ impl<'a> Validator<'a> {
                 Some(v) => v
                     .as_f64()
                     .filter(|t| t.is_finite())
+                    .filter(|_| v.is_i64() || !self.has(Fault::IntegerNumericDates))
                     .map(Some)
                     .ok_or_else(|| claim(name, format!("{name} is not a NumericDate"))),
             }

@@ -326,14 +326,15 @@ fn requirements(
                 .iter()
                 .filter(|v| v.requirements.contains(&r.id.value))
                 .collect();
-            let counts = report::Summary::of_refs(&tested);
+            let counts = report::Summary::of(tested.iter().copied());
+            let sources = suite.file.sources_of(r);
             out.push(report::RequirementResult {
                 id: r.id.value.clone(),
                 suite: suite.name().into(),
                 level: r.level.as_str().into(),
                 title: r.title.clone(),
-                source: one_line(&suite.file.sources_of(r)),
-                sources: suite.file.sources_of(r),
+                source: one_line(&sources),
+                sources,
                 rationale: r.rationale.clone(),
                 vectors: tested.iter().map(|v| v.id.clone()).collect(),
                 status: counts.requirement_status(),
