@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use eidconf::adapter::{
-    AlwaysAccept, AlwaysReject, Environment, Operation, Outcome, Reason, RelyingParty,
-    RpDescription,
+    AdapterError, Environment, Operation, Outcome, Reason, RelyingParty, RpDescription,
 };
 use eidconf::pki::Pki;
 use eidconf::reference::{Fault, ReferenceRp};
 use eidconf::run::{self, RunConfig, Selection};
 use eidconf::suite::Suites;
+use eidconf::transport::{AlwaysAccept, AlwaysReject};
 use eidconf::vector::{Corpus, Vector, Verdict};
 use eidconf_report::{Report, Verdict as Result_};
 
@@ -188,7 +188,7 @@ impl RelyingParty for Panics {
     fn describe(&self) -> RpDescription {
         describe("panics")
     }
-    async fn perform(&self, _: &Environment, _: Operation) -> Outcome {
+    async fn perform(&self, _: &Environment, _: Operation) -> Result<Outcome, AdapterError> {
         panic!("deliberate panic")
     }
 }
@@ -198,7 +198,7 @@ impl RelyingParty for Hangs {
     fn describe(&self) -> RpDescription {
         describe("hangs")
     }
-    async fn perform(&self, _: &Environment, _: Operation) -> Outcome {
+    async fn perform(&self, _: &Environment, _: Operation) -> Result<Outcome, AdapterError> {
         std::future::pending().await
     }
 }

@@ -9,11 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eidconf::adapter::{ExecRp, RelyingParty, StdioRp};
+use eidconf::adapter::RelyingParty;
 use eidconf::pki::Pki;
 use eidconf::reference::ReferenceRp;
 use eidconf::run::{self, RunConfig};
 use eidconf::suite::Suites;
+use eidconf::transport::{ExecRp, StdioRp};
 use eidconf::vector::Corpus;
 
 const DRIVER: &str = env!("CARGO_BIN_EXE_eidconf-reference-driver");

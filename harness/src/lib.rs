@@ -3,7 +3,6 @@
 //! It plays the provider (a mock Freja eID services host over mutual TLS), drives the RP through
 //! the [`adapter::RelyingParty`] trait, and judges each vector's outcome.
 
-pub mod adapter;
 pub mod cli;
 pub mod forge;
 pub mod pki;
@@ -11,7 +10,11 @@ pub mod provider;
 pub mod reference;
 pub mod run;
 pub mod suite;
+pub mod transport;
 pub mod vector;
+
+/// The contract crate, under the name the engine has always used for it.
+pub use eidconf_adapter as adapter;
 
 use std::path::PathBuf;
 

@@ -1,9 +1,7 @@
 //! Subject DN rules and the `dn.validate` operation of the reference RP: one test per DN fault
 //! (named `fault_<name>`, checked by freja_wire.rs), and properties over arbitrary values.
 
-use eidconf::adapter::{
-    DnAttribute, DnRequest, Environment, Operation, Outcome, Reason, RelyingParty,
-};
+use eidconf::adapter::{DnAttribute, DnRequest, Environment, Operation, Outcome, Reason};
 use eidconf::pki::dn::{self, Policy, Rule};
 use eidconf::reference::{Fault, ReferenceRp};
 use proptest::prelude::*;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use eidconf::adapter::{IdTokenRequest, Operation, Outcome, Reason, Rejection, RelyingParty};
+use eidconf::adapter::{IdTokenRequest, Operation, Outcome, Reason, Rejection};
 use eidconf::forge::jwe::{ContentEnc, KeyAlg};
 use eidconf::forge::nested::{
     self, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_NONCE, Mutation, Segment, TokenContext,

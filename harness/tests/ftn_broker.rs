@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use eidconf::adapter::{
-    BrokerEnvironment, Environment, OidcEnvironment, Operation, Outcome, RelyingParty,
-    RpDescription,
+    AdapterError, BrokerEnvironment, Environment, OidcEnvironment, Operation, Outcome,
+    RelyingParty, RpDescription,
 };
 use eidconf::pki::Pki;
 use eidconf::provider::checks::Check;
@@ -829,7 +829,13 @@ impl RelyingParty for TestRp {
         }
     }
 
-    async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
+    async fn perform(&self, env: &Environment, op: Operation) -> Result<Outcome, AdapterError> {
+        Ok(self.outcome(env, op).await)
+    }
+}
+
+impl TestRp {
+    async fn outcome(&self, env: &Environment, op: Operation) -> Outcome {
         let oidc = env.oidc.as_ref().unwrap();
         match op {
             Operation::RpKeys(_) => Outcome::Accepted {

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use eidconf::adapter::{
     BeginLogin, BrokerEnvironment, Environment, FinishLogin, OidcEnvironment, Operation, Outcome,
-    Reason, Rejection, RelyingParty, RpKey, RpKeysRequest,
+    Reason, Rejection, RpKey, RpKeysRequest,
 };
 use eidconf::forge::nested::{self, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, TokenContext, TokenRecipe};
 use eidconf::pki::Pki;

@@ -8,9 +8,7 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use eidconf::adapter::{
-    Environment, FrejaVerifyDetails, IdTokenRequest, Operation, Outcome, RelyingParty,
-};
+use eidconf::adapter::{Environment, FrejaVerifyDetails, IdTokenRequest, Operation, Outcome};
 use eidconf::forge::nested::{
     self, DEFAULT_ACR, DEFAULT_CLIENT_ID, DEFAULT_NONCE, TokenContext, TokenRecipe,
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// An eidconf driver (adapter protocol 1, harness/PROTOCOL.md) around a small Freja eID relying
+// An eidconf driver (adapter protocol 1, adapter/PROTOCOL.md) around a small Freja eID relying
 // party written with jose (the `details` JWS) and node:https (mutual TLS).
 //
 //     eidconf run --rp stdio -- node harness/drivers/node/driver.js

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An eidconf driver (adapter protocol 1, harness/PROTOCOL.md) around a small Freja eID relying
+"""An eidconf driver (adapter protocol 1, adapter/PROTOCOL.md) around a small Freja eID relying
 party written with requests (mutual TLS) and jwcrypto (the `details` JWS).
 
     eidconf run --rp stdio -- python3 harness/drivers/python/driver.py

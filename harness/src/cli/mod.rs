@@ -8,11 +8,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eidconf_report::{self as report, exit};
 
-use crate::adapter::{AlwaysAccept, AlwaysReject, ExecRp, RelyingParty, StdioRp};
+use crate::adapter::RelyingParty;
 use crate::pki::Pki;
 use crate::reference::{Fault, ReferenceRp};
 use crate::run::{self, KnownFailures, Partition, RunConfig, Selection};
 use crate::suite::Suites;
+use crate::transport::{AlwaysAccept, AlwaysReject, ExecRp, StdioRp};
 use crate::vector::{self, Corpus, Diagnostics};
 
 /// Conformance harness for relying parties of Nordic eID services (Freja eID, FTN OpenID Connect).
@@ -119,7 +120,7 @@ pub enum SchemaKind {
     Vectors,
     /// The report format (reports/schema.json).
     Report,
-    /// The messages of the out-of-process adapter protocol (harness/protocol.schema.json).
+    /// The messages of the out-of-process adapter protocol (adapter/protocol.schema.json).
     Adapter,
 }
 
@@ -132,7 +133,7 @@ pub enum RpKind {
     /// Rejects everything: must fail every vector that expects acceptance.
     AlwaysReject,
     /// A driver process in any language, kept running: `--rp stdio -- CMD ARGS…`
-    /// (harness/PROTOCOL.md).
+    /// (adapter/PROTOCOL.md).
     Stdio,
     /// A driver process started once per vector: `--rp exec -- CMD ARGS…`.
     Exec,
@@ -173,6 +174,16 @@ pub struct SelectArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub select: SelectArgs,
+    /// `text`: one id per line; `json`: one `{"id", "operation"}` object per line (what the
+    /// adapter crate's `harness!` reads).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -301,7 +312,14 @@ fn cmd_list(args: ListArgs) -> i32 {
         Ok(vs) => {
             let mut out = std::io::stdout().lock();
             for v in vs {
-                let _ = writeln!(out, "{}", v.id());
+                let _ = match args.format {
+                    ListFormat::Text => writeln!(out, "{}", v.id()),
+                    ListFormat::Json => writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"id": v.id(), "operation": v.spec.operation.name()})
+                    ),
+                };
             }
             exit::SUCCESS
         }

@@ -78,17 +78,13 @@ impl FrejaUser {
                 user_info: r.user_info.clone(),
                 country: r.country.clone(),
             }),
-            Operation::DnValidate(_) => None,
             // The token is minted by the mock for a fixed user (see `FrejaVerifyDetails`).
             Operation::FrejaVerifyDetails(_) => Some(FrejaUser {
                 user_info_type: UserInfoType::Email,
                 user_info: "asa.oberg@example.se".into(),
                 country: None,
             }),
-            Operation::OidcValidateIdToken(_)
-            | Operation::OidcBeginLogin(_)
-            | Operation::OidcFinishLogin(_)
-            | Operation::RpKeys(_) => None,
+            _ => None,
         }
     }
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::adapter::{
-    Environment, Operation, Outcome, Reason, Rejection, RelyingParty, RpDescription,
+    AdapterError, Environment, Operation, Outcome, Reason, Rejection, RelyingParty, RpDescription,
 };
 
 /// The correct Freja eID and FTN relying party, optionally with faults. Clones share the
@@ -59,7 +59,14 @@ impl RelyingParty for ReferenceRp {
         }
     }
 
-    async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
+    async fn perform(&self, env: &Environment, op: Operation) -> Result<Outcome, AdapterError> {
+        Ok(ReferenceRp::perform(self, env, op).await)
+    }
+}
+
+impl ReferenceRp {
+    /// The reference always reaches an outcome: what `RelyingParty::perform` wraps in `Ok`.
+    pub async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
         // Data-level operations need no provider environment.
         if let Operation::DnValidate(r) = &op {
             return dn::validate(&self.faults, r);
@@ -105,6 +112,7 @@ impl RelyingParty for ReferenceRp {
             Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) | Operation::RpKeys(_) => {
                 unreachable!("handled above")
             }
+            _ => return Outcome::Unsupported,
         };
         freja::run(&self.faults, freja, flow).await
     }

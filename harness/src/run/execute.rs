@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::adapter::{Environment, Operation, Outcome, RelyingParty, TransportError};
+use crate::adapter::{AdapterError, Environment, Operation, Outcome, RelyingParty};
 use crate::forge::nested;
 use crate::pki::Pki;
 use crate::provider::{FrejaMock, FrejaUser, MockContext, Observations, checks};
@@ -13,17 +13,13 @@ use crate::vector::Vector;
 /// Why the harness has no outcome from the RP.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdapterFailure {
-    /// The adapter panicked (in process) or crashed.
+    /// The RP or its transport said why (a broken protocol, a crash, an error reply, a timeout);
+    /// the harness's own deadline is an `AdapterError::Timeout` too.
+    Adapter(AdapterError),
+    /// The in-process RP panicked.
     Panic(String),
-    /// The adapter did not answer within the per-vector timeout.
-    Timeout(Duration),
     /// The harness could not stand the vector up.
     Harness(String),
-    /// An out-of-process driver broke the protocol (the offending line is quoted) or reported
-    /// that it could not perform.
-    Protocol(String),
-    /// An out-of-process driver exited while serving the vector.
-    Crashed(String),
 }
 
 /// Everything one vector's execution produced.
@@ -177,13 +173,10 @@ pub(crate) async fn call(
                     None => *stderr = Some(e),
                 }
             }
+            // A transport's own timeout is reported as the vector's timeout.
             traced.outcome.map_err(|e| match e {
-                TransportError::Protocol(m) => AdapterFailure::Protocol(m),
-                TransportError::Driver(m) => {
-                    AdapterFailure::Protocol(format!("the driver reported an error: {m}"))
-                }
-                TransportError::Crashed(m) => AdapterFailure::Crashed(m),
-                TransportError::Timeout(_) => AdapterFailure::Timeout(timeout),
+                AdapterError::Timeout(_) => AdapterFailure::Adapter(AdapterError::Timeout(timeout)),
+                e => AdapterFailure::Adapter(e),
             })
         }
         Ok(Err(e)) if e.is_panic() => Err(AdapterFailure::Panic(panic_message(e.into_panic()))),
@@ -192,7 +185,7 @@ pub(crate) async fn call(
         ))),
         Err(_) => {
             abort.abort();
-            Err(AdapterFailure::Timeout(timeout))
+            Err(AdapterFailure::Adapter(AdapterError::Timeout(timeout)))
         }
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::execute::{AdapterFailure, Execution, call};
-use crate::adapter::{BeginLogin, Environment, FinishLogin, Operation, Outcome, RelyingParty};
+use crate::adapter::{
+    AdapterError, BeginLogin, Environment, FinishLogin, Operation, Outcome, RelyingParty,
+};
 use crate::forge::{jwe, nested};
 use crate::pki::Pki;
 use crate::provider::ftn::{BrokerContext, BrokerMock, DEFAULT_ACR_VALUES, REDIRECT_URI};
@@ -96,7 +98,7 @@ impl Player<'_> {
     async fn perform(&mut self, op: Operation) -> Result<Outcome, AdapterFailure> {
         let budget = self.deadline.saturating_duration_since(Instant::now());
         if budget.is_zero() {
-            return Err(AdapterFailure::Timeout(self.timeout));
+            return Err(AdapterFailure::Adapter(AdapterError::Timeout(self.timeout)));
         }
         call(
             &self.rp,
@@ -179,9 +181,9 @@ impl Player<'_> {
                     Err(e) => {
                         self.broker.record_outcome(n, &begin);
                         // The RP's doing, not the harness's: it sent the user agent elsewhere.
-                        return Err(AdapterFailure::Protocol(format!(
+                        return Err(AdapterFailure::Adapter(AdapterError::Protocol(format!(
                             "login #{n}: the RP's authorization URL is not one eidconf will carry: {e}"
-                        )));
+                        ))));
                     }
                 }
             };

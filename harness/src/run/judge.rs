@@ -3,7 +3,7 @@
 use eidconf_report::{Failure, FailureKind, Verdict as Result_};
 
 use super::execute::{AdapterFailure, Execution};
-use crate::adapter::{Operation, Outcome};
+use crate::adapter::{AdapterError, Operation, Outcome};
 use crate::provider::checks::Check;
 use crate::provider::ftn::LoginEvidence;
 use crate::vector::model::SentExpect;
@@ -35,16 +35,16 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
                 AdapterFailure::Panic(m) => {
                     (FailureKind::AdapterPanic, format!("the RP panicked: {m}"))
                 }
-                AdapterFailure::Timeout(t) => (
+                AdapterFailure::Harness(m) => (FailureKind::Harness, m.clone()),
+                AdapterFailure::Adapter(AdapterError::Timeout(t)) => (
                     FailureKind::AdapterTimeout,
                     format!("the RP gave no outcome within {}s", t.as_secs_f64()),
                 ),
-                AdapterFailure::Harness(m) => (FailureKind::Harness, m.clone()),
-                AdapterFailure::Protocol(m) => (FailureKind::AdapterError, m.clone()),
-                AdapterFailure::Crashed(m) => (
+                AdapterFailure::Adapter(AdapterError::Crashed(m)) => (
                     FailureKind::AdapterPanic,
                     format!("the RP driver crashed: {m}"),
                 ),
+                AdapterFailure::Adapter(e) => (FailureKind::AdapterError, e.to_string()),
             };
             return Judgement {
                 result: Result_::Error,

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::{Environment, Operation, Outcome, Reason, Rejection, RelyingParty, RpDescription};
+use crate::adapter::{
+    AdapterError, Environment, Operation, Outcome, Reason, Rejection, RelyingParty, RpDescription,
+};
 
 /// Accepts everything with an empty identity.
 pub struct AlwaysAccept;
@@ -24,8 +26,8 @@ impl RelyingParty for AlwaysAccept {
         }
     }
 
-    async fn perform(&self, _env: &Environment, _op: Operation) -> Outcome {
-        Outcome::accepted(Default::default())
+    async fn perform(&self, _env: &Environment, _op: Operation) -> Result<Outcome, AdapterError> {
+        Ok(Outcome::accepted(Default::default()))
     }
 }
 
@@ -39,9 +41,9 @@ impl RelyingParty for AlwaysReject {
         }
     }
 
-    async fn perform(&self, _env: &Environment, _op: Operation) -> Outcome {
-        Rejection::new(Reason::InvalidInput)
+    async fn perform(&self, _env: &Environment, _op: Operation) -> Result<Outcome, AdapterError> {
+        Ok(Rejection::new(Reason::InvalidInput)
             .detail("always-reject rejects everything")
-            .into()
+            .into())
     }
 }

@@ -1,14 +1,14 @@
-//! The messages of the out-of-process adapter protocol (`harness/PROTOCOL.md`).
+//! The messages of the out-of-process adapter protocol (`adapter/PROTOCOL.md`).
 //!
 //! One JSON object per line, in both directions. The harness speaks first (`hello`), the driver
 //! answers with its own `hello`, then every `perform` request gets exactly one `outcome` or
 //! `error` reply carrying the request's `id`. `eidconf schema adapter` prints the JSON Schema of
-//! these types; `harness/protocol.schema.json` is that output, committed.
+//! these types; `adapter/protocol.schema.json` is that output, committed.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Environment, Operation, Outcome, RpDescription};
+use crate::{Environment, Operation, Outcome, RpDescription};
 
 /// The protocol version this harness speaks. A driver answers with the same number.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -134,7 +134,7 @@ pub fn schema() -> serde_json::Value {
         o.insert(
             "description".into(),
             "One JSON object per line. HarnessMessage: what the harness writes to the driver's \
-             stdin; DriverMessage: what the driver writes to its stdout. See harness/PROTOCOL.md."
+             stdin; DriverMessage: what the driver writes to its stdout. See adapter/PROTOCOL.md."
                 .into(),
         );
     }

@@ -1,21 +1,26 @@
-//! The adapter contract: how eidconf drives a relying party.
+//! The contract between eidconf and a relying party: what the harness asks ([`Operation`]) in
+//! which setting ([`Environment`]), and what the RP answers ([`Outcome`], [`Reason`]).
 //!
-//! `Operation`, `Environment` and `Outcome` are plain serde types so that the same JSON can travel
-//! over the out-of-process transports. Their names and field names are part of the public contract.
+//! This crate has no engine dependencies. A Rust RP implements [`RelyingParty`] and either serves
+//! it to `eidconf run --rp stdio` with [`serve`] or gets one test per vector with [`harness!`].
+//! RPs in other languages speak the same types as JSON lines ([`protocol`], `PROTOCOL.md`). The
+//! type and field names are the public contract.
 
-mod builtin;
-pub mod exec;
+#[macro_use]
+mod catalogue;
+#[cfg(feature = "harness")]
+pub mod harness;
 pub mod protocol;
-pub mod stdio;
+#[cfg(feature = "serve")]
+mod serve;
 
-pub use builtin::{AlwaysAccept, AlwaysReject};
-pub use exec::ExecRp;
-pub use stdio::StdioRp;
+#[cfg(feature = "serve")]
+pub use serve::serve;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
+pub use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -24,16 +29,19 @@ use serde::{Deserialize, Serialize};
 pub trait RelyingParty: Send + Sync {
     /// Name, version and the operations this RP implements (the capability handshake).
     fn describe(&self) -> RpDescription;
-    /// Perform one operation in the environment the harness stood up for this vector.
-    async fn perform(&self, env: &Environment, op: Operation) -> Outcome;
+
+    /// Perform one operation in the environment the harness stood up for this vector. A refusal
+    /// is an `Ok` outcome; `Err` means the RP could not perform the operation at all, and the
+    /// vector is an `error`, never a pass.
+    async fn perform(&self, env: &Environment, op: Operation) -> Result<Outcome, AdapterError>;
 
     /// `perform` with a transport's bookkeeping. Out-of-process transports override it to report
-    /// protocol violations, crashes and their own timeouts (they must kill the driver), with the
-    /// driver's stderr. In-process RPs keep this default.
+    /// the driver's stderr and to enforce `timeout` themselves (they must kill the driver).
+    /// In-process RPs keep this default.
     async fn perform_traced(&self, env: &Environment, op: Operation, timeout: Duration) -> Traced {
         let _ = timeout;
         Traced {
-            outcome: Ok(self.perform(env, op).await),
+            outcome: self.perform(env, op).await,
             stderr: None,
         }
     }
@@ -51,29 +59,19 @@ pub trait RelyingParty: Send + Sync {
 /// What `perform_traced` produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Traced {
-    pub outcome: Result<Outcome, TransportError>,
+    pub outcome: Result<Outcome, AdapterError>,
     /// What the driver wrote to stderr while it served this vector.
     pub stderr: Option<String>,
 }
 
-impl Traced {
-    /// For `RelyingParty::perform` on a transport: only `perform_traced` can say "no outcome",
-    /// so here that becomes a panic, which the harness turns into an `error`. The harness itself
-    /// always calls `perform_traced`.
-    pub fn into_outcome(self) -> Outcome {
-        match self.outcome {
-            Ok(o) => o,
-            Err(e) => panic!("the driver gave no outcome: {e:?}"),
-        }
-    }
-}
-
-/// Why an out-of-process RP gave no outcome. Never a pass.
+/// Why an RP gave no outcome. Never a pass.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TransportError {
+#[non_exhaustive]
+pub enum AdapterError {
     /// The driver broke the protocol; the message quotes the offending line.
     Protocol(String),
-    /// The driver answered with an `error` message: it could not perform the operation.
+    /// The RP could not perform the operation (an exception, not a refusal); over the protocol,
+    /// an `error` reply.
     Driver(String),
     /// The driver process exited, or could not be (re)started, while serving this vector.
     Crashed(String),
@@ -81,15 +79,17 @@ pub enum TransportError {
     Timeout(Duration),
 }
 
-impl std::fmt::Display for TransportError {
+impl std::fmt::Display for AdapterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TransportError::Protocol(m) | TransportError::Crashed(m) => f.write_str(m),
-            TransportError::Driver(m) => write!(f, "the driver reported an error: {m}"),
-            TransportError::Timeout(t) => write!(f, "no reply within {}s", t.as_secs_f64()),
+            AdapterError::Protocol(m) | AdapterError::Crashed(m) => f.write_str(m),
+            AdapterError::Driver(m) => write!(f, "the driver reported an error: {m}"),
+            AdapterError::Timeout(t) => write!(f, "no reply within {}s", t.as_secs_f64()),
         }
     }
 }
+
+impl std::error::Error for AdapterError {}
 
 /// What an RP says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -100,73 +100,34 @@ pub struct RpDescription {
     pub operations: Vec<String>,
 }
 
-/// One thing the RP is asked to do. Tagged by `op`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "op", deny_unknown_fields)]
-#[non_exhaustive]
-pub enum Operation {
+operations! {
     /// Run a whole Freja eID authentication: init, poll `getOneResult` until a final status,
     /// verify the `details` JWS and return the identity the RP would log in.
-    #[serde(rename = "freja.authenticate")]
-    FrejaAuthenticate(FrejaRequest),
+    "freja.authenticate" => FrejaAuthenticate(FrejaRequest),
     /// Run a whole Freja eID signature transaction, as above with the signature endpoints.
-    #[serde(rename = "freja.sign")]
-    FrejaSign(FrejaSignRequest),
+    "freja.sign" => FrejaSign(FrejaSignRequest),
     /// Validate the subject DN of a Freja client certificate request, as the RP's onboarding
     /// tooling would before the CSR is sent. No provider is involved. Accept, or reject with
     /// `invalid_input` and the offending attribute (`C`, `O`, `OU`, `CN`, `OI`, …) in `claim`.
-    #[serde(rename = "dn.validate")]
-    DnValidate(DnRequest),
+    "dn.validate" => DnValidate(DnRequest),
     /// Token level: verify a given `details` JWS against the pinned certificates of the
     /// environment and the reference the RP initiated, and return the identity it carries. The
     /// RP sends no Freja request.
-    #[serde(rename = "freja.verify_details")]
-    FrejaVerifyDetails(FrejaVerifyDetails),
+    "freja.verify_details" => FrejaVerifyDetails(FrejaVerifyDetails),
     /// Validate one FTN ID token as received from the broker's token endpoint: decrypt it, verify
     /// the inner signature, validate the claims (OIDC Core §3.1.3.7) and return the identity.
-    #[serde(rename = "oidc.validate_id_token")]
-    OidcValidateIdToken(IdTokenRequest),
+    "oidc.validate_id_token" => OidcValidateIdToken(IdTokenRequest),
     /// Start an FTN login: build the signed request object and return the authorization URL the
     /// user agent is sent to (`Accepted` with `authorization_url`). The RP keeps what it needs to
     /// finish (state, nonce, PKCE verifier) under `session`.
-    #[serde(rename = "oidc.begin_login")]
-    OidcBeginLogin(BeginLogin),
+    "oidc.begin_login" => OidcBeginLogin(BeginLogin),
     /// Finish the login of `session` with the callback the user agent brought back: check
     /// `state`, redeem the code at the token endpoint with `private_key_jwt`, decrypt and validate
     /// the ID token (and the userinfo response when registered), and return the identity.
-    #[serde(rename = "oidc.finish_login")]
-    OidcFinishLogin(FinishLogin),
+    "oidc.finish_login" => OidcFinishLogin(FinishLogin),
     /// Publish the RP's JWKS as it would be registered at the broker (`Accepted` with `jwks`), or
     /// refuse a key configuration that must not be published.
-    #[serde(rename = "rp.keys")]
-    RpKeys(RpKeysRequest),
-}
-
-impl Operation {
-    /// Every operation name the harness knows.
-    pub const NAMES: &'static [&'static str] = &[
-        "freja.authenticate",
-        "freja.sign",
-        "dn.validate",
-        "freja.verify_details",
-        "oidc.validate_id_token",
-        "oidc.begin_login",
-        "oidc.finish_login",
-        "rp.keys",
-    ];
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Operation::FrejaAuthenticate(_) => "freja.authenticate",
-            Operation::FrejaSign(_) => "freja.sign",
-            Operation::DnValidate(_) => "dn.validate",
-            Operation::FrejaVerifyDetails(_) => "freja.verify_details",
-            Operation::OidcValidateIdToken(_) => "oidc.validate_id_token",
-            Operation::OidcBeginLogin(_) => "oidc.begin_login",
-            Operation::OidcFinishLogin(_) => "oidc.finish_login",
-            Operation::RpKeys(_) => "rp.keys",
-        }
-    }
+    "rp.keys" => RpKeys(RpKeysRequest),
 }
 
 /// How the end user is addressed in a Freja eID request.
@@ -490,77 +451,32 @@ impl From<Rejection> for Outcome {
     }
 }
 
-/// The closed list of reason classes. Extend it deliberately: RPs in other languages map onto it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
+reasons! {
     /// The provider answered with an error payload (`code` carries its code).
-    ProviderError,
+    ProviderError = "provider_error",
     /// The provider answered with an HTTP status the RP does not take as success.
-    HttpStatus,
+    HttpStatus = "http_status",
     /// The response could not be understood (not JSON, missing fields, truncated).
-    MalformedResponse,
+    MalformedResponse = "malformed_response",
     /// The connection failed (refused, reset, TLS alert other than trust).
-    Transport,
+    Transport = "transport",
     /// The server's certificate is not trusted for this host.
-    ServerUntrusted,
+    ServerUntrusted = "server_untrusted",
     /// The transaction ended in a status other than APPROVED (`status` carries it).
-    StatusNotApproved,
+    StatusNotApproved = "status_not_approved",
     /// The signed result is for another transaction.
-    ReferenceMismatch,
-    SignatureInvalid,
-    AlgorithmRejected,
-    KeyUnknown,
-    DecryptionFailed,
-    EncryptionRequired,
+    ReferenceMismatch = "reference_mismatch",
+    SignatureInvalid = "signature_invalid",
+    AlgorithmRejected = "algorithm_rejected",
+    KeyUnknown = "key_unknown",
+    DecryptionFailed = "decryption_failed",
+    EncryptionRequired = "encryption_required",
     /// A claim is wrong (`claim` names it).
-    ClaimsInvalid,
+    ClaimsInvalid = "claims_invalid",
     /// The RP refused its own input before calling the provider.
-    InvalidInput,
+    InvalidInput = "invalid_input",
     /// The provider did not answer in time, or the flow did not end in time.
-    Timeout,
-}
-
-impl Reason {
-    pub const ALL: &'static [Reason] = &[
-        Reason::ProviderError,
-        Reason::HttpStatus,
-        Reason::MalformedResponse,
-        Reason::Transport,
-        Reason::ServerUntrusted,
-        Reason::StatusNotApproved,
-        Reason::ReferenceMismatch,
-        Reason::SignatureInvalid,
-        Reason::AlgorithmRejected,
-        Reason::KeyUnknown,
-        Reason::DecryptionFailed,
-        Reason::EncryptionRequired,
-        Reason::ClaimsInvalid,
-        Reason::InvalidInput,
-        Reason::Timeout,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::ProviderError => "provider_error",
-            Reason::HttpStatus => "http_status",
-            Reason::MalformedResponse => "malformed_response",
-            Reason::Transport => "transport",
-            Reason::ServerUntrusted => "server_untrusted",
-            Reason::StatusNotApproved => "status_not_approved",
-            Reason::ReferenceMismatch => "reference_mismatch",
-            Reason::SignatureInvalid => "signature_invalid",
-            Reason::AlgorithmRejected => "algorithm_rejected",
-            Reason::KeyUnknown => "key_unknown",
-            Reason::DecryptionFailed => "decryption_failed",
-            Reason::EncryptionRequired => "encryption_required",
-            Reason::ClaimsInvalid => "claims_invalid",
-            Reason::InvalidInput => "invalid_input",
-            Reason::Timeout => "timeout",
-        }
-    }
+    Timeout = "timeout",
 }
 
 impl std::fmt::Display for Reason {

@@ -1,5 +1,5 @@
 //! `--rp stdio -- CMD ARGS…`: one persistent driver process speaking newline-delimited JSON
-//! (`harness/PROTOCOL.md`), with overlapping requests matched by id.
+//! (`adapter/PROTOCOL.md`), with overlapping requests matched by id.
 //!
 //! Failure handling, all of it `error` and never `pass`:
 //! - a request with no reply within the timeout: the driver is retired (no new requests), killed
@@ -24,10 +24,12 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::protocol::{
+use crate::adapter::protocol::{
     self, HarnessMessage, MAX_LINE_BYTES, ParsedLine, PerformRequest, harness_hello, quote,
 };
-use super::{Environment, Operation, Outcome, RelyingParty, RpDescription, Traced, TransportError};
+use crate::adapter::{
+    AdapterError, Environment, Operation, Outcome, RelyingParty, RpDescription, Traced,
+};
 
 /// Per-vector cap on captured stderr.
 const MAX_STDERR_BYTES: usize = 64 << 10;
@@ -124,11 +126,8 @@ impl RelyingParty for StdioRp {
     }
 
     /// Only `perform_traced` can say "no outcome"; through this method that becomes a panic,
-    /// See `Traced::into_outcome`.
-    async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
-        self.perform_traced(env, op, self.timeout)
-            .await
-            .into_outcome()
+    async fn perform(&self, env: &Environment, op: Operation) -> Result<Outcome, AdapterError> {
+        self.perform_traced(env, op, self.timeout).await.outcome
     }
 
     async fn perform_traced(&self, env: &Environment, op: Operation, timeout: Duration) -> Traced {
@@ -136,7 +135,7 @@ impl RelyingParty for StdioRp {
             Ok(d) => d,
             Err(e) => {
                 return Traced {
-                    outcome: Err(TransportError::Crashed(format!(
+                    outcome: Err(AdapterError::Crashed(format!(
                         "the driver could not be restarted: {e}"
                     ))),
                     stderr: None,
@@ -164,13 +163,13 @@ impl RelyingParty for StdioRp {
             Ok(Ok(answer)) => answer,
             // The sender is only dropped if the driver state was torn down without an answer.
             Ok(Err(_)) => (
-                Err(TransportError::Crashed(
+                Err(AdapterError::Crashed(
                     "the driver went away without answering".into(),
                 )),
                 String::new(),
             ),
             Err(_) => (
-                Err(TransportError::Timeout(timeout)),
+                Err(AdapterError::Timeout(timeout)),
                 driver.abandon(id).unwrap_or_default(),
             ),
         };
@@ -223,7 +222,7 @@ impl Drop for Abandon<'_> {
     }
 }
 
-type Answer = (Result<Outcome, TransportError>, String);
+type Answer = (Result<Outcome, AdapterError>, String);
 
 struct Pending {
     tx: oneshot::Sender<Answer>,
@@ -468,7 +467,7 @@ impl Driver {
         };
         for (_, p) in pending {
             let _ = p.tx.send((
-                Err(TransportError::Crashed(format!(
+                Err(AdapterError::Crashed(format!(
                     "{why} while serving this vector"
                 ))),
                 p.stderr,
@@ -483,8 +482,8 @@ impl Driver {
             return false;
         }
         let (id, answer) = match protocol::parse_reply(line) {
-            ParsedLine::Reply { id, result } => (id, result.map_err(TransportError::Driver)),
-            ParsedLine::BadReply { id, problem } => (id, Err(TransportError::Protocol(problem))),
+            ParsedLine::Reply { id, result } => (id, result.map_err(AdapterError::Driver)),
+            ParsedLine::BadReply { id, problem } => (id, Err(AdapterError::Protocol(problem))),
             ParsedLine::Unattributable(m) => {
                 self.fail_all(m);
                 return true;
@@ -515,7 +514,7 @@ impl Driver {
         };
         for (_, p) in pending {
             let _ =
-                p.tx.send((Err(TransportError::Protocol(message.clone())), p.stderr));
+                p.tx.send((Err(AdapterError::Protocol(message.clone())), p.stderr));
         }
     }
 
@@ -549,7 +548,7 @@ impl Driver {
         let mut st = lock(&self.state);
         if let Some(why) = &st.gone {
             let _ = tx.send((
-                Err(TransportError::Crashed(format!("{why} before this vector"))),
+                Err(AdapterError::Crashed(format!("{why} before this vector"))),
                 String::new(),
             ));
         } else {

@@ -1,6 +1,6 @@
 //! `--rp exec -- CMD ARGS…`: one driver process per message, for drivers that cannot stay up.
 //!
-//! The same messages as `stdio` (`harness/PROTOCOL.md`): at start the harness runs the command
+//! The same messages as `stdio` (`adapter/PROTOCOL.md`): at start the harness runs the command
 //! once with the `hello` on stdin and reads the driver's `hello`; then for each vector it runs the
 //! command with one `perform` line on stdin (then end of input) and reads exactly one reply line.
 //! The driver must exit 0 after replying; anything else is an `error` for that vector.
@@ -13,9 +13,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
-use super::protocol::{self, HarnessMessage, ParsedLine, PerformRequest, harness_hello, quote};
 use super::stdio::{command, kill_group, read_line};
-use super::{Environment, Operation, Outcome, RelyingParty, RpDescription, Traced, TransportError};
+use crate::adapter::protocol::{
+    self, HarnessMessage, ParsedLine, PerformRequest, harness_hello, quote,
+};
+use crate::adapter::{
+    AdapterError, Environment, Operation, Outcome, RelyingParty, RpDescription, Traced,
+};
 
 /// Per-vector cap on captured stderr.
 const MAX_STDERR_BYTES: usize = 64 << 10;
@@ -107,11 +111,11 @@ async fn run_once(
     state_dir: &Path,
     message: &HarnessMessage,
     timeout: Duration,
-) -> Result<Run, (TransportError, String)> {
+) -> Result<Run, (AdapterError, String)> {
     let envs = [("EIDCONF_STATE_DIR", state_dir)];
     let mut child = command(argv, "exec", &envs).spawn().map_err(|e| {
         (
-            TransportError::Crashed(format!("cannot start the driver `{}`: {e}", argv.join(" "))),
+            AdapterError::Crashed(format!("cannot start the driver `{}`: {e}", argv.join(" "))),
             String::new(),
         )
     })?;
@@ -155,7 +159,7 @@ async fn run_once(
             let _ = child.wait().await;
             let _ = tokio::time::timeout(Duration::from_secs(1), stderr_task).await;
             let s = captured.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            return Err((TransportError::Timeout(timeout), s));
+            return Err((AdapterError::Timeout(timeout), s));
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), stderr_task).await;
@@ -183,11 +187,8 @@ impl RelyingParty for ExecRp {
         let _ = std::fs::remove_dir_all(&self.state_dir);
     }
 
-    /// See `Traced::into_outcome`.
-    async fn perform(&self, env: &Environment, op: Operation) -> Outcome {
-        self.perform_traced(env, op, self.timeout)
-            .await
-            .into_outcome()
+    async fn perform(&self, env: &Environment, op: Operation) -> Result<Outcome, AdapterError> {
+        self.perform_traced(env, op, self.timeout).await.outcome
     }
 
     async fn perform_traced(&self, env: &Environment, op: Operation, timeout: Duration) -> Traced {
@@ -213,29 +214,29 @@ impl RelyingParty for ExecRp {
     }
 }
 
-fn judge_run(id: u64, run: &Run) -> Result<Outcome, TransportError> {
+fn judge_run(id: u64, run: &Run) -> Result<Outcome, AdapterError> {
     let status = match &run.status {
         Ok(s) => *s,
         Err(e) => {
-            return Err(TransportError::Crashed(format!(
+            return Err(AdapterError::Crashed(format!(
                 "cannot reap the driver: {e}"
             )));
         }
     };
     let reply = match run.lines.as_slice() {
         [] if status.success() => {
-            return Err(TransportError::Protocol(
+            return Err(AdapterError::Protocol(
                 "the driver exited without a reply".into(),
             ));
         }
         [] => {
-            return Err(TransportError::Crashed(format!(
+            return Err(AdapterError::Crashed(format!(
                 "the driver ended {status} without a reply"
             )));
         }
         [line] => line,
         [_, extra, ..] => {
-            return Err(TransportError::Protocol(format!(
+            return Err(AdapterError::Protocol(format!(
                 "the driver wrote more than one line; the second: {}",
                 quote(extra)
             )));
@@ -243,18 +244,18 @@ fn judge_run(id: u64, run: &Run) -> Result<Outcome, TransportError> {
     };
     let result = match protocol::parse_reply(reply) {
         ParsedLine::Reply { id: got, .. } | ParsedLine::BadReply { id: got, .. } if got != id => {
-            Err(TransportError::Protocol(format!(
+            Err(AdapterError::Protocol(format!(
                 "the driver replied to id {got}, the request was {id}: {}",
                 quote(reply)
             )))
         }
-        ParsedLine::Reply { result, .. } => result.map_err(TransportError::Driver),
-        ParsedLine::BadReply { problem, .. } => Err(TransportError::Protocol(problem)),
-        ParsedLine::Unattributable(m) => Err(TransportError::Protocol(m)),
+        ParsedLine::Reply { result, .. } => result.map_err(AdapterError::Driver),
+        ParsedLine::BadReply { problem, .. } => Err(AdapterError::Protocol(problem)),
+        ParsedLine::Unattributable(m) => Err(AdapterError::Protocol(m)),
     };
     // Even a well-formed reply does not count from a driver that then failed.
     if !status.success() {
-        return Err(TransportError::Crashed(format!(
+        return Err(AdapterError::Crashed(format!(
             "the driver ended {status} after replying {}",
             quote(reply)
         )));
