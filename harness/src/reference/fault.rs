@@ -7,365 +7,159 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Ord, PartialOrd)]
-pub enum Fault {
-    RetryOn500,
-    Accept422,
-    DropErrorCode,
-    PanicOnUnknownCode,
-    PanicOnUnknownStatus,
-    UnknownStatusApproved,
-    MisspelledRpCanceled,
-    FollowRedirects,
-    TrustAnyServerCert,
-    NoHttpTimeout,
-    SkipSignatureCheck,
-    IgnoreReference,
-    DnAllowsAmpersand,
-    DnChecksOOnly,
-    DnThreeLetterCountry,
-    DnRefusesUnstatedRules,
-    DnIgnoresInvisibles,
-    DnChecksValuesOnly,
-    AcceptAlgNone,
-    HmacWithPublicKey,
-    TrustJwk,
-    FetchJku,
-    FetchX5u,
-    TrustX5c,
-    TryEveryCertificate,
-    TrustUnsignedAttributes,
-    AcceptLowerRegistrationLevel,
-    IgnoreCrit,
-    DuplicateMembersFirstWins,
-    AcceptUnencryptedIdToken,
-    SkipIdTokenSignature,
-    HeaderChoosesJweAlg,
-    IgnoreAud,
-    IgnoreIss,
-    IgnoreNonce,
-    IgnoreExp,
-    IntegerNumericDates,
-    InflateZip,
-    Pre2023HetuSigns,
-    AcceptInnerAlgNone,
-    IdTokenHmacWithPublicKey,
-    NoStateCheck,
-    WeakNonce,
-    StaticNonce,
-    ReusedJti,
-    AssertionAudIssuer,
-    PkcePlain,
-    UserinfoSubUnchecked,
-    AcceptPlainUserinfo,
-    JwksPrivateMembers,
-    OneKeySigEnc,
-    NoJwksRefresh,
-    JwksRefreshEveryLogin,
-    TokenRequestOnCancel,
-    TruncateCode,
-    LongLivedRequestObject,
-    ParamsInFrontChannel,
-    AcceptWeakRpKey,
-    DecryptWithAnyKey,
-    SkipCbcTagCheck,
-    PersonnummerWithoutLuhn,
-    VerifySignatureOnly,
+/// The `Fault` enum, `Fault::ALL`, `name` and `description`: one entry per fault.
+macro_rules! faults {
+    ($($variant:ident = $name:literal: $description:literal,)+) => {
+        #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Ord, PartialOrd)]
+        pub enum Fault {
+            $($variant,)+
+        }
+
+        impl Fault {
+            pub const ALL: &'static [Fault] = &[$(Fault::$variant),+];
+
+            /// The name `--fault` takes.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Fault::$variant => $name,)+
+                }
+            }
+
+            /// What the faulty RP does, and where real RPs do it.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Fault::$variant => $description,)+
+                }
+            }
+        }
+    };
 }
 
-impl Fault {
-    pub const ALL: &'static [Fault] = &[
-        Fault::RetryOn500,
-        Fault::Accept422,
-        Fault::DropErrorCode,
-        Fault::PanicOnUnknownCode,
-        Fault::PanicOnUnknownStatus,
-        Fault::UnknownStatusApproved,
-        Fault::MisspelledRpCanceled,
-        Fault::FollowRedirects,
-        Fault::TrustAnyServerCert,
-        Fault::NoHttpTimeout,
-        Fault::SkipSignatureCheck,
-        Fault::IgnoreReference,
-        Fault::DnAllowsAmpersand,
-        Fault::DnChecksOOnly,
-        Fault::DnThreeLetterCountry,
-        Fault::DnRefusesUnstatedRules,
-        Fault::DnIgnoresInvisibles,
-        Fault::DnChecksValuesOnly,
-        Fault::AcceptAlgNone,
-        Fault::HmacWithPublicKey,
-        Fault::TrustJwk,
-        Fault::FetchJku,
-        Fault::FetchX5u,
-        Fault::TrustX5c,
-        Fault::TryEveryCertificate,
-        Fault::TrustUnsignedAttributes,
-        Fault::AcceptLowerRegistrationLevel,
-        Fault::IgnoreCrit,
-        Fault::DuplicateMembersFirstWins,
-        Fault::AcceptUnencryptedIdToken,
-        Fault::SkipIdTokenSignature,
-        Fault::HeaderChoosesJweAlg,
-        Fault::IgnoreAud,
-        Fault::IgnoreIss,
-        Fault::IgnoreNonce,
-        Fault::IgnoreExp,
-        Fault::IntegerNumericDates,
-        Fault::InflateZip,
-        Fault::Pre2023HetuSigns,
-        Fault::AcceptInnerAlgNone,
-        Fault::IdTokenHmacWithPublicKey,
-        Fault::NoStateCheck,
-        Fault::WeakNonce,
-        Fault::StaticNonce,
-        Fault::ReusedJti,
-        Fault::AssertionAudIssuer,
-        Fault::PkcePlain,
-        Fault::UserinfoSubUnchecked,
-        Fault::AcceptPlainUserinfo,
-        Fault::JwksPrivateMembers,
-        Fault::OneKeySigEnc,
-        Fault::NoJwksRefresh,
-        Fault::JwksRefreshEveryLogin,
-        Fault::TokenRequestOnCancel,
-        Fault::TruncateCode,
-        Fault::LongLivedRequestObject,
-        Fault::ParamsInFrontChannel,
-        Fault::AcceptWeakRpKey,
-        Fault::DecryptWithAnyKey,
-        Fault::SkipCbcTagCheck,
-        Fault::PersonnummerWithoutLuhn,
-        Fault::VerifySignatureOnly,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Fault::RetryOn500 => "retry-on-500",
-            Fault::Accept422 => "accept-422",
-            Fault::DropErrorCode => "drop-error-code",
-            Fault::PanicOnUnknownCode => "panic-on-unknown-code",
-            Fault::PanicOnUnknownStatus => "panic-on-unknown-status",
-            Fault::UnknownStatusApproved => "unknown-status-approved",
-            Fault::MisspelledRpCanceled => "misspelled-rp-canceled",
-            Fault::FollowRedirects => "follow-redirects",
-            Fault::TrustAnyServerCert => "trust-any-server-cert",
-            Fault::NoHttpTimeout => "no-http-timeout",
-            Fault::SkipSignatureCheck => "skip-signature-check",
-            Fault::IgnoreReference => "ignore-reference",
-            Fault::DnAllowsAmpersand => "dn-allows-ampersand",
-            Fault::DnChecksOOnly => "dn-checks-o-only",
-            Fault::DnThreeLetterCountry => "dn-three-letter-country",
-            Fault::DnRefusesUnstatedRules => "dn-refuses-unstated-rules",
-            Fault::DnIgnoresInvisibles => "dn-ignores-invisibles",
-            Fault::DnChecksValuesOnly => "dn-checks-values-only",
-            Fault::AcceptAlgNone => "accept-alg-none",
-            Fault::HmacWithPublicKey => "hmac-with-public-key",
-            Fault::TrustJwk => "trust-jwk",
-            Fault::FetchJku => "fetch-jku",
-            Fault::FetchX5u => "fetch-x5u",
-            Fault::TrustX5c => "trust-x5c",
-            Fault::TryEveryCertificate => "try-every-certificate",
-            Fault::TrustUnsignedAttributes => "trust-unsigned-attributes",
-            Fault::AcceptLowerRegistrationLevel => "accept-lower-registration-level",
-            Fault::IgnoreCrit => "ignore-crit",
-            Fault::DuplicateMembersFirstWins => "duplicate-members-first-wins",
-            Fault::AcceptUnencryptedIdToken => "accept-unencrypted-id-token",
-            Fault::SkipIdTokenSignature => "skip-id-token-signature",
-            Fault::HeaderChoosesJweAlg => "header-chooses-jwe-alg",
-            Fault::IgnoreAud => "ignore-aud",
-            Fault::IgnoreIss => "ignore-iss",
-            Fault::IgnoreNonce => "ignore-nonce",
-            Fault::IgnoreExp => "ignore-exp",
-            Fault::IntegerNumericDates => "integer-numeric-dates",
-            Fault::InflateZip => "inflate-zip",
-            Fault::Pre2023HetuSigns => "pre-2023-hetu-signs",
-            Fault::AcceptInnerAlgNone => "accept-inner-alg-none",
-            Fault::IdTokenHmacWithPublicKey => "id-token-hmac-with-public-key",
-            Fault::NoStateCheck => "no-state-check",
-            Fault::WeakNonce => "weak-nonce",
-            Fault::StaticNonce => "static-nonce",
-            Fault::ReusedJti => "reused-jti",
-            Fault::AssertionAudIssuer => "assertion-aud-issuer",
-            Fault::PkcePlain => "pkce-plain",
-            Fault::UserinfoSubUnchecked => "userinfo-sub-unchecked",
-            Fault::AcceptPlainUserinfo => "accept-plain-userinfo",
-            Fault::JwksPrivateMembers => "jwks-private-members",
-            Fault::OneKeySigEnc => "one-key-sig-enc",
-            Fault::NoJwksRefresh => "no-jwks-refresh",
-            Fault::JwksRefreshEveryLogin => "jwks-refresh-every-login",
-            Fault::TokenRequestOnCancel => "token-request-on-cancel",
-            Fault::TruncateCode => "truncate-code",
-            Fault::LongLivedRequestObject => "long-lived-request-object",
-            Fault::ParamsInFrontChannel => "params-in-front-channel",
-            Fault::AcceptWeakRpKey => "accept-weak-rp-key",
-            Fault::DecryptWithAnyKey => "decrypt-with-any-key",
-            Fault::SkipCbcTagCheck => "skip-cbc-tag-check",
-            Fault::PersonnummerWithoutLuhn => "personnummer-without-luhn",
-            Fault::VerifySignatureOnly => "verify-signature-only",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            Fault::RetryOn500 => {
-                "re-sends the same request up to 2 more times on HTTP 500 (the official C# client), the FTN token request included"
-            }
-            Fault::Accept422 => {
-                "takes a 422 answer as a success and carries on with whatever it contains"
-            }
-            Fault::DropErrorCode => {
-                "reports provider errors as a bare HTTP status, losing the error code"
-            }
-            Fault::PanicOnUnknownCode => {
-                "crashes on an error code that is not in the documented catalogue"
-            }
-            Fault::PanicOnUnknownStatus => "crashes on a transaction status it does not know",
-            Fault::UnknownStatusApproved => {
-                "takes an unknown status as approval and logs in with the unsigned top-level requestedAttributes"
-            }
-            Fault::MisspelledRpCanceled => {
-                "knows RP_CANCELLED instead of RP_CANCELED, so it polls an RP_CANCELED transaction until the flow times out (jsFreja)"
-            }
-            Fault::FollowRedirects => "follows up to 5 redirects, to any host",
-            Fault::TrustAnyServerCert => "accepts any server certificate and host name",
-            Fault::NoHttpTimeout => "puts no timeout on HTTP exchanges and no deadline on the flow",
-            Fault::SkipSignatureCheck => {
-                "decodes the details payload without verifying signature, alg or x5t"
-            }
-            Fault::IgnoreReference => {
-                "does not compare the signed authRef/signRef with the one it initiated"
-            }
-            Fault::DnAllowsAmpersand => {
-                "subject DN check: forgets `&` in its list of characters forbidden in O and OU"
-            }
-            Fault::DnChecksOOnly => {
-                "subject DN check: refuses the forbidden characters in O but not in OU"
-            }
-            Fault::DnThreeLetterCountry => {
-                "subject DN check: takes a three-letter country code (SWE) as well as two-letter ones"
-            }
-            Fault::DnRefusesUnstatedRules => {
-                "subject DN check: refuses what the provider does not forbid (an organisation number that fails Luhn, as the provider's own example 556677-8888 does, another spelling of it, an unlisted attribute such as L)"
-            }
-            Fault::DnIgnoresInvisibles => {
-                "subject DN check: looks only for the listed ASCII characters, so whitespace, control, invisible and look-alike characters pass"
-            }
-            Fault::DnChecksValuesOnly => {
-                "subject DN check: checks each value but not the set of attributes: missing, repeated and unlisted ones pass"
-            }
-            Fault::AcceptAlgNone => {
-                "takes a details JWS with alg none (any spelling) as valid without a signature"
-            }
-            Fault::HmacWithPublicKey => {
-                "verifies an HS256/384/512 details JWS with the pinned certificate PEM as the HMAC secret (RS256/HS256 confusion)"
-            }
-            Fault::TrustJwk => {
-                "verifies with the public key in the header's jwk instead of the pinned certificate"
-            }
-            Fault::FetchJku => "fetches the JWKS at the header's jku and verifies with its key",
-            Fault::FetchX5u => {
-                "fetches the certificate at the header's x5u and verifies with its key"
-            }
-            Fault::TrustX5c => {
-                "verifies with the first certificate of the header's x5c instead of the pinned one"
-            }
-            Fault::TryEveryCertificate => {
-                "ignores x5t and accepts a signature that verifies under any pinned certificate"
-            }
-            Fault::TrustUnsignedAttributes => {
-                "returns the unsigned top-level requestedAttributes instead of the signed ones"
-            }
-            Fault::AcceptLowerRegistrationLevel => {
-                "never compares the signed minRegistrationLevel with the level it requested, so a BASIC user passes where EXTENDED or PLUS was asked for"
-            }
-            Fault::IgnoreCrit => "ignores crit, so it accepts extensions it does not understand",
-            Fault::DuplicateMembersFirstWins => {
-                "parses header and payload with a parser that keeps the first of duplicate member names (RFC 7515 §4 and RFC 7519 §4 allow only refusing or keeping the last)"
-            }
-            Fault::AcceptUnencryptedIdToken => {
-                "takes a plain JWS as the ID token although encryption is registered (tunnistus-python-sample, omniauth_openid_federation)"
-            }
-            Fault::SkipIdTokenSignature => {
-                "decrypts the ID token, then decodes the inner JWS payload without verifying its signature (RFC 8725 §2.3)"
-            }
-            Fault::HeaderChoosesJweAlg => {
-                "decrypts with whatever JWE alg and enc the header names, RSA1_5 included, instead of the registered ones"
-            }
-            Fault::IgnoreAud => "does not check the ID token's aud",
-            Fault::IgnoreIss => "does not check the ID token's iss",
-            Fault::IgnoreNonce => "does not compare the ID token's nonce with the one it sent",
-            Fault::IgnoreExp => "does not check the ID token's exp",
-            Fault::IntegerNumericDates => {
-                "refuses a NumericDate with a fraction or an exponent, which RFC 7519 §2 allows"
-            }
-            Fault::InflateZip => {
-                "inflates a `zip: DEF` JWE plaintext, with no bound, instead of refusing it"
-            }
-            Fault::Pre2023HetuSigns => {
-                "knows only the HETU century signs + - A, not the 2023 signs Y X W V U B C D E F"
-            }
-            Fault::AcceptInnerAlgNone => "accepts an inner JWS with alg none and no signature",
-            Fault::IdTokenHmacWithPublicKey => {
-                "verifies an inner HS256 JWS with the broker's public key PEM as the HMAC secret"
-            }
-            Fault::NoStateCheck => {
-                "does not compare the callback's state with the one it sent (or notice it is missing)"
-            }
-            Fault::WeakNonce => {
-                "makes the nonce from 8 random bytes, hex: 64 bits, under the 128 the profile asks for"
-            }
-            Fault::StaticNonce => "sends the same hard-coded nonce in every login",
-            Fault::ReusedJti => "uses one constant jti in every client assertion",
-            Fault::AssertionAudIssuer => {
-                "sets the client assertion's aud to the issuer instead of the token endpoint URL"
-            }
-            Fault::PkcePlain => "uses PKCE method plain: the code challenge is the verifier itself",
-            Fault::UserinfoSubUnchecked => {
-                "merges userinfo claims without comparing their sub with the ID token's"
-            }
-            Fault::AcceptPlainUserinfo => {
-                "takes a plain JSON userinfo response although a signed or encrypted one is registered"
-            }
-            Fault::JwksPrivateMembers => {
-                "publishes its keys as loaded, private members (d, p, q, dp, dq, qi) included"
-            }
-            Fault::OneKeySigEnc => {
-                "signs request objects and client assertions with its enc key and publishes that one key without use"
-            }
-            Fault::NoJwksRefresh => {
-                "never refreshes the broker JWKS, so a token signed with a newly published key is refused"
-            }
-            Fault::JwksRefreshEveryLogin => {
-                "fetches the broker JWKS again for every token instead of caching it"
-            }
-            Fault::TokenRequestOnCancel => {
-                "ignores the callback's error and calls the token endpoint after error=access_denied"
-            }
-            Fault::TruncateCode => {
-                "truncates the authorization code to 256 characters, as an input-length limit would"
-            }
-            Fault::LongLivedRequestObject => "gives its request objects an exp 24 hours ahead",
-            Fault::ParamsInFrontChannel => {
-                "also sends scope, state, nonce, redirect_uri and a login_hint in the clear next to request"
-            }
-            Fault::AcceptWeakRpKey => {
-                "publishes (and would use) an RSA key under 2048 bits instead of refusing it"
-            }
-            Fault::DecryptWithAnyKey => {
-                "tries every key it holds, signing keys included, whatever the JWE kid names"
-            }
-            Fault::SkipCbcTagCheck => {
-                "decrypts A*CBC-HS* content without checking the HMAC tag (decrypt, never authenticate)"
-            }
-            Fault::PersonnummerWithoutLuhn => {
-                "checks a Swedish personnummer's shape and date but not its Luhn check digit"
-            }
-            Fault::VerifySignatureOnly => {
-                "takes any JWT the broker signed as an ID token: checks iss and the signature, no other claim"
-            }
-        }
-    }
+faults! {
+    RetryOn500 = "retry-on-500":
+        "re-sends the same request up to 2 more times on HTTP 500 (the official C# client), the FTN token request included",
+    Accept422 = "accept-422":
+        "takes a 422 answer as a success and carries on with whatever it contains",
+    DropErrorCode = "drop-error-code":
+        "reports provider errors as a bare HTTP status, losing the error code",
+    PanicOnUnknownCode = "panic-on-unknown-code":
+        "crashes on an error code that is not in the documented catalogue",
+    PanicOnUnknownStatus = "panic-on-unknown-status":
+        "crashes on a transaction status it does not know",
+    UnknownStatusApproved = "unknown-status-approved":
+        "takes an unknown status as approval and logs in with the unsigned top-level requestedAttributes",
+    MisspelledRpCanceled = "misspelled-rp-canceled":
+        "knows RP_CANCELLED instead of RP_CANCELED, so it polls an RP_CANCELED transaction until the flow times out (jsFreja)",
+    FollowRedirects = "follow-redirects":
+        "follows up to 5 redirects, to any host",
+    TrustAnyServerCert = "trust-any-server-cert":
+        "accepts any server certificate and host name",
+    NoHttpTimeout = "no-http-timeout":
+        "puts no timeout on HTTP exchanges and no deadline on the flow",
+    SkipSignatureCheck = "skip-signature-check":
+        "decodes the details payload without verifying signature, alg or x5t",
+    IgnoreReference = "ignore-reference":
+        "does not compare the signed authRef/signRef with the one it initiated",
+    DnAllowsAmpersand = "dn-allows-ampersand":
+        "subject DN check: forgets `&` in its list of characters forbidden in O and OU",
+    DnChecksOOnly = "dn-checks-o-only":
+        "subject DN check: refuses the forbidden characters in O but not in OU",
+    DnThreeLetterCountry = "dn-three-letter-country":
+        "subject DN check: takes a three-letter country code (SWE) as well as two-letter ones",
+    DnRefusesUnstatedRules = "dn-refuses-unstated-rules":
+        "subject DN check: refuses what the provider does not forbid (an organisation number that fails Luhn, as the provider's own example 556677-8888 does, another spelling of it, an unlisted attribute such as L)",
+    DnIgnoresInvisibles = "dn-ignores-invisibles":
+        "subject DN check: looks only for the listed ASCII characters, so whitespace, control, invisible and look-alike characters pass",
+    DnChecksValuesOnly = "dn-checks-values-only":
+        "subject DN check: checks each value but not the set of attributes: missing, repeated and unlisted ones pass",
+    AcceptAlgNone = "accept-alg-none":
+        "takes a details JWS with alg none (any spelling) as valid without a signature",
+    HmacWithPublicKey = "hmac-with-public-key":
+        "verifies an HS256/384/512 details JWS with the pinned certificate PEM as the HMAC secret (RS256/HS256 confusion)",
+    TrustJwk = "trust-jwk":
+        "verifies with the public key in the header's jwk instead of the pinned certificate",
+    FetchJku = "fetch-jku":
+        "fetches the JWKS at the header's jku and verifies with its key",
+    FetchX5u = "fetch-x5u":
+        "fetches the certificate at the header's x5u and verifies with its key",
+    TrustX5c = "trust-x5c":
+        "verifies with the first certificate of the header's x5c instead of the pinned one",
+    TryEveryCertificate = "try-every-certificate":
+        "ignores x5t and accepts a signature that verifies under any pinned certificate",
+    TrustUnsignedAttributes = "trust-unsigned-attributes":
+        "returns the unsigned top-level requestedAttributes instead of the signed ones",
+    AcceptLowerRegistrationLevel = "accept-lower-registration-level":
+        "never compares the signed minRegistrationLevel with the level it requested, so a BASIC user passes where EXTENDED or PLUS was asked for",
+    IgnoreCrit = "ignore-crit":
+        "ignores crit, so it accepts extensions it does not understand",
+    DuplicateMembersFirstWins = "duplicate-members-first-wins":
+        "parses header and payload with a parser that keeps the first of duplicate member names (RFC 7515 §4 and RFC 7519 §4 allow only refusing or keeping the last)",
+    AcceptUnencryptedIdToken = "accept-unencrypted-id-token":
+        "takes a plain JWS as the ID token although encryption is registered (tunnistus-python-sample, omniauth_openid_federation)",
+    SkipIdTokenSignature = "skip-id-token-signature":
+        "decrypts the ID token, then decodes the inner JWS payload without verifying its signature (RFC 8725 §2.3)",
+    HeaderChoosesJweAlg = "header-chooses-jwe-alg":
+        "decrypts with whatever JWE alg and enc the header names, RSA1_5 included, instead of the registered ones",
+    IgnoreAud = "ignore-aud":
+        "does not check the ID token's aud",
+    IgnoreIss = "ignore-iss":
+        "does not check the ID token's iss",
+    IgnoreNonce = "ignore-nonce":
+        "does not compare the ID token's nonce with the one it sent",
+    IgnoreExp = "ignore-exp":
+        "does not check the ID token's exp",
+    IntegerNumericDates = "integer-numeric-dates":
+        "refuses a NumericDate with a fraction or an exponent, which RFC 7519 §2 allows",
+    InflateZip = "inflate-zip":
+        "inflates a `zip: DEF` JWE plaintext, with no bound, instead of refusing it",
+    Pre2023HetuSigns = "pre-2023-hetu-signs":
+        "knows only the HETU century signs + - A, not the 2023 signs Y X W V U B C D E F",
+    AcceptInnerAlgNone = "accept-inner-alg-none":
+        "accepts an inner JWS with alg none and no signature",
+    IdTokenHmacWithPublicKey = "id-token-hmac-with-public-key":
+        "verifies an inner HS256 JWS with the broker's public key PEM as the HMAC secret",
+    NoStateCheck = "no-state-check":
+        "does not compare the callback's state with the one it sent (or notice it is missing)",
+    WeakNonce = "weak-nonce":
+        "makes the nonce from 8 random bytes, hex: 64 bits, under the 128 the profile asks for",
+    StaticNonce = "static-nonce":
+        "sends the same hard-coded nonce in every login",
+    ReusedJti = "reused-jti":
+        "uses one constant jti in every client assertion",
+    AssertionAudIssuer = "assertion-aud-issuer":
+        "sets the client assertion's aud to the issuer instead of the token endpoint URL",
+    PkcePlain = "pkce-plain":
+        "uses PKCE method plain: the code challenge is the verifier itself",
+    UserinfoSubUnchecked = "userinfo-sub-unchecked":
+        "merges userinfo claims without comparing their sub with the ID token's",
+    AcceptPlainUserinfo = "accept-plain-userinfo":
+        "takes a plain JSON userinfo response although a signed or encrypted one is registered",
+    JwksPrivateMembers = "jwks-private-members":
+        "publishes its keys as loaded, private members (d, p, q, dp, dq, qi) included",
+    OneKeySigEnc = "one-key-sig-enc":
+        "signs request objects and client assertions with its enc key and publishes that one key without use",
+    NoJwksRefresh = "no-jwks-refresh":
+        "never refreshes the broker JWKS, so a token signed with a newly published key is refused",
+    JwksRefreshEveryLogin = "jwks-refresh-every-login":
+        "fetches the broker JWKS again for every token instead of caching it",
+    TokenRequestOnCancel = "token-request-on-cancel":
+        "ignores the callback's error and calls the token endpoint after error=access_denied",
+    TruncateCode = "truncate-code":
+        "truncates the authorization code to 256 characters, as an input-length limit would",
+    LongLivedRequestObject = "long-lived-request-object":
+        "gives its request objects an exp 24 hours ahead",
+    ParamsInFrontChannel = "params-in-front-channel":
+        "also sends scope, state, nonce, redirect_uri and a login_hint in the clear next to request",
+    AcceptWeakRpKey = "accept-weak-rp-key":
+        "publishes (and would use) an RSA key under 2048 bits instead of refusing it",
+    DecryptWithAnyKey = "decrypt-with-any-key":
+        "tries every key it holds, signing keys included, whatever the JWE kid names",
+    SkipCbcTagCheck = "skip-cbc-tag-check":
+        "decrypts A*CBC-HS* content without checking the HMAC tag (decrypt, never authenticate)",
+    PersonnummerWithoutLuhn = "personnummer-without-luhn":
+        "checks a Swedish personnummer's shape and date but not its Luhn check digit",
+    VerifySignatureOnly = "verify-signature-only":
+        "takes any JWT the broker signed as an ID token: checks iss and the signature, no other claim",
 }
 
 impl fmt::Display for Fault {
