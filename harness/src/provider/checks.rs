@@ -29,104 +29,104 @@ pub struct Check {
     pub detail: String,
 }
 
-/// Every check id with what it requires. `expect.checks` entries must match at least one id.
-pub const CATALOGUE: &[(&str, &str)] = &[
+/// `CheckId` (one variant per check), `CheckId::ALL`, `id`, `requires`, and the `CATALOGUE`
+/// `eidconf checks` prints: one entry per check.
+macro_rules! checks {
+    ($($(#[$doc:meta])* $variant:ident = $id:literal: $requires:literal,)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CheckId {
+            $($variant,)+
+        }
+
+        impl CheckId {
+            pub const ALL: &'static [CheckId] = &[$(CheckId::$variant),+];
+
+            /// The id vectors name in `expect.checks` and the evidence carries.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(CheckId::$variant => $id,)+
+                }
+            }
+
+            /// What the check requires, in words.
+            pub fn requires(self) -> &'static str {
+                match self {
+                    $(CheckId::$variant => $requires,)+
+                }
+            }
+        }
+
+        /// Every check id with what it requires. `expect.checks` entries must match at least one.
+        pub const CATALOGUE: &[(&str, &str)] = &[$(($id, $requires)),+];
+    };
+}
+
+checks! {
     // The front channel (RFC 9101 §5; no personal data in the clear).
-    (
-        "authorization.endpoint",
+    AuthorizationEndpoint = "authorization.endpoint":
         "the authorization URL is the broker's authorization endpoint",
-    ),
-    (
-        "authorization.parameters",
+    AuthorizationParameters = "authorization.parameters":
         "the front channel carries `request` and only the parameters the broker asks for \
          in the clear (no personal data, no unsigned duplicates)",
-    ),
     // The request object (RFC 9101 §4; the claims the Telia and OP guides require).
-    (
-        "request_object.signed",
+    RequestObjectSigned = "request_object.signed":
         "a JWS with alg RS256 and the kid of an RP `use: sig` key, whose signature verifies",
-    ),
-    ("request_object.iss", "`iss` is the client_id"),
-    ("request_object.aud", "`aud` is the broker's issuer"),
-    ("request_object.client_id", "`client_id` is the client_id"),
-    ("request_object.response_type", "`response_type` is `code`"),
-    ("request_object.scope", "`scope` contains `openid`"),
-    (
-        "request_object.redirect_uri",
+    RequestObjectIss = "request_object.iss":
+        "`iss` is the client_id",
+    RequestObjectAud = "request_object.aud":
+        "`aud` is the broker's issuer",
+    RequestObjectClientId = "request_object.client_id":
+        "`client_id` is the client_id",
+    RequestObjectResponseType = "request_object.response_type":
+        "`response_type` is `code`",
+    RequestObjectScope = "request_object.scope":
+        "`scope` contains `openid`",
+    RequestObjectRedirectUri = "request_object.redirect_uri":
         "`redirect_uri` is the registered one, exactly",
-    ),
-    (
-        "request_object.state",
+    RequestObjectState = "request_object.state":
         "`state` is present, at least 128 bits, and unique among the vector's logins",
-    ),
-    (
-        "request_object.nonce",
+    RequestObjectNonce = "request_object.nonce":
         "`nonce` is present, at least 128 bits (22 base64url characters), and unique among \
          the vector's logins",
-    ),
-    (
-        "request_object.acr_values",
+    RequestObjectAcrValues = "request_object.acr_values":
         "`acr_values` are the configured ones",
-    ),
-    (
-        "request_object.exp",
+    RequestObjectExp = "request_object.exp":
         "`exp` is in the future and at most 60 minutes ahead",
-    ),
-    (
-        "request_object.jti",
+    RequestObjectJti = "request_object.jti":
         "`jti` is present and unique among the vector's request objects",
-    ),
     // PKCE (RFC 7636 §4.2; RFC 9700 §2.1.1).
-    (
-        "pkce.s256",
+    PkceS256 = "pkce.s256":
         "a `code_challenge`, when sent, uses method S256 (never `plain`), and the token request's \
          `code_verifier` matches it",
-    ),
     // The token request (RFC 6749 §4.1.3) and its client assertion (RFC 7523 §3; Core §9).
-    (
-        "token_request.parameters",
+    TokenRequestParameters = "token_request.parameters":
         "`grant_type=authorization_code`, the code verbatim, the same `redirect_uri`, and \
          `client_assertion_type` jwt-bearer",
-    ),
-    (
-        "client_assertion.signed",
+    ClientAssertionSigned = "client_assertion.signed":
         "a JWS with alg RS256 and the kid of an RP `use: sig` key, whose signature verifies",
-    ),
-    (
-        "client_assertion.iss_sub",
+    ClientAssertionIssSub = "client_assertion.iss_sub":
         "`iss` and `sub` are both the client_id",
-    ),
-    ("client_assertion.aud", "`aud` is the token endpoint URL"),
-    (
-        "client_assertion.exp",
+    ClientAssertionAud = "client_assertion.aud":
+        "`aud` is the token endpoint URL",
+    ClientAssertionExp = "client_assertion.exp":
         "`exp` is in the future and at most 60 minutes ahead",
-    ),
-    (
-        "client_assertion.jti",
+    ClientAssertionJti = "client_assertion.jti":
         "`jti` is present and unique among the vector's token requests",
-    ),
     // Userinfo.
-    (
-        "userinfo.bearer",
+    UserinfoBearer = "userinfo.bearer":
         "userinfo is requested with the access token of this login as a Bearer token",
-    ),
     // The RP's published keys (separate `sig` and `enc` RSA keys; public members only, RFC 7518
     // §6.3.1).
-    (
-        "jwks.public_only",
+    JwksPublicOnly = "jwks.public_only":
         "no key carries private members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`)",
-    ),
-    (
-        "jwks.key_size",
+    JwksKeySize = "jwks.key_size":
         "every RSA key has a modulus of at least 2048 bits",
-    ),
-    (
-        "jwks.use_separation",
+    JwksUseSeparation = "jwks.use_separation":
         "every key has `use` `sig` or `enc`, there is one of each, and no key material \
          serves both",
-    ),
-    ("jwks.kid", "every key has a `kid`, unique in the set"),
-];
+    JwksKid = "jwks.kid":
+        "every key has a `kid`, unique in the set",
+}
 
 /// Whether `pattern` (an id, or a glob with `*`) names at least one check.
 pub fn known(pattern: &str) -> bool {
@@ -384,7 +384,8 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, id: &str, login: Option<usize>, (passed, detail): (bool, String)) {
+    fn add(&mut self, id: CheckId, login: Option<usize>, (passed, detail): (bool, String)) {
+        let id = id.id();
         if let Some(c) = self.out.iter_mut().find(|c| c.id == id && c.login == login) {
             if c.passed && !passed {
                 c.passed = false;
@@ -421,7 +422,7 @@ pub fn login_checks(reg: &Registration, logins: &[LoginTrace]) -> Vec<Check> {
             params = query_parameters(url);
             let base = url.split(['?', '#']).next().unwrap_or("");
             t.add(
-                "authorization.endpoint",
+                CheckId::AuthorizationEndpoint,
                 n,
                 if base == reg.authorization_endpoint {
                     (true, "the broker's authorization endpoint".into())
@@ -435,12 +436,12 @@ pub fn login_checks(reg: &Registration, logins: &[LoginTrace]) -> Vec<Check> {
             let request = params.get("request");
             request_object = request.and_then(|r| decode_jwt(r)).map(|(_, c)| c);
             t.add(
-                "authorization.parameters",
+                CheckId::AuthorizationParameters,
                 n,
                 front_channel(reg, &params, request_object.as_ref()),
             );
             t.add(
-                "request_object.signed",
+                CheckId::RequestObjectSigned,
                 n,
                 verdict(match request {
                     Some(r) => verify_rp_signature(r, reg),
@@ -451,28 +452,28 @@ pub fn login_checks(reg: &Registration, logins: &[LoginTrace]) -> Vec<Check> {
         if let Some(ro) = &request_object {
             let at = l.authorized_at;
             t.add(
-                "request_object.iss",
+                CheckId::RequestObjectIss,
                 n,
                 equals("iss", ro.get("iss"), &reg.client_id),
             );
             t.add(
-                "request_object.aud",
+                CheckId::RequestObjectAud,
                 n,
                 audience("aud", ro.get("aud"), &reg.issuer),
             );
             t.add(
-                "request_object.client_id",
+                CheckId::RequestObjectClientId,
                 n,
                 equals("client_id", ro.get("client_id"), &reg.client_id),
             );
             t.add(
-                "request_object.response_type",
+                CheckId::RequestObjectResponseType,
                 n,
                 equals("response_type", ro.get("response_type"), "code"),
             );
             let scope = ro.get("scope").and_then(Value::as_str);
             t.add(
-                "request_object.scope",
+                CheckId::RequestObjectScope,
                 n,
                 match scope {
                     Some(s) if s.split(' ').any(|x| x == "openid") => {
@@ -485,32 +486,32 @@ pub fn login_checks(reg: &Registration, logins: &[LoginTrace]) -> Vec<Check> {
                 },
             );
             t.add(
-                "request_object.redirect_uri",
+                CheckId::RequestObjectRedirectUri,
                 n,
                 equals("redirect_uri", ro.get("redirect_uri"), &reg.redirect_uri),
             );
             t.add(
-                "request_object.state",
+                CheckId::RequestObjectState,
                 n,
                 random_enough("state", ro.get("state"), &mut states),
             );
             t.add(
-                "request_object.nonce",
+                CheckId::RequestObjectNonce,
                 n,
                 random_enough("nonce", ro.get("nonce"), &mut nonces),
             );
             t.add(
-                "request_object.acr_values",
+                CheckId::RequestObjectAcrValues,
                 n,
                 acr_values(reg, ro.get("acr_values")),
             );
-            t.add("request_object.exp", n, exp_window(ro.get("exp"), at));
+            t.add(CheckId::RequestObjectExp, n, exp_window(ro.get("exp"), at));
             t.add(
-                "request_object.jti",
+                CheckId::RequestObjectJti,
                 n,
                 unique_jti(ro.get("jti"), &mut ro_jtis),
             );
-            t.add("pkce.s256", n, pkce(ro, &params, &l.token_requests));
+            t.add(CheckId::PkceS256, n, pkce(ro, &params, &l.token_requests));
         }
         // The redirect_uri the token request must repeat: the one the login was started with.
         let redirect_uri = request_object
@@ -520,20 +521,20 @@ pub fn login_checks(reg: &Registration, logins: &[LoginTrace]) -> Vec<Check> {
             .unwrap_or(&reg.redirect_uri);
         for tr in &l.token_requests {
             t.add(
-                "token_request.parameters",
+                CheckId::TokenRequestParameters,
                 n,
                 verdict(token_parameters(reg, tr, l.code.as_deref(), redirect_uri)),
             );
             let Some(assertion) = tr.form.get("client_assertion") else {
                 t.add(
-                    "client_assertion.signed",
+                    CheckId::ClientAssertionSigned,
                     n,
                     (false, "no `client_assertion`".into()),
                 );
                 continue;
             };
             t.add(
-                "client_assertion.signed",
+                CheckId::ClientAssertionSigned,
                 n,
                 verdict(verify_rp_signature(assertion, reg)),
             );
@@ -543,25 +544,29 @@ pub fn login_checks(reg: &Registration, logins: &[LoginTrace]) -> Vec<Check> {
             let iss = equals("iss", ca.get("iss"), &reg.client_id);
             let sub = equals("sub", ca.get("sub"), &reg.client_id);
             t.add(
-                "client_assertion.iss_sub",
+                CheckId::ClientAssertionIssSub,
                 n,
                 (iss.0 && sub.0, format!("{}; {}", iss.1, sub.1)),
             );
             t.add(
-                "client_assertion.aud",
+                CheckId::ClientAssertionAud,
                 n,
                 audience("aud", ca.get("aud"), &reg.token_endpoint),
             );
-            t.add("client_assertion.exp", n, exp_window(ca.get("exp"), tr.at));
             t.add(
-                "client_assertion.jti",
+                CheckId::ClientAssertionExp,
+                n,
+                exp_window(ca.get("exp"), tr.at),
+            );
+            t.add(
+                CheckId::ClientAssertionJti,
                 n,
                 unique_jti(ca.get("jti"), &mut ca_jtis),
             );
         }
         for auth in &l.userinfo_authorizations {
             t.add(
-                "userinfo.bearer",
+                CheckId::UserinfoBearer,
                 n,
                 bearer(auth.as_deref(), l.access_token.as_deref()),
             );
@@ -738,10 +743,10 @@ const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 /// The `jwks.*` checks over a published JWKS (`None`: nothing was published).
 pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
     let ids = [
-        "jwks.public_only",
-        "jwks.key_size",
-        "jwks.use_separation",
-        "jwks.kid",
+        CheckId::JwksPublicOnly,
+        CheckId::JwksKeySize,
+        CheckId::JwksUseSeparation,
+        CheckId::JwksKid,
     ];
     let keys = jwks.and_then(|j| j.get("keys")).and_then(Value::as_array);
     let Some(keys) = keys.filter(|k| !k.is_empty()) else {
@@ -752,7 +757,7 @@ pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
         return ids
             .iter()
             .map(|id| Check {
-                id: (*id).into(),
+                id: id.id().into(),
                 login: None,
                 passed: false,
                 detail: detail.clone(),
@@ -765,9 +770,9 @@ pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
         })
     };
     let mut out = Vec::new();
-    let mut push = |id: &str, (passed, detail): (bool, String)| {
+    let mut push = |id: CheckId, (passed, detail): (bool, String)| {
         out.push(Check {
-            id: id.into(),
+            id: id.id().into(),
             login: None,
             passed,
             detail,
@@ -786,7 +791,7 @@ pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
         })
         .collect();
     push(
-        "jwks.public_only",
+        CheckId::JwksPublicOnly,
         if private.is_empty() {
             (true, format!("{} public keys", keys.len()))
         } else {
@@ -809,7 +814,7 @@ pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
         }
     }
     push(
-        "jwks.key_size",
+        CheckId::JwksKeySize,
         if small.is_empty() {
             (true, "every RSA key has at least 2048 bits".into())
         } else {
@@ -817,7 +822,7 @@ pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
         },
     );
 
-    push("jwks.use_separation", use_separation(keys, &kid_of));
+    push(CheckId::JwksUseSeparation, use_separation(keys, &kid_of));
 
     let mut kids = HashSet::new();
     let mut bad = Vec::new();
@@ -835,7 +840,7 @@ pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
         }
     }
     push(
-        "jwks.kid",
+        CheckId::JwksKid,
         if bad.is_empty() {
             (true, "every key has a unique kid".into())
         } else {
