@@ -3,8 +3,10 @@
 //! It plays the provider (a mock Freja eID services host over mutual TLS), drives the RP through
 //! the [`adapter::RelyingParty`] trait, and judges each vector's outcome.
 
-pub mod cli;
 pub mod forge;
+mod inputs;
+mod json;
+pub mod lint;
 pub mod pki;
 pub mod provider;
 pub mod reference;
@@ -15,6 +17,7 @@ pub mod vector;
 
 /// The contract crate, under the name the engine has always used for it.
 pub use eidconf_adapter as adapter;
+pub use inputs::Inputs;
 
 use std::path::PathBuf;
 

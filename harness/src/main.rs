@@ -1,6 +1,10 @@
+//! The `eidconf` binary: a thin command line over the library.
+
+mod cli;
+
 use clap::Parser;
 
 fn main() {
-    let cli = eidconf::cli::Cli::parse();
-    std::process::exit(eidconf::cli::main(cli));
+    let cli = cli::Cli::parse();
+    std::process::exit(cli::main(cli));
 }

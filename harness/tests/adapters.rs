@@ -25,8 +25,12 @@ struct World {
 }
 
 fn world() -> World {
-    let (suites, corpus, pki, errors) =
-        eidconf::cli::load_all(&eidconf::default_corpus_root()).expect("suites and keys load");
+    let eidconf::Inputs {
+        suites,
+        corpus,
+        pki,
+        errors,
+    } = eidconf::Inputs::load(&eidconf::default_corpus_root()).expect("suites and keys load");
     assert!(
         errors.is_empty(),
         "the committed corpus loads clean: {errors:?}"

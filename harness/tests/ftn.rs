@@ -51,7 +51,8 @@ async fn validate(faults: &[Fault], recipe: &TokenRecipe) -> Outcome {
 async fn validate_token(faults: &[Fault], recipe: &TokenRecipe, token: String) -> Outcome {
     let pki = pki();
     let mut req = request(token);
-    let oidc = nested::stand_up(&vector_with(recipe), &pki, &mut req).expect("stands up");
+    let oidc =
+        eidconf::provider::ftn::stand_up(&vector_with(recipe), &pki, &mut req).expect("stands up");
     let env = eidconf::adapter::Environment {
         vector_id: "ftn.test".into(),
         freja: None,
@@ -249,7 +250,7 @@ async fn every_accepted_ftn_vector_returns_exactly_the_signed_claims() {
         let forged = nested::build(&recipe, &pki, &TokenContext::now()).unwrap();
         let mut req = req.clone();
         req.id_token = forged.token;
-        let oidc = nested::stand_up(&v.spec, &pki, &mut req).unwrap();
+        let oidc = eidconf::provider::ftn::stand_up(&v.spec, &pki, &mut req).unwrap();
         let env = eidconf::adapter::Environment {
             vector_id: v.id().into(),
             freja: None,

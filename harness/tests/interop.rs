@@ -84,7 +84,7 @@ async fn validate(token: String, pki: &Pki) -> Outcome {
         .unwrap()
         .remove(0)
         .spec;
-    let oidc = nested::stand_up(&spec, pki, &mut req).unwrap();
+    let oidc = eidconf::provider::ftn::stand_up(&spec, pki, &mut req).unwrap();
     let env = Environment {
         vector_id: "ftn.interop".into(),
         freja: None,

@@ -2,7 +2,6 @@
 //! (`known`), and assembling the report.
 
 pub mod execute;
-pub mod flow;
 pub mod judge;
 pub mod known;
 pub mod plan;
@@ -17,8 +16,9 @@ use futures::StreamExt;
 use crate::adapter::RelyingParty;
 use crate::pki::Pki;
 use crate::suite::{Level, Suites};
+pub use crate::transport::AdapterFailure;
 use crate::vector::{Corpus, Vector};
-pub use execute::{AdapterFailure, Execution, execute};
+pub use execute::{Execution, execute};
 pub use judge::{Judgement, judge};
 pub use known::KnownFailures;
 pub use plan::{Partition, Selection};

@@ -50,12 +50,17 @@ impl ExecRp {
         if command.is_empty() {
             return Err("no driver command given (`--rp exec -- CMD ARGS…`)".into());
         }
+        // Unique per process and per start; `create_dir` below refuses an existing one.
+        static STARTS: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let state_dir = std::env::temp_dir().join(format!(
-            "eidconf-exec-{}-{}",
+            "eidconf-exec-{}-{}-{nanos:x}",
             std::process::id(),
-            crate::forge::jwe::b64u(&crate::forge::jwe::random(9))
+            STARTS.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir_all(&state_dir).map_err(|e| {
+        std::fs::create_dir(&state_dir).map_err(|e| {
             format!(
                 "cannot create the state directory {}: {e}",
                 state_dir.display()

@@ -7,7 +7,9 @@
 //! so its URLs never repeat across vectors even when ports are reused (RPs cache JWKS by URL).
 
 mod mint;
+pub(crate) mod player;
 pub mod profile;
+mod registration;
 mod responder;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +26,7 @@ use crate::forge::nested::{self, BROKER_KEY, KeyName};
 use crate::pki::{self, Pki};
 use crate::vector::model::{BodySpec, BrokerEndpoint, EnvironmentSpec, LoginSpec, ProviderSpec};
 pub use profile::Profile;
+pub use registration::{registration, stand_up, stand_up_broker, stand_up_rp_keys};
 
 /// The registered redirect URI. Nothing listens there: the harness plays the user agent.
 pub const REDIRECT_URI: &str = "https://rp.eidconf.test/callback";
@@ -272,7 +275,7 @@ impl BrokerMock {
         ensure_loopback(&self.core.issuer)?;
         let p = self.core.profile;
         let o = spec.oidc.clone().unwrap_or_default();
-        let mut env = nested::registration(
+        let mut env = registration(
             &o,
             &self.core.ctx.pki,
             &self.core.issuer,

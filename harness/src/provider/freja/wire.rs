@@ -16,11 +16,10 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::{
-    BodyEncoding, FrejaUser, MockContext, Observations, ObservedRequest, ProviderError, lock,
-};
+use super::{FrejaUser, MockContext};
 use crate::forge::{self, Draft, mutation};
 use crate::pki::{self, Pki};
+use crate::provider::{BodyEncoding, Observations, ObservedRequest, ProviderError, lock};
 use crate::vector::model::{
     BodySpec, DetailsSpec, FrejaEndpoint, ProviderSpec, ResponseSpec, ResultSpec, WireFault,
 };

@@ -5,8 +5,8 @@ use crate::adapter::Operation;
 use crate::pki::Pki;
 use crate::suite::{Level, Suites};
 
-use super::load::{Corpus, Diagnostic, Vector};
-use super::model::{BodySpec, BrokerEndpoint, Endpoint, FrejaEndpoint, Severity, Verdict};
+use crate::vector::load::{Corpus, Diagnostic, Vector};
+use crate::vector::model::{BodySpec, BrokerEndpoint, Endpoint, FrejaEndpoint, Severity, Verdict};
 
 /// What lint found: problems that make vectors wrong, and gaps in the requirement catalogue's
 /// coverage (errors for `vectors lint`, warnings for `run`).

@@ -1,0 +1,53 @@
+//! `eidconf list`: the vectors a run would hold.
+
+use std::io::Write;
+
+use clap::{Args, ValueEnum};
+use eidconf::Inputs;
+use eidconf::vector::Diagnostics;
+use eidconf_report::exit;
+
+use super::{SelectArgs, bad_input, selection};
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// `text`: one id per line; `json`: one `{"id", "operation"}` object per line (what the
+    /// adapter crate's `harness!` reads).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+pub(super) fn cmd_list(args: ListArgs) -> i32 {
+    let root = args.select.corpus.root();
+    let (suites, corpus) = match Inputs::load(&root) {
+        Ok(i) if i.errors.is_empty() => (i.suites, i.corpus),
+        Ok(i) => return bad_input(Diagnostics(i.errors)),
+        Err(e) => return bad_input(e),
+    };
+    let sel = selection(&args.select);
+    match sel.apply(&corpus.vectors, &suites) {
+        Ok(vs) => {
+            let mut out = std::io::stdout().lock();
+            for v in vs {
+                let _ = match args.format {
+                    ListFormat::Text => writeln!(out, "{}", v.id()),
+                    ListFormat::Json => writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"id": v.id(), "operation": v.spec.operation.name()})
+                    ),
+                };
+            }
+            exit::SUCCESS
+        }
+        Err(e) => bad_input(format!("error: {e}\n")),
+    }
+}

@@ -1,0 +1,226 @@
+//! `eidconf run`: drive an RP through the selected vectors and write the reports.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use eidconf::Inputs;
+use eidconf::adapter::RelyingParty;
+use eidconf::reference::{Fault, ReferenceRp};
+use eidconf::run::{self, KnownFailures, RunConfig};
+use eidconf::transport::{AlwaysAccept, AlwaysReject, ExecRp, StdioRp};
+use eidconf::vector::Diagnostics;
+use eidconf_report::{self as report, exit};
+
+use super::{SelectArgs, bad_input, selection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RpKind {
+    /// The built-in correct RP (with --fault: a deliberately broken one).
+    Reference,
+    /// Accepts everything: must fail every vector that expects a rejection.
+    AlwaysAccept,
+    /// Rejects everything: must fail every vector that expects acceptance.
+    AlwaysReject,
+    /// A driver process in any language, kept running: `--rp stdio -- CMD ARGS…`
+    /// (adapter/PROTOCOL.md).
+    Stdio,
+    /// A driver process started once per vector: `--rp exec -- CMD ARGS…`.
+    Exec,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// The RP to drive.
+    #[arg(long, value_enum, default_value = "reference")]
+    pub rp: RpKind,
+    /// Switch on a deliberate fault of the reference RP (repeatable; see `eidconf faults`).
+    #[arg(long = "fault", value_name = "F")]
+    pub faults: Vec<Fault>,
+    /// Vectors run at once.
+    #[arg(short = 'j', long, default_value_t = 8)]
+    pub jobs: usize,
+    /// Seconds an RP may take for one vector before the vector is an error.
+    #[arg(long, default_value_t = 20)]
+    pub timeout: u64,
+    /// Where report.json, junit.xml, summary.md and report.html go.
+    #[arg(long, default_value = "target/eidconf")]
+    pub report_dir: PathBuf,
+    /// Vectors known to fail (YAML `known_failures: [{id, reason}]`): a failure there is xfail,
+    /// a pass is xpass and fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub known_failures: Option<PathBuf>,
+    /// Count a rejection of the wrong reason class, or of the right class with the wrong detail
+    /// (code, status, claim), as a pass with a note.
+    #[arg(long)]
+    pub loose_reasons: bool,
+    /// Fail the run on deviations from SHOULD and HARDENING requirements too (otherwise they
+    /// are `warn`).
+    #[arg(long)]
+    pub strict: bool,
+    /// The driver command for `--rp stdio` and `--rp exec`, after `--`.
+    #[arg(last = true, value_name = "CMD ARGS")]
+    pub command: Vec<String>,
+}
+
+pub(super) fn cmd_run(args: RunArgs) -> i32 {
+    let root = args.select.corpus.root();
+    let Inputs {
+        suites,
+        corpus,
+        pki,
+        errors: input_errors,
+    } = match Inputs::load(&root) {
+        Ok(i) => i,
+        Err(e) => return bad_input(e),
+    };
+    if !input_errors.is_empty() {
+        eprint!("{}", Diagnostics(input_errors.clone()));
+        eprintln!(
+            "the run goes on without these vectors, and exits with {}",
+            exit::BAD_INPUT
+        );
+    }
+    let known = match &args.known_failures {
+        Some(p) => match KnownFailures::load(p) {
+            Ok(k) => k,
+            Err(d) => return bad_input(d),
+        },
+        None => KnownFailures::default(),
+    };
+    if args.rp != RpKind::Reference && !args.faults.is_empty() {
+        return bad_input("error: --fault applies to --rp reference only\n");
+    }
+    let out_of_process = matches!(args.rp, RpKind::Stdio | RpKind::Exec);
+    if out_of_process && args.command.is_empty() {
+        return bad_input("error: --rp stdio and --rp exec need the driver command after `--`\n");
+    }
+    if !out_of_process && !args.command.is_empty() {
+        return bad_input("error: a command after `--` applies to --rp stdio and --rp exec only\n");
+    }
+    let cfg = RunConfig {
+        selection: selection(&args.select),
+        jobs: args.jobs.max(1),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        loose_reasons: args.loose_reasons,
+        strict: args.strict,
+        known,
+        faults: args.faults.iter().map(|f| f.name().to_owned()).collect(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return bad_input(format!("error: cannot start the async runtime: {e}\n")),
+    };
+    let timeout = cfg.timeout;
+    let rp: Arc<dyn RelyingParty> = match args.rp {
+        RpKind::Reference => Arc::new(ReferenceRp::new(&args.faults)),
+        RpKind::AlwaysAccept => Arc::new(AlwaysAccept),
+        RpKind::AlwaysReject => Arc::new(AlwaysReject),
+        RpKind::Stdio => match runtime.block_on(StdioRp::start(args.command.clone(), timeout)) {
+            Ok(rp) => Arc::new(rp),
+            Err(e) => return bad_input(format!("error: --rp stdio: {e}\n")),
+        },
+        RpKind::Exec => match runtime.block_on(ExecRp::start(args.command.clone(), timeout)) {
+            Ok(rp) => Arc::new(rp),
+            Err(e) => return bad_input(format!("error: --rp exec: {e}\n")),
+        },
+    };
+    // An RP's panic becomes that vector's `error` with the message; one line on stderr is enough.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string());
+        let msg = msg
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("note: panic captured as a vector error: {msg}");
+    }));
+    let tty = std::io::stderr().is_terminal();
+    let result = runtime.block_on(run::run(rp.clone(), &corpus, &suites, &pki, &cfg, |p| {
+        if tty {
+            eprint!(
+                "\r  {}/{}  pass {}  fail {}  error {}   ",
+                p.done, p.total, p.pass, p.fail, p.error
+            );
+            if p.done == p.total {
+                eprintln!();
+            }
+        }
+    }));
+    // Reap the driver processes before anything else can fail.
+    runtime.block_on(rp.shutdown());
+    let mut report = match result {
+        Ok(r) => r,
+        Err(e) => return bad_input(format!("error: {e}\n")),
+    };
+    report.input_errors = input_errors.iter().map(ToString::to_string).collect();
+    print_summary(&report);
+    match report::write_all(&report, &args.report_dir) {
+        Ok(paths) => {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("reports: {}", names.join(", "));
+        }
+        Err(e) => {
+            eprintln!(
+                "error: cannot write the reports to {}: {e}",
+                args.report_dir.display()
+            );
+            return exit::BAD_INPUT;
+        }
+    }
+    report.exit_code()
+}
+
+fn print_summary(r: &report::Report) {
+    let mut out = std::io::stdout().lock();
+    for v in &r.vectors {
+        let tag = match v.result {
+            report::Verdict::Pass => continue,
+            report::Verdict::Warn => "WARN ",
+            report::Verdict::Fail => "FAIL ",
+            report::Verdict::Error => "ERROR",
+            report::Verdict::Skip => "SKIP ",
+            report::Verdict::Xfail => "XFAIL",
+            report::Verdict::Xpass => "XPASS",
+        };
+        let why = v
+            .failure
+            .as_ref()
+            .map(|f| f.message.clone())
+            .or_else(|| v.note.clone())
+            .unwrap_or_default();
+        let level = match v.level.as_deref() {
+            Some(l) if v.result == report::Verdict::Warn => format!(" {l}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{tag} {} [{}{level}] {why}", v.id, v.severity);
+    }
+    for e in &r.input_errors {
+        let first = e.lines().next().unwrap_or_default();
+        let _ = writeln!(out, "INPUT {first}");
+    }
+    for u in &r.known_failures_unused {
+        let _ = writeln!(out, "UNUSED known failure entry `{u}` matched no vector");
+    }
+    let s = &r.summary;
+    let _ = writeln!(out, "eidconf: {}", report::headline(r));
+    let _ = writeln!(
+        out,
+        "eidconf: {} vectors against {} in {:.1}s: {} passed, {} warned, {} failed, {} errors, {} skipped, {} xfail, {} xpass",
+        s.total,
+        r.rp.name,
+        r.duration_ms as f64 / 1000.0,
+        s.pass,
+        s.warn,
+        s.fail,
+        s.error,
+        s.skip,
+        s.xfail,
+        s.xpass
+    );
+}
