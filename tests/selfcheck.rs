@@ -15,7 +15,7 @@ use eidconf::reference::{Fault, ReferenceRp};
 use eidconf::run::{self, RunConfig, Selection};
 use eidconf::suite::Suites;
 use eidconf::transport::{AlwaysAccept, AlwaysReject};
-use eidconf::vector::{Corpus, Vector, Verdict};
+use eidconf::vector::{Corpus, ExpectedVerdict, Vector};
 use eidconf_report::{Report, Verdict as Result_};
 
 struct World {
@@ -119,25 +119,25 @@ fn silent_rp_fails(v: &Vector, accept: bool) -> bool {
     let wire =
         e.requests.values().any(|c| !c.admits(0)) || !e.checks.is_empty() || e.sent.is_some();
     let verdict = match (e.verdict, accept) {
-        (Verdict::Either, true) => Verdict::Accepted,
-        (Verdict::Either, false) => Verdict::Rejected,
+        (ExpectedVerdict::Either, true) => ExpectedVerdict::Accepted,
+        (ExpectedVerdict::Either, false) => ExpectedVerdict::Rejected,
         (v, _) => v,
     };
     wire || match (verdict, accept) {
-        (Verdict::Rejected, true) => true,
+        (ExpectedVerdict::Rejected, true) => true,
         // A finished login needs a redeemed code, which a silent RP never has.
-        (Verdict::Accepted, true) => {
+        (ExpectedVerdict::Accepted, true) => {
             e.identity.as_ref().is_some_and(|i| !i.is_empty())
                 || matches!(v.spec.operation, Operation::OidcFinishLogin(_))
         }
-        (Verdict::Accepted, false) => true,
-        (Verdict::Rejected, false) => {
+        (ExpectedVerdict::Accepted, false) => true,
+        (ExpectedVerdict::Rejected, false) => {
             (!e.reason.is_empty() && !e.reason.contains(&Reason::InvalidInput))
                 || e.code.is_some()
                 || e.status.is_some()
                 || e.claim.is_some()
         }
-        (Verdict::Either, _) => unreachable!("resolved above"),
+        (ExpectedVerdict::Either, _) => unreachable!("resolved above"),
     }
 }
 
@@ -169,7 +169,7 @@ async fn always_accept_and_always_reject_fail_exactly_what_they_must() {
                 .corpus
                 .vectors
                 .iter()
-                .filter(|v| v.spec.expect.verdict == Verdict::Rejected)
+                .filter(|v| v.spec.expect.verdict == ExpectedVerdict::Rejected)
                 .count();
             assert!(rejections > 0 && r.summary.fail as usize >= rejections);
         }

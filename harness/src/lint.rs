@@ -6,7 +6,7 @@ use crate::pki::Pki;
 use crate::suite::{Level, Suites};
 
 use crate::vector::load::{Corpus, Diagnostic, Vector};
-use crate::vector::model::{BodySpec, BrokerEndpoint, Endpoint, FrejaEndpoint, Severity, Verdict};
+use crate::vector::model::{BodySpec, Endpoint, ExpectedVerdict, Severity};
 
 /// What lint found: problems that make vectors wrong, and gaps in the requirement catalogue's
 /// coverage (errors for `vectors lint`, warnings for `run`).
@@ -150,8 +150,8 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
         if !matches!(s.operation, Operation::OidcValidateIdToken(_)) {
             err("`provider.id_token` is only used by oidc.validate_id_token".into());
         }
-        let ctx = crate::forge::nested::TokenContext::now();
-        if let Err(e) = crate::forge::nested::build(recipe, pki, &ctx) {
+        let ctx = crate::forge::id_token::TokenContext::now();
+        if let Err(e) = crate::forge::id_token::build(recipe, pki, &ctx) {
             err(format!("`provider.id_token` cannot be built: {e}"));
         }
     }
@@ -169,7 +169,7 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
         if b.logins.first().is_some_and(|l| l.callback.replay) {
             err("the first login has no previous callback to `replay`".into());
         }
-        let ctx = crate::forge::nested::TokenContext::now();
+        let ctx = crate::forge::id_token::TokenContext::now();
         for (i, l) in b.logins.iter().enumerate() {
             let n = i + 1;
             let recipes = l
@@ -177,7 +177,7 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
                 .iter()
                 .chain(l.userinfo.as_ref().and_then(|u| u.token.as_ref()));
             for recipe in recipes {
-                if let Err(e) = crate::forge::nested::build(recipe, pki, &ctx) {
+                if let Err(e) = crate::forge::id_token::build(recipe, pki, &ctx) {
                     err(format!("login {n}: a token recipe cannot be built: {e}"));
                 }
             }
@@ -222,7 +222,7 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
             ));
         }
     }
-    let reachable = reachable_endpoints(&s.operation);
+    let reachable = crate::provider::reachable_endpoints(&s.operation);
     for (ep, responses) in &s.provider.freja {
         if !reachable.contains(&Endpoint::Freja(*ep)) {
             err(format!(
@@ -255,42 +255,16 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
     }
     let e = &s.expect;
     match e.verdict {
-        Verdict::Accepted => {
+        ExpectedVerdict::Accepted => {
             if !e.reason.is_empty() || e.code.is_some() || e.status.is_some() || e.claim.is_some() {
                 err("an accepted vector cannot expect a reason, code, status or claim".into());
             }
         }
-        Verdict::Rejected => {
+        ExpectedVerdict::Rejected => {
             if e.identity.is_some() {
                 err("a rejected vector cannot expect an identity".into());
             }
         }
-        Verdict::Either => {}
-    }
-}
-
-/// The endpoints an operation may call.
-pub fn reachable_endpoints(op: &Operation) -> Vec<Endpoint> {
-    use FrejaEndpoint::*;
-    let freja = |v: &[FrejaEndpoint]| v.iter().map(|e| Endpoint::Freja(*e)).collect();
-    match op {
-        Operation::FrejaAuthenticate(_) => {
-            freja(&[AuthInit, AuthGetOneResult, AuthGetResults, AuthCancel])
-        }
-        Operation::FrejaSign(_) => freja(&[SignInit, SignGetOneResult, SignGetResults, SignCancel]),
-        Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) => {
-            use BrokerEndpoint::*;
-            [
-                BrokerDiscovery,
-                BrokerAuthorize,
-                BrokerToken,
-                BrokerJwks,
-                BrokerUserinfo,
-            ]
-            .into_iter()
-            .map(Endpoint::Broker)
-            .collect()
-        }
-        _ => vec![],
+        ExpectedVerdict::Either => {}
     }
 }

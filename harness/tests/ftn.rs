@@ -5,15 +5,15 @@
 use std::path::Path;
 
 use eidconf::adapter::{IdTokenRequest, Operation, Outcome, Reason, Rejection};
-use eidconf::forge::jwe::{ContentEnc, KeyAlg};
-use eidconf::forge::nested::{
+use eidconf::forge::id_token::{
     self, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_NONCE, Mutation, Segment, TokenContext,
     TokenRecipe,
 };
+use eidconf::forge::jwe::{ContentEnc, KeyAlg};
 use eidconf::pki::Pki;
 use eidconf::reference::{Fault, ReferenceRp};
 use eidconf::vector::load::parse_file;
-use eidconf::vector::{Corpus, Vector, Verdict};
+use eidconf::vector::{Corpus, ExpectedVerdict, Vector};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -44,7 +44,7 @@ fn vector_with(recipe: &TokenRecipe) -> eidconf::vector::VectorSpec {
 
 async fn validate(faults: &[Fault], recipe: &TokenRecipe) -> Outcome {
     let pki = pki();
-    let forged = nested::build(recipe, &pki, &TokenContext::now()).expect("builds");
+    let forged = id_token::build(recipe, &pki, &TokenContext::now()).expect("builds");
     validate_token(faults, recipe, forged.token).await
 }
 
@@ -88,7 +88,7 @@ fn strip_comment(pem: &str) -> &str {
 #[test]
 fn every_well_formed_token_decrypts_with_josekit_and_verifies_with_jsonwebtoken() {
     let pki = pki();
-    let broker = nested::public_jwk(pki.get("ftn-broker-sig-1").unwrap(), "sig").unwrap();
+    let broker = id_token::public_jwk(pki.get("ftn-broker-sig-1").unwrap(), "sig").unwrap();
     let n = broker["n"].as_str().unwrap();
     let e = broker["e"].as_str().unwrap();
     let decoding = jsonwebtoken::DecodingKey::from_rsa_components(n, e).unwrap();
@@ -108,8 +108,8 @@ fn every_well_formed_token_decrypts_with_josekit_and_verifies_with_jsonwebtoken(
                 let mut r = TokenRecipe::default();
                 r.encryption.alg = Some(alg);
                 r.encryption.enc = Some(enc);
-                r.encryption.key = nested::KeyName::new(key);
-                let forged = nested::build(&r, &pki, &TokenContext::now()).unwrap();
+                r.encryption.key = id_token::KeyName::new(key);
+                let forged = id_token::build(&r, &pki, &TokenContext::now()).unwrap();
                 let pem = strip_comment(&pki.get(key).unwrap().key_pem);
                 let decrypter = match alg {
                     KeyAlg::RsaOaep => josekit::jwe::RSA_OAEP.decrypter_from_pem(pem),
@@ -148,7 +148,9 @@ fn josekit_refuses_what_the_forge_spoils() {
         "[{encrypt_to: {key: ftn-attacker}}]",
     ] {
         let r = recipe(&format!("mutations: {m}"));
-        let t = nested::build(&r, &pki, &TokenContext::now()).unwrap().token;
+        let t = id_token::build(&r, &pki, &TokenContext::now())
+            .unwrap()
+            .token;
         assert!(
             josekit::jwe::deserialize_compact(&t, &decrypter).is_err(),
             "{m}"
@@ -164,7 +166,7 @@ fn relative_times_are_whole_seconds_from_now() {
         ..TokenContext::now()
     };
     let r = recipe("claims: {exp: +10m, iat: -1h, nbf: +1d, auth_time: -30s, x: +5m}");
-    let c = nested::build(&r, &pki, &ctx).unwrap().claims;
+    let c = id_token::build(&r, &pki, &ctx).unwrap().claims;
     assert_eq!(c["exp"], json!(1_700_000_600));
     assert_eq!(c["iat"], json!(1_699_996_400));
     assert_eq!(c["nbf"], json!(1_700_086_400));
@@ -178,7 +180,7 @@ fn mutations_shape_the_token_as_declared() {
     let pki = pki();
     let ctx = TokenContext::now();
     let parts = |r: &str| {
-        nested::build(&recipe(r), &pki, &ctx)
+        id_token::build(&recipe(r), &pki, &ctx)
             .unwrap()
             .token
             .split('.')
@@ -186,7 +188,7 @@ fn mutations_shape_the_token_as_declared() {
     };
     assert_eq!(parts("{}"), 5);
     assert_eq!(parts("mutations: [unencrypted]"), 3);
-    let plain = nested::build(
+    let plain = id_token::build(
         &recipe("mutations: [unencrypted, {inner_alg_none: {}}]"),
         &pki,
         &ctx,
@@ -194,14 +196,14 @@ fn mutations_shape_the_token_as_declared() {
     .unwrap()
     .token;
     assert!(plain.ends_with('.'), "alg none has an empty signature");
-    let err = nested::build(
+    let err = id_token::build(
         &recipe("mutations: [unencrypted, {tamper: {segment: tag}}]"),
         &pki,
         &ctx,
     )
     .unwrap_err();
     assert!(err.contains("does not exist"), "{err}");
-    let err = nested::build(
+    let err = id_token::build(
         &recipe("mutations: [{tamper: {segment: iv, at: 99}}]"),
         &pki,
         &ctx,
@@ -215,12 +217,12 @@ fn mutations_shape_the_token_as_declared() {
         "mutations: [{extend: {segment: tag, bytes: 100000000000}}]",
     ] {
         assert!(
-            nested::build(&recipe(bounded), &pki, &ctx).is_err(),
+            id_token::build(&recipe(bounded), &pki, &ctx).is_err(),
             "{bounded}"
         );
     }
     // An overflowing relative time stays the string it was, instead of panicking.
-    let c = nested::build(&recipe("claims: {exp: +9223372036854775807d}"), &pki, &ctx)
+    let c = id_token::build(&recipe("claims: {exp: +9223372036854775807d}"), &pki, &ctx)
         .unwrap()
         .claims;
     assert_eq!(c["exp"], json!("+9223372036854775807d"));
@@ -236,7 +238,9 @@ async fn every_accepted_ftn_vector_returns_exactly_the_signed_claims() {
     let accepted_vectors: Vec<&Vector> = corpus
         .vectors
         .iter()
-        .filter(|v| v.id().starts_with("ftn.") && v.spec.expect.verdict == Verdict::Accepted)
+        .filter(|v| {
+            v.id().starts_with("ftn.") && v.spec.expect.verdict == ExpectedVerdict::Accepted
+        })
         // Flow vectors get the same round trip from the judge, against what the broker signed.
         .filter(|v| matches!(v.spec.operation, Operation::OidcValidateIdToken(_)))
         .collect();
@@ -247,7 +251,7 @@ async fn every_accepted_ftn_vector_returns_exactly_the_signed_claims() {
             unreachable!("filtered above");
         };
         let recipe = v.spec.provider.id_token.clone().unwrap_or_default();
-        let forged = nested::build(&recipe, &pki, &TokenContext::now()).unwrap();
+        let forged = id_token::build(&recipe, &pki, &TokenContext::now()).unwrap();
         let mut req = req.clone();
         req.id_token = forged.token;
         let oidc = eidconf::provider::ftn::stand_up(&v.spec, &pki, &mut req).unwrap();
@@ -308,7 +312,7 @@ async fn unwrap_and_tag_failures_are_indistinguishable() {
 
 fn valid_token() -> String {
     let recipe = TokenRecipe::default();
-    nested::build(&recipe, &pki(), &TokenContext::now())
+    id_token::build(&recipe, &pki(), &TokenContext::now())
         .unwrap()
         .token
 }

@@ -23,7 +23,7 @@ use josekit::jwe::JweDecrypter;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-const CLIENT_ID: &str = eidconf::forge::nested::DEFAULT_CLIENT_ID;
+const CLIENT_ID: &str = eidconf::forge::id_token::DEFAULT_CLIENT_ID;
 const LOA2: &str = "http://ftn.ficora.fi/2017/loa2";
 
 fn pki() -> Pki {
@@ -977,7 +977,7 @@ async fn begin_login_is_judged_on_its_own_outcome_with_the_checks_made() {
 async fn rp_keys_runs_the_jwks_checks_on_what_the_rp_publishes() {
     let pki = pki();
     let jwk = |name: &str, use_: &str| {
-        eidconf::forge::nested::public_jwk(pki.get(name).unwrap(), use_).unwrap()
+        eidconf::forge::id_token::public_jwk(pki.get(name).unwrap(), use_).unwrap()
     };
     let mut leaky = jwk("ftn-rp-enc-1", "enc");
     leaky["d"] = json!("AQAB");

@@ -15,7 +15,9 @@ use eidconf::adapter::{
     BeginLogin, BrokerEnvironment, Environment, FinishLogin, OidcEnvironment, Operation, Outcome,
     Reason, Rejection, RpKey, RpKeysRequest,
 };
-use eidconf::forge::nested::{self, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, TokenContext, TokenRecipe};
+use eidconf::forge::id_token::{
+    self, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, TokenContext, TokenRecipe,
+};
 use eidconf::pki::Pki;
 use eidconf::reference::ReferenceRp;
 use http_body_util::{BodyExt, Full};
@@ -124,7 +126,7 @@ async fn handle(
             }
             let mut recipe = s.recipe.clone();
             recipe.claims.insert("nonce".into(), json!(s.nonce));
-            let token = nested::build(&recipe, &pki, &TokenContext::now()).expect("token");
+            let token = id_token::build(&recipe, &pki, &TokenContext::now()).expect("token");
             let answer = json!({
                 "access_token": "at-0123456789",
                 "token_type": "Bearer",
@@ -138,7 +140,7 @@ async fn handle(
             let keys: Vec<Value> = s
                 .jwks_keys
                 .iter()
-                .map(|k| nested::public_jwk(pki.get(k).unwrap(), "sig").unwrap())
+                .map(|k| id_token::public_jwk(pki.get(k).unwrap(), "sig").unwrap())
                 .collect();
             respond(200, "application/json", json!({ "keys": keys }).to_string())
         }
@@ -153,7 +155,7 @@ async fn handle(
                     for gone in ["nonce", "acr", "amr", "auth_time", "azp"] {
                         recipe.claims.insert(gone.into(), Value::Null);
                     }
-                    let t = nested::build(&recipe, &pki, &TokenContext::now()).expect("userinfo");
+                    let t = id_token::build(&recipe, &pki, &TokenContext::now()).expect("userinfo");
                     respond(200, "application/jwt", t.token)
                 }
                 None => respond(404, "text/plain", "no userinfo"),
@@ -395,7 +397,7 @@ async fn reference_login_end_to_end() {
     // The request object (RFC 9101 §4), signed with the sig key.
     let h = header(&b.request);
     assert_eq!((text(&h, "alg"), text(&h, "kid")), ("RS256", "ftn-rp-sig"));
-    let sig_key = nested::public_jwk(pki().get("ftn-rp-sig").unwrap(), "sig").unwrap();
+    let sig_key = id_token::public_jwk(pki().get("ftn-rp-sig").unwrap(), "sig").unwrap();
     let key = jsonwebtoken::DecodingKey::from_rsa_components(
         sig_key["n"].as_str().unwrap(),
         sig_key["e"].as_str().unwrap(),

@@ -9,14 +9,14 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use eidconf::adapter::{Environment, FrejaVerifyDetails, IdTokenRequest, Operation, Outcome};
-use eidconf::forge::nested::{
+use eidconf::forge::id_token::{
     self, DEFAULT_ACR, DEFAULT_CLIENT_ID, DEFAULT_NONCE, TokenContext, TokenRecipe,
 };
 use eidconf::pki::Pki;
 use eidconf::provider::{FrejaMock, FrejaUser, MockContext};
 use eidconf::reference::ReferenceRp;
 use eidconf::vector::model::{EnvironmentSpec, ProviderSpec};
-use eidconf::vector::{Corpus, Verdict};
+use eidconf::vector::{Corpus, ExpectedVerdict};
 use serde_json::{Map, Value, json};
 
 fn root() -> std::path::PathBuf {
@@ -49,7 +49,7 @@ fn josekit_jws(header: &str, payload: &str, key_pem: &str) -> String {
 /// The inner JWS encrypted by josekit to the RP's `ftn-rp-enc-1`, with these header members
 /// (in this order).
 fn josekit_jwe(jws: &str, header: &[(&str, &str)], pki: &Pki) -> String {
-    let jwk = nested::public_jwk(pki.get("ftn-rp-enc-1").unwrap(), "enc").unwrap();
+    let jwk = id_token::public_jwk(pki.get("ftn-rp-enc-1").unwrap(), "enc").unwrap();
     let mut jwk = jwk.as_object().unwrap().clone();
     jwk.remove("alg"); // the key serves both RSA-OAEP and RSA-OAEP-256 here
     let jwk = josekit::jwk::Jwk::from_map(jwk).unwrap();
@@ -68,7 +68,7 @@ fn josekit_jwe(jws: &str, header: &[(&str, &str)], pki: &Pki) -> String {
 
 /// The claims of a valid FTN ID token, as the forge's defaults make them (times fresh).
 fn base_claims(pki: &Pki) -> Map<String, Value> {
-    nested::build(&TokenRecipe::default(), pki, &TokenContext::now())
+    id_token::build(&TokenRecipe::default(), pki, &TokenContext::now())
         .unwrap()
         .claims
 }
@@ -263,7 +263,7 @@ async fn duplicate_claims_with_the_valid_value_last_are_refused_and_the_vectors_
         .vectors
         .iter()
         .filter(|v| v.spec.tags.iter().any(|t| t == "duplicate"))
-        .filter(|v| v.spec.expect.verdict == Verdict::Rejected)
+        .filter(|v| v.spec.expect.verdict == ExpectedVerdict::Rejected)
         .map(|v| v.id().to_owned())
         .collect();
     // Only the header x5t case is refused by both readings (the last x5t names no key).

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use eidconf::vector::load::parse_file;
-use eidconf::vector::{Corpus, Verdict};
+use eidconf::vector::{Corpus, ExpectedVerdict};
 
 const GOOD: &str = r#"vectors:
   - id: t.one
@@ -41,7 +41,7 @@ fn matrices_expand_with_typed_values_and_derived_ids() {
         .collect();
     assert_eq!(statuses, [404, 500]);
     assert_eq!(v[2].spec.title, "status 500");
-    assert_eq!(v[1].spec.expect.verdict, Verdict::Rejected);
+    assert_eq!(v[1].spec.expect.verdict, ExpectedVerdict::Rejected);
     assert_eq!((v[1].location.line, v[1].location.column), (8, 5));
 }
 

@@ -1,10 +1,11 @@
-//! Building tokens by hand: JWS, JWE and nested tokens; every named mutation (the JOSE attacks of
-//! RFC 8725 §2 and known library CVEs), applied from a vector's recipe.
+//! Building tokens by hand: JWS (`jws`, Freja `details`), JWE (`jwe`) and FTN ID tokens
+//! (`id_token`: signed, then encrypted); every named mutation (the JOSE attacks of RFC 8725 §2
+//! and known library CVEs), applied from a vector's recipe.
 
+pub mod id_token;
 pub mod jwe;
 pub mod jws;
 pub mod mutation;
-pub mod nested;
 
 pub use jws::{Draft, ForgeError, KeyEncoding, MacAlg, SigAlg, Signer};
 pub use mutation::{Context, KeyName, Mutation, forge};

@@ -938,7 +938,7 @@ mod tests {
         }
 
         fn registration(pki: &Pki) -> Registration {
-            let der = crate::forge::nested::rsa_public(pki.get("ftn-rp-sig").unwrap())
+            let der = crate::forge::id_token::rsa_public(pki.get("ftn-rp-sig").unwrap())
                 .unwrap()
                 .pkcs1_der;
             Registration {
@@ -1273,7 +1273,7 @@ mod tests {
         }
 
         fn jwk(pki: &Pki, name: &str, use_: &str) -> Value {
-            crate::forge::nested::public_jwk(pki.get(name).unwrap(), use_).unwrap()
+            crate::forge::id_token::public_jwk(pki.get(name).unwrap(), use_).unwrap()
         }
 
         #[test]

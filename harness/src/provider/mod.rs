@@ -14,7 +14,7 @@ mod stand_up;
 mod tls;
 
 pub use judge::judge;
-pub use stand_up::{Stage, stand_up};
+pub use stand_up::{Stage, reachable_endpoints, stand_up};
 
 pub use freja::{
     DEFAULT_FLOW_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_POLL_INTERVAL_MS, DecodedRequest,

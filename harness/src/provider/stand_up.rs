@@ -6,6 +6,7 @@ use crate::adapter::{Environment, Operation, Outcome};
 use crate::pki::Pki;
 use crate::transport::{AdapterFailure, Caller};
 use crate::vector::Vector;
+use crate::vector::model::{BrokerEndpoint, Endpoint, FrejaEndpoint};
 
 use super::freja::{self, FrejaMock};
 use super::ftn::{self, BrokerMock, player::Player};
@@ -112,5 +113,31 @@ impl Stage {
                 _ => None,
             },
         }
+    }
+}
+
+/// The endpoints an operation may call.
+pub fn reachable_endpoints(op: &Operation) -> Vec<Endpoint> {
+    use FrejaEndpoint::*;
+    let freja = |v: &[FrejaEndpoint]| v.iter().map(|e| Endpoint::Freja(*e)).collect();
+    match op {
+        Operation::FrejaAuthenticate(_) => {
+            freja(&[AuthInit, AuthGetOneResult, AuthGetResults, AuthCancel])
+        }
+        Operation::FrejaSign(_) => freja(&[SignInit, SignGetOneResult, SignGetResults, SignCancel]),
+        Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) => {
+            use BrokerEndpoint::*;
+            [
+                BrokerDiscovery,
+                BrokerAuthorize,
+                BrokerToken,
+                BrokerJwks,
+                BrokerUserinfo,
+            ]
+            .into_iter()
+            .map(Endpoint::Broker)
+            .collect()
+        }
+        _ => vec![],
     }
 }

@@ -256,7 +256,7 @@ mod tests {
         for name in ["ftn-rp-enc-1", "ftn-rp-sig", "ftn-rp-weak-1024"] {
             let cred = pki.get(name).unwrap();
             let parts = rsa_parts(&cred.key_pem).expect("parses");
-            let public = crate::forge::nested::rsa_public(cred).unwrap();
+            let public = crate::forge::id_token::rsa_public(cred).unwrap();
             assert_eq!((&parts.n, &parts.e), (&public.n, &public.e), "{name}");
         }
         let weak = rsa_parts(&pki.get("ftn-rp-weak-1024").unwrap().key_pem).unwrap();

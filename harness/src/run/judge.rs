@@ -1,18 +1,18 @@
 //! Judging: the vector's expectation against what the RP reported and what the mock saw.
 
-use eidconf_report::{Failure, FailureKind, Verdict as Result_};
+use eidconf_report::{Failure, FailureKind, Verdict};
 
 use super::execute::Execution;
 use crate::adapter::{AdapterError, Operation, Outcome};
 use crate::json::same_json;
 use crate::provider;
 use crate::transport::AdapterFailure;
-use crate::vector::{Expect, Verdict};
+use crate::vector::{Expect, ExpectedVerdict};
 
 /// The result of one vector before known failures are applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judgement {
-    pub result: Result_,
+    pub result: Verdict,
     pub failure: Option<Failure>,
     pub note: Option<String>,
 }
@@ -20,7 +20,7 @@ pub struct Judgement {
 impl Judgement {
     fn pass() -> Self {
         Judgement {
-            result: Result_::Pass,
+            result: Verdict::Pass,
             failure: None,
             note: None,
         }
@@ -47,7 +47,7 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
                 AdapterFailure::Adapter(e) => (FailureKind::AdapterError, e.to_string()),
             };
             return Judgement {
-                result: Result_::Error,
+                result: Verdict::Error,
                 failure: Some(Failure { kind, message }),
                 note: None,
             };
@@ -55,7 +55,7 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
     };
     if let Outcome::Unsupported = outcome {
         return Judgement {
-            result: Result_::Skip,
+            result: Verdict::Skip,
             failure: None,
             note: Some("the RP does not support this operation".into()),
         };
@@ -64,12 +64,12 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
     let mut loosened = Vec::new();
     // `either` is judged as whichever the RP chose.
     let wanted = match (expect.verdict, outcome) {
-        (Verdict::Either, Outcome::Accepted { .. }) => Verdict::Accepted,
-        (Verdict::Either, _) => Verdict::Rejected,
+        (ExpectedVerdict::Either, Outcome::Accepted { .. }) => ExpectedVerdict::Accepted,
+        (ExpectedVerdict::Either, _) => ExpectedVerdict::Rejected,
         (v, _) => v,
     };
     match (wanted, outcome) {
-        (Verdict::Rejected, Outcome::Accepted { identity, .. }) => problems.push((
+        (ExpectedVerdict::Rejected, Outcome::Accepted { identity, .. }) => problems.push((
             FailureKind::WrongVerdict,
             format!(
                 "expected a rejection ({}), but the RP accepted with identity {}",
@@ -77,14 +77,14 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
                 serde_json::to_string(identity).unwrap_or_default()
             ),
         )),
-        (Verdict::Accepted, Outcome::Rejected(r)) => problems.push((
+        (ExpectedVerdict::Accepted, Outcome::Rejected(r)) => problems.push((
             FailureKind::WrongVerdict,
             format!(
                 "expected acceptance, but the RP rejected: {}",
                 serde_json::to_string(r).unwrap_or_default()
             ),
         )),
-        (Verdict::Accepted, Outcome::Accepted { identity, .. }) => {
+        (ExpectedVerdict::Accepted, Outcome::Accepted { identity, .. }) => {
             for (k, want) in expect.identity.iter().flatten() {
                 match identity.get(k) {
                     Some(got) if same_json(got, want) => {}
@@ -99,7 +99,7 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
                 }
             }
         }
-        (Verdict::Rejected, Outcome::Rejected(r)) => {
+        (ExpectedVerdict::Rejected, Outcome::Rejected(r)) => {
             if !expect.reason.is_empty() && !expect.reason.contains(&r.reason) {
                 let m = format!("rejected for `{}`, expected {}", r.reason, reasons(expect));
                 if loose_reasons {
@@ -138,12 +138,12 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
                 problems.extend(details.into_iter().map(|m| (FailureKind::WrongDetail, m)));
             }
         }
-        (Verdict::Either, _) | (_, Outcome::Unsupported) => unreachable!("resolved above"),
+        (ExpectedVerdict::Either, _) | (_, Outcome::Unsupported) => unreachable!("resolved above"),
     }
     // What the provider saw is the provider's to judge; its problems follow the RP's.
     if let Some(obs) = &exec.observations {
         let accepted = match (wanted, outcome) {
-            (Verdict::Accepted, Outcome::Accepted { identity, .. }) => Some(identity),
+            (ExpectedVerdict::Accepted, Outcome::Accepted { identity, .. }) => Some(identity),
             _ => None,
         };
         problems.extend(provider::judge(obs, expect, accepted, op));
@@ -163,7 +163,7 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
         .collect::<Vec<_>>()
         .join("; ");
     Judgement {
-        result: Result_::Fail,
+        result: Verdict::Fail,
         failure: Some(Failure { kind, message }),
         note,
     }

@@ -1,4 +1,5 @@
-//! Vectors: the model, loading with file:line:col errors, matrix expansion and linting.
+//! Vectors: the model, loading with file:line:col errors, and matrix expansion (`crate::lint`
+//! checks their cross-references).
 
 pub mod duration;
 pub mod load;

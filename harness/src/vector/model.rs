@@ -134,7 +134,7 @@ pub struct ProviderSpec {
     pub details: Option<DetailsSpec>,
     /// The ID token the broker issues, for `oidc.validate_id_token` (default: a valid FTN token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<crate::forge::nested::TokenRecipe>,
+    pub id_token: Option<crate::forge::id_token::TokenRecipe>,
     /// The mock FTN broker of the flow operations (`oidc.begin_login`, `oidc.finish_login`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker: Option<BrokerSpec>,
@@ -179,14 +179,14 @@ pub struct LoginSpec {
     /// The keys the JWKS endpoint publishes during this login (default: the broker's current
     /// key `ftn-broker-sig-1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jwks: Option<Vec<crate::forge::nested::KeyName>>,
+    pub jwks: Option<Vec<crate::forge::id_token::KeyName>>,
     /// How the user agent comes back to the RP.
     #[serde(default)]
     pub callback: CallbackSpec,
     /// The ID token of the token response (default: valid for the profile, with the nonce of
     /// this login's request object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<crate::forge::nested::TokenRecipe>,
+    pub id_token: Option<crate::forge::id_token::TokenRecipe>,
     /// A scripted token endpoint answer instead of the token response (`body: {json: …}`,
     /// `text`, `empty`; status, headers, delay and wire faults as for Freja endpoints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,7 +229,7 @@ pub struct UserinfoSpec {
     /// The userinfo JWT as an ID token recipe; its claims are merged over the profile's identity
     /// with the ID token's `sub`, `iss` and `aud`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<crate::forge::nested::TokenRecipe>,
+    pub token: Option<crate::forge::id_token::TokenRecipe>,
     /// A scripted HTTP answer instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseSpec>,
@@ -490,7 +490,7 @@ pub enum WireFault {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    pub verdict: Verdict,
+    pub verdict: ExpectedVerdict,
     /// Acceptable reason classes for a rejection (one or a list). Empty: any reason.
     #[serde(
         default,
@@ -610,9 +610,13 @@ impl BrokerEndpoint {
     }
 }
 
+// What a vector expects the RP to do (`expect.verdict`); the report's `Verdict` is what eidconf
+// concluded. Named `Verdict` in the vector schema, as before. (No doc comment: it would change
+// the schema's text.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+#[schemars(rename = "Verdict")]
+pub enum ExpectedVerdict {
     Accepted,
     Rejected,
     /// The source allows both: refusing (then `reason` and the details apply), or accepting
@@ -698,7 +702,7 @@ pub struct OidcEnvironmentSpec {
     pub rp_keys: Option<Vec<RpKeySpec>>,
     /// The broker signing keys the RP trusts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub broker_keys: Option<Vec<crate::forge::nested::KeyName>>,
+    pub broker_keys: Option<Vec<crate::forge::id_token::KeyName>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_alg_values: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -714,7 +718,7 @@ pub struct OidcEnvironmentSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RpKeySpec {
-    pub key: crate::forge::nested::KeyName,
+    pub key: crate::forge::id_token::KeyName,
     /// `enc` or `sig`.
     #[serde(rename = "use")]
     pub use_: KeyUse,

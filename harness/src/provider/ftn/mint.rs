@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use super::{Core, now};
+use crate::forge::id_token::{self, DEFAULT_ACR, Forged, Mutation, TokenContext, TokenRecipe};
 use crate::forge::merge_members;
-use crate::forge::nested::{self, DEFAULT_ACR, Forged, Mutation, TokenContext, TokenRecipe};
 
 /// A userinfo answer and the claims it carries.
 pub(crate) struct Userinfo {
@@ -38,7 +38,7 @@ impl Core {
         let base = self
             .profile
             .id_token_claims(&self.issuer, &self.ctx.client_id, acr, nonce);
-        nested::build(&recipe, &self.ctx.pki, &self.token_context(base))
+        id_token::build(&recipe, &self.ctx.pki, &self.token_context(base))
     }
 
     /// The userinfo answer of login `login` (0-based): content type, body and the claims it
@@ -80,7 +80,7 @@ impl Core {
         if form == "signed" {
             recipe.mutations.insert(0, Mutation::Unencrypted);
         }
-        let forged = nested::build(&recipe, &self.ctx.pki, &self.token_context(base))?;
+        let forged = id_token::build(&recipe, &self.ctx.pki, &self.token_context(base))?;
         Ok(Userinfo {
             content_type: "application/jwt",
             body: forged.token.into_bytes(),

@@ -21,8 +21,8 @@ use serde_json::{Map, Value, json};
 use super::checks::{self, Check, LoginTrace, Registration};
 use super::{Instance, Observations, ProviderError, ensure_loopback, lock};
 use crate::adapter::{BrokerEnvironment, OidcEnvironment, Outcome};
+use crate::forge::id_token::{self, BROKER_KEY, KeyName};
 use crate::forge::jwe;
-use crate::forge::nested::{self, BROKER_KEY, KeyName};
 use crate::pki::{self, Pki};
 use crate::vector::model::{BodySpec, BrokerEndpoint, EnvironmentSpec, LoginSpec, ProviderSpec};
 pub use profile::Profile;
@@ -31,7 +31,7 @@ pub use registration::{registration, stand_up, stand_up_broker, stand_up_rp_keys
 /// The registered redirect URI. Nothing listens there: the harness plays the user agent.
 pub const REDIRECT_URI: &str = "https://rp.eidconf.test/callback";
 /// The `acr_values` an RP requests unless the vector says otherwise (FTN substantial).
-pub const DEFAULT_ACR_VALUES: &[&str] = &[nested::DEFAULT_ACR];
+pub const DEFAULT_ACR_VALUES: &[&str] = &[id_token::DEFAULT_ACR];
 /// Length of an authorization code unless the callback says otherwise.
 pub const DEFAULT_CODE_LENGTH: usize = 64;
 
@@ -219,7 +219,7 @@ impl BrokerMock {
                     .iter()
                     .map(|k| {
                         let cred = ctx.pki.get(&k.0)?;
-                        nested::public_jwk(cred, "sig").map_err(ProviderError::Spec)
+                        id_token::public_jwk(cred, "sig").map_err(ProviderError::Spec)
                     })
                     .collect::<Result<Vec<_>, ProviderError>>()?;
                 Ok(json!({ "keys": keys }))

@@ -8,7 +8,7 @@ use crate::forge::jwe::{ContentEnc, KeyAlg};
 use crate::vector::model::BrokerProfile;
 
 /// The person every profile identifies: a valid HETU (mod-31 check character) and UTF-8 names,
-/// the same as the token-level default (`forge::nested::default_claims`).
+/// the same as the token-level default (`forge::id_token::default_claims`).
 pub const HETU: &str = "131052-308T";
 pub const BIRTHDATE: &str = "1952-10-13";
 pub const FAMILY_NAME: &str = "Äyrämö";

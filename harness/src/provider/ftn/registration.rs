@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::adapter::{IdTokenRequest, OidcEnvironment, RpKey};
-use crate::forge::nested::{
+use crate::forge::id_token::{
     BROKER_KEY, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, KeyName, TokenContext, build, public_jwk,
 };
 use crate::pki::Pki;
