@@ -201,14 +201,16 @@ fn mutations_shape_the_token_as_declared() {
         &pki,
         &ctx,
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("does not exist"), "{err}");
     let err = id_token::build(
         &recipe("mutations: [{tamper: {segment: iv, at: 99}}]"),
         &pki,
         &ctx,
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("outside"), "{err}");
     for bounded in [
         "mutations: [{nest: {depth: 9}}]",

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::jwe::{self, Compact, ContentEnc, KeyAlg, b64u};
-use super::{jws, merge_members};
+use super::{ForgeError, jws, merge_members};
 use crate::pki::{Credential, Pki};
 
 /// The broker's issuer identifier in the test environment.
@@ -352,12 +352,12 @@ pub struct RsaPublic {
     pub e: Vec<u8>,
 }
 
-pub fn rsa_public(cred: &Credential) -> Result<RsaPublic, String> {
+pub fn rsa_public(cred: &Credential) -> Result<RsaPublic, ForgeError> {
     let (_, cert) = x509_parser::parse_x509_certificate(&cred.cert_der)
         .map_err(|e| format!("{}: {e}", cred.name))?;
     let spki = cert.public_key();
     let Ok(x509_parser::public_key::PublicKey::RSA(rsa)) = spki.parsed() else {
-        return Err(format!("{} is not an RSA key", cred.name));
+        return Err(format!("{} is not an RSA key", cred.name).into());
     };
     let strip = |b: &[u8]| {
         let i = b.iter().position(|x| *x != 0).unwrap_or(b.len());
@@ -372,7 +372,7 @@ pub fn rsa_public(cred: &Credential) -> Result<RsaPublic, String> {
 }
 
 /// The public JWK of a test key, `kid` = its name.
-pub fn public_jwk(cred: &Credential, use_: &str) -> Result<Value, String> {
+pub fn public_jwk(cred: &Credential, use_: &str) -> Result<Value, ForgeError> {
     let p = rsa_public(cred)?;
     Ok(json!({
         "kty": "RSA",
@@ -384,11 +384,11 @@ pub fn public_jwk(cred: &Credential, use_: &str) -> Result<Value, String> {
     }))
 }
 
-fn rs256(pki: &Pki, cred: &Credential, input: &[u8]) -> Result<Vec<u8>, String> {
-    jws::rsa_sign(pki, &cred.name, jws::SigAlg::RS256, input).map_err(|e| e.0)
+fn rs256(pki: &Pki, cred: &Credential, input: &[u8]) -> Result<Vec<u8>, ForgeError> {
+    jws::rsa_sign(pki, &cred.name, jws::SigAlg::RS256, input)
 }
 
-fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, String> {
+fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, ForgeError> {
     let p = rsa_public(cred)?;
     Ok(match form {
         KeyForm::SpkiPem => {
@@ -412,12 +412,12 @@ fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, String> {
     })
 }
 
-fn hmac_sign(alg: &str, key: &[u8], input: &[u8]) -> Result<Vec<u8>, String> {
+fn hmac_sign(alg: &str, key: &[u8], input: &[u8]) -> Result<Vec<u8>, ForgeError> {
     let a = match alg {
         "HS256" => jws::MacAlg::HS256,
         "HS384" => jws::MacAlg::HS384,
         "HS512" => jws::MacAlg::HS512,
-        other => return Err(format!("no HMAC for alg `{other}`")),
+        other => return Err(format!("no HMAC for alg `{other}`").into()),
     };
     Ok(jws::hmac_sign(key, a, input))
 }
@@ -438,7 +438,7 @@ fn parts_json(m: &Map<String, Value>, spaced: bool) -> Vec<u8> {
 
 /// Build the token a recipe describes. Errors are recipe errors (a mutation that does not fit,
 /// a key that is missing), never panics.
-pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forged, String> {
+pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forged, ForgeError> {
     let signer = pki.get(&recipe.key.0).map_err(|e| e.to_string())?;
     let mut header = Map::new();
     header.insert("alg".into(), json!("RS256"));
@@ -627,7 +627,7 @@ fn encrypt(
     cek_len: Option<usize>,
     spaced: bool,
     plaintext: &[u8],
-) -> Result<String, String> {
+) -> Result<String, ForgeError> {
     let mut header = header.clone();
     let cek = jwe::random(enc.cek_len());
     let wrapped_cek = match cek_len {
@@ -669,7 +669,7 @@ fn encrypt(
     .serialize())
 }
 
-fn ephemeral_p256() -> Result<Value, String> {
+fn ephemeral_p256() -> Result<Value, ForgeError> {
     let k = agreement::EphemeralPrivateKey::generate(&agreement::ECDH_P256, &SystemRandom::new())
         .map_err(|_| "P-256 key generation failed")?;
     let public = k.compute_public_key().map_err(|_| "P-256 public key")?;
@@ -680,7 +680,7 @@ fn ephemeral_p256() -> Result<Value, String> {
     Ok(json!({"kty": "EC", "crv": "P-256", "x": b64u(&b[1..33]), "y": b64u(&b[33..])}))
 }
 
-fn segment_index(parts: usize, s: Segment) -> Result<usize, String> {
+fn segment_index(parts: usize, s: Segment) -> Result<usize, ForgeError> {
     let i = match (parts, s) {
         (_, Segment::Protected) => 0,
         (5, Segment::EncryptedKey) => 1,
@@ -690,15 +690,15 @@ fn segment_index(parts: usize, s: Segment) -> Result<usize, String> {
         (3, Segment::Payload) => 1,
         (3, Segment::Signature) => 2,
         _ => {
-            return Err(format!(
-                "segment `{s:?}` does not exist in a token of {parts} parts"
-            ));
+            return Err(
+                format!("segment `{s:?}` does not exist in a token of {parts} parts").into(),
+            );
         }
     };
     Ok(i)
 }
 
-fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, String> {
+fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, ForgeError> {
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let decode = |s: &str| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -718,7 +718,7 @@ fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, String> {
             let len = b.len() as i64;
             let idx = if *at < 0 { len + at } else { *at };
             if idx < 0 || idx >= len {
-                return Err(format!("tamper: byte {at} is outside a {len}-byte segment"));
+                return Err(format!("tamper: byte {at} is outside a {len}-byte segment").into());
             }
             b[idx as usize] ^= xor;
             parts[i] = b64u(&b);

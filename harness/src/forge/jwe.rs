@@ -18,6 +18,8 @@ use aws_lc_rs::rsa::{
 };
 use aws_lc_rs::{constant_time, hmac};
 use base64::Engine;
+
+use super::ForgeError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -155,7 +157,7 @@ pub fn b64u(bytes: &[u8]) -> String {
 }
 
 /// Wrap `cek` for the RSA public key `spki_der` (SubjectPublicKeyInfo DER).
-pub fn wrap_rsa(alg: KeyAlg, spki_der: &[u8], cek: &[u8]) -> Result<Vec<u8>, String> {
+pub fn wrap_rsa(alg: KeyAlg, spki_der: &[u8], cek: &[u8]) -> Result<Vec<u8>, ForgeError> {
     let public = PublicEncryptingKey::from_der(spki_der).map_err(|e| format!("RSA key: {e}"))?;
     let mut out = vec![0u8; public.key_size_bytes()];
     let n = match alg {
@@ -170,7 +172,7 @@ pub fn wrap_rsa(alg: KeyAlg, spki_der: &[u8], cek: &[u8]) -> Result<Vec<u8>, Str
         }
         KeyAlg::Rsa15 => Pkcs1PublicEncryptingKey::new(public)
             .and_then(|k| k.encrypt(cek, &mut out).map(|c| c.len())),
-        other => return Err(format!("{} does not wrap with RSA", other.name())),
+        other => return Err(format!("{} does not wrap with RSA", other.name()).into()),
     }
     .map_err(|_| format!("{} wrapping failed", alg.name()))?;
     out.truncate(n);
@@ -234,9 +236,9 @@ pub fn encrypt_content(
     iv: &[u8],
     aad: &[u8],
     plaintext: &[u8],
-) -> Result<(Vec<u8>, Vec<u8>), String> {
+) -> Result<(Vec<u8>, Vec<u8>), ForgeError> {
     if cek.len() != enc.cek_len() || iv.len() != enc.iv_len() {
-        return Err(format!("{}: wrong CEK or IV length", enc.name()));
+        return Err(format!("{}: wrong CEK or IV length", enc.name()).into());
     }
     match enc {
         ContentEnc::A128CbcHs256 | ContentEnc::A256CbcHs512 => {

@@ -13,15 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::pki::{Credential, Pki};
 
-/// Why a token could not be forged. These are recipe mistakes the loader cannot see (a mutation
-/// that needs a JSON header after the header stopped being JSON, a key that is not RSA, …).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct ForgeError(pub String);
-
-pub(crate) fn err<T>(m: impl Into<String>) -> Result<T, ForgeError> {
-    Err(ForgeError(m.into()))
-}
+pub use super::ForgeError;
+pub(crate) use super::err;
 
 /// RSA signature algorithms the forge signs with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -38,7 +38,7 @@ impl Core {
         let base = self
             .profile
             .id_token_claims(&self.issuer, &self.ctx.client_id, acr, nonce);
-        id_token::build(&recipe, &self.ctx.pki, &self.token_context(base))
+        id_token::build(&recipe, &self.ctx.pki, &self.token_context(base)).map_err(String::from)
     }
 
     /// The userinfo answer of login `login` (0-based): content type, body and the claims it

@@ -219,7 +219,7 @@ impl BrokerMock {
                     .iter()
                     .map(|k| {
                         let cred = ctx.pki.get(&k.0)?;
-                        id_token::public_jwk(cred, "sig").map_err(ProviderError::Spec)
+                        id_token::public_jwk(cred, "sig").map_err(|e| ProviderError::Spec(e.0))
                     })
                     .collect::<Result<Vec<_>, ProviderError>>()?;
                 Ok(json!({ "keys": keys }))

@@ -11,6 +11,11 @@ use crate::pki::Pki;
 use crate::vector::VectorSpec;
 use crate::vector::model::{KeyUse, OidcEnvironmentSpec, RpKeySpec};
 
+/// The JWE algorithms the RP registers when a vector does not say (no broker profile is in play:
+/// token-level and `rp.keys` vectors). The flow vectors register their broker profile's pair.
+const REGISTERED_ALG_VALUES: &[&str] = &["RSA-OAEP", "RSA-OAEP-256"];
+const REGISTERED_ENC_VALUES: &[&str] = &["A128CBC-HS256", "A128GCM", "A256GCM"];
+
 /// The RP's registration at a broker whose issuer is `issuer`, from the vector's overrides:
 /// RP keys, the broker keys of `broker_jwks`, and the JWE allow-lists (`alg_values`,
 /// `enc_values` unless overridden). Token-level and flow operations share it.
@@ -91,8 +96,8 @@ pub fn stand_up(
         &o,
         pki,
         DEFAULT_ISSUER,
-        &["RSA-OAEP", "RSA-OAEP-256"],
-        &["A128CBC-HS256", "A128GCM", "A256GCM"],
+        REGISTERED_ALG_VALUES,
+        REGISTERED_ENC_VALUES,
     )?;
     if req.id_token.is_empty() {
         let recipe = spec.provider.id_token.clone().unwrap_or_default();
@@ -137,6 +142,11 @@ pub async fn stand_up_broker(
 /// Stand up an `rp.keys` vector: the registration only (no broker sees the published keys).
 pub fn stand_up_rp_keys(spec: &VectorSpec, pki: &Pki) -> Result<OidcEnvironment, String> {
     let o = spec.environment.oidc.clone().unwrap_or_default();
-    let (alg, enc) = (&["RSA-OAEP", "RSA-OAEP-256"], &["A128CBC-HS256", "A128GCM"]);
-    registration(&o, pki, DEFAULT_ISSUER, alg, enc)
+    registration(
+        &o,
+        pki,
+        DEFAULT_ISSUER,
+        REGISTERED_ALG_VALUES,
+        REGISTERED_ENC_VALUES,
+    )
 }
