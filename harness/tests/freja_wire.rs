@@ -346,54 +346,132 @@ async fn undecodable_body_gets_1010_and_foreign_reference_gets_1100() {
     assert_eq!(obs.requests[0].encoding, BodyEncoding::Undecodable);
 }
 
-#[tokio::test]
-async fn error_payload_is_a_provider_error_with_its_code() {
-    let r = run(
-        "freja:\n  auth_init:\n    - status: 422\n      body: {error: {code: 1001}}\n",
-        "",
-        email_auth(),
-    )
-    .await;
-    assert_eq!(r.reason(), Reason::ProviderError);
-    assert_eq!(r.rejection().code, Some(1001));
-    assert_eq!(r.obs.count(FrejaEndpoint::AuthGetOneResult), 0);
+/// One row: the provider's behaviour, and what the reference RP must make of it.
+struct WireCase {
+    name: &'static str,
+    provider: &'static str,
+    environment: &'static str,
+    reason: Reason,
+    code: Option<i64>,
+    status: Option<&'static str>,
+    /// Requests the mock must have seen per endpoint.
+    requests: &'static [(FrejaEndpoint, u32)],
+    /// Anything else the row checks.
+    also: fn(&Run),
 }
 
-#[tokio::test]
-async fn error_status_without_error_payload_is_an_http_status() {
-    let r = run(
-        "freja:\n  auth_init:\n    - status: 503\n      body: {text: \"<html>down</html>\"}\n",
-        "",
-        email_auth(),
-    )
-    .await;
-    assert_eq!(r.reason(), Reason::HttpStatus);
-    assert_eq!(r.rejection().status.as_deref(), Some("503"));
-}
+const WIRE_CASES: &[WireCase] = &[
+    WireCase {
+        name: "an error payload is a provider error with its code",
+        provider: "freja:\n  auth_init:\n    - status: 422\n      body: {error: {code: 1001}}\n",
+        environment: "",
+        reason: Reason::ProviderError,
+        code: Some(1001),
+        status: None,
+        requests: &[(FrejaEndpoint::AuthGetOneResult, 0)],
+        also: |_| {},
+    },
+    WireCase {
+        name: "an error status without an error payload is an HTTP status",
+        provider: "freja:\n  auth_init:\n    - status: 503\n      body: {text: \"<html>down</html>\"}\n",
+        environment: "",
+        reason: Reason::HttpStatus,
+        code: None,
+        status: Some("503"),
+        requests: &[],
+        also: |_| {},
+    },
+    WireCase {
+        name: "status 500 is seen exactly once",
+        provider: "freja:\n  auth_init:\n    - status: 500\n      body: {error: {code: 0}}\n",
+        environment: "",
+        reason: Reason::ProviderError,
+        code: Some(0),
+        status: None,
+        requests: &[(FrejaEndpoint::AuthInit, 1)],
+        also: |_| {},
+    },
+    WireCase {
+        name: "a redirect is not followed and the canary is not hit",
+        provider: REDIRECT,
+        environment: "",
+        reason: Reason::HttpStatus,
+        code: None,
+        status: Some("302"),
+        requests: &[(FrejaEndpoint::AuthInit, 1)],
+        also: |r| assert!(r.obs.canary_requests.is_empty()),
+    },
+    WireCase {
+        name: "a reset is a transport failure",
+        provider: "freja:\n  auth_init:\n    - fault: reset\n",
+        environment: "",
+        reason: Reason::Transport,
+        code: None,
+        status: None,
+        requests: &[(FrejaEndpoint::AuthInit, 1)],
+        also: |r| assert_eq!(r.obs.requests[0].response_status, 0),
+    },
+    WireCase {
+        name: "a truncated answer is a transport failure",
+        provider: "freja:\n  auth_get_one_result:\n    - fault: truncate\n",
+        environment: "",
+        reason: Reason::Transport,
+        code: None,
+        status: None,
+        requests: &[(FrejaEndpoint::AuthGetOneResult, 1)],
+        also: |_| {},
+    },
+    WireCase {
+        name: "a delay past the HTTP timeout is a timeout",
+        provider: "freja:\n  auth_get_one_result:\n    - delay: 600ms\n",
+        environment: "http_timeout: 150ms\n",
+        reason: Reason::Timeout,
+        code: None,
+        status: None,
+        requests: &[(FrejaEndpoint::AuthGetOneResult, 1)],
+        also: |_| {},
+    },
+    WireCase {
+        name: "CANCELED is not approved",
+        provider: "freja:\n  auth_get_one_result:\n    - body: {result: {status: CANCELED}}\n",
+        environment: "",
+        reason: Reason::StatusNotApproved,
+        code: None,
+        status: Some("CANCELED"),
+        requests: &[],
+        also: |_| {},
+    },
+    WireCase {
+        name: "a signature by an unpinned key is key_unknown",
+        provider: "freja:\n  auth_get_one_result:\n    - body: {result: {status: APPROVED, details: {key: freja-jws-retired}}}\n",
+        environment: "",
+        reason: Reason::KeyUnknown,
+        code: None,
+        status: None,
+        requests: &[],
+        also: |_| {},
+    },
+];
 
 #[tokio::test]
-async fn status_500_is_seen_exactly_once() {
-    let r = run(
-        "freja:\n  auth_init:\n    - status: 500\n      body: {error: {code: 0}}\n",
-        "",
-        email_auth(),
-    )
-    .await;
-    assert_eq!(r.reason(), Reason::ProviderError);
-    assert_eq!(r.rejection().code, Some(0));
-    assert_eq!(r.obs.count(FrejaEndpoint::AuthInit), 1);
+async fn each_wire_behaviour_gets_its_reason() {
+    for c in WIRE_CASES {
+        let r = run(c.provider, c.environment, email_auth()).await;
+        assert_eq!(r.reason(), c.reason, "{}: {:?}", c.name, r.outcome);
+        if c.code.is_some() {
+            assert_eq!(r.rejection().code, c.code, "{}", c.name);
+        }
+        if c.status.is_some() {
+            assert_eq!(r.rejection().status.as_deref(), c.status, "{}", c.name);
+        }
+        for (ep, n) in c.requests {
+            assert_eq!(r.obs.count(*ep), *n, "{}: {ep:?}", c.name);
+        }
+        (c.also)(&r);
+    }
 }
 
 const REDIRECT: &str = "freja:\n  auth_init:\n    - status: 302\n      redirect_to_canary: true\n";
-
-#[tokio::test]
-async fn redirect_is_not_followed_and_canary_not_hit() {
-    let r = run(REDIRECT, "", email_auth()).await;
-    assert_eq!(r.reason(), Reason::HttpStatus);
-    assert_eq!(r.rejection().status.as_deref(), Some("302"));
-    assert!(r.obs.canary_requests.is_empty());
-    assert_eq!(r.obs.count(FrejaEndpoint::AuthInit), 1);
-}
 
 #[tokio::test]
 async fn untrusted_expired_and_wrong_host_server_certificates() {
@@ -439,31 +517,6 @@ async fn untrusted_client_certificate_fails_the_handshake() {
 }
 
 #[tokio::test]
-async fn reset_is_a_transport_failure() {
-    let r = run(
-        "freja:\n  auth_init:\n    - fault: reset\n",
-        "",
-        email_auth(),
-    )
-    .await;
-    assert_eq!(r.reason(), Reason::Transport, "{:?}", r.outcome);
-    assert_eq!(r.obs.count(FrejaEndpoint::AuthInit), 1);
-    assert_eq!(r.obs.requests[0].response_status, 0);
-}
-
-#[tokio::test]
-async fn truncate_is_a_transport_failure() {
-    let r = run(
-        "freja:\n  auth_get_one_result:\n    - fault: truncate\n",
-        "",
-        email_auth(),
-    )
-    .await;
-    assert_eq!(r.reason(), Reason::Transport, "{:?}", r.outcome);
-    assert_eq!(r.obs.count(FrejaEndpoint::AuthGetOneResult), 1);
-}
-
-#[tokio::test]
 async fn truncate_sends_the_head_and_half_the_body() {
     let op = email_auth();
     let mock = start("freja:\n  auth_init:\n    - fault: truncate\n      body: {text: \"0123456789abcdefghij\"}\n", &op).await;
@@ -495,41 +548,6 @@ async fn truncate_sends_the_head_and_half_the_body() {
         "{err:?}"
     );
     mock.shutdown().await;
-}
-
-#[tokio::test]
-async fn delay_past_http_timeout_is_a_timeout() {
-    let r = run(
-        "freja:\n  auth_get_one_result:\n    - delay: 600ms\n",
-        "http_timeout: 150ms\n",
-        email_auth(),
-    )
-    .await;
-    assert_eq!(r.reason(), Reason::Timeout, "{:?}", r.outcome);
-    assert_eq!(r.obs.count(FrejaEndpoint::AuthGetOneResult), 1);
-}
-
-#[tokio::test]
-async fn canceled_is_not_approved() {
-    let r = run(
-        "freja:\n  auth_get_one_result:\n    - body: {result: {status: CANCELED}}\n",
-        "",
-        email_auth(),
-    )
-    .await;
-    assert_eq!(r.reason(), Reason::StatusNotApproved);
-    assert_eq!(r.rejection().status.as_deref(), Some("CANCELED"));
-}
-
-#[tokio::test]
-async fn signature_by_an_unpinned_key_is_key_unknown() {
-    let r = run(
-        "freja:\n  auth_get_one_result:\n    - body: {result: {status: APPROVED, details: {key: freja-jws-retired}}}\n",
-        "",
-        email_auth(),
-    )
-    .await;
-    assert_eq!(r.reason(), Reason::KeyUnknown, "{:?}", r.outcome);
 }
 
 #[tokio::test]

@@ -160,10 +160,9 @@ pub async fn run(
     results.sort_by_key(|(i, _)| *i);
     let vectors: Vec<report::VectorResult> = results.into_iter().map(|(_, r)| r).collect();
     let desc = rp.describe();
-    let mut summary = report::Summary::default();
+    let summary = report::Summary::of(&vectors);
     let mut failures_by_severity = BTreeMap::new();
     for v in &vectors {
-        summary.add(v.result);
         if matches!(
             v.result,
             report::Verdict::Fail | report::Verdict::Error | report::Verdict::Xpass
