@@ -91,6 +91,69 @@ impl std::fmt::Display for AdapterError {
 
 impl std::error::Error for AdapterError {}
 
+impl Environment {
+    /// An environment for `vector_id` with no provider side yet.
+    pub fn new(vector_id: impl Into<String>) -> Environment {
+        Environment {
+            vector_id: vector_id.into(),
+            ..Environment::default()
+        }
+    }
+}
+
+impl FrejaRequest {
+    pub fn new(user_info_type: UserInfoType, user_info: impl Into<String>) -> FrejaRequest {
+        FrejaRequest {
+            user_info_type,
+            user_info: user_info.into(),
+            country: None,
+            min_registration_level: None,
+            attributes_to_return: Vec::new(),
+        }
+    }
+}
+
+impl FrejaSignRequest {
+    pub fn new(
+        user_info_type: UserInfoType,
+        user_info: impl Into<String>,
+        text: impl Into<String>,
+    ) -> FrejaSignRequest {
+        FrejaSignRequest {
+            user_info_type,
+            user_info: user_info.into(),
+            country: None,
+            min_registration_level: None,
+            attributes_to_return: Vec::new(),
+            title: None,
+            text: text.into(),
+        }
+    }
+}
+
+impl BeginLogin {
+    pub fn new(session: impl Into<String>) -> BeginLogin {
+        BeginLogin {
+            session: session.into(),
+        }
+    }
+}
+
+impl FinishLogin {
+    pub fn new(session: impl Into<String>, callback_url: impl Into<String>) -> FinishLogin {
+        FinishLogin {
+            session: session.into(),
+            callback_url: callback_url.into(),
+        }
+    }
+}
+
+impl DnRequest {
+    pub fn new(subject: Vec<DnAttribute>) -> DnRequest {
+        DnRequest { subject }
+    }
+}
+
 /// What an RP says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RpDescription {
@@ -158,6 +221,7 @@ impl UserInfoType {
 /// Inputs of `freja.authenticate`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FrejaRequest {
     pub user_info_type: UserInfoType,
     /// The user reference: an e-mail address, a phone number, an SSN, or `N/A` for INFERRED.
@@ -176,6 +240,7 @@ pub struct FrejaRequest {
 /// Inputs of `freja.sign`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FrejaSignRequest {
     pub user_info_type: UserInfoType,
     pub user_info: String,
@@ -195,8 +260,9 @@ pub struct FrejaSignRequest {
 /// fills in the mock's transaction reference and the token it built from `provider.details`
 /// (signed for the user `asa.oberg@example.se`), then runs the operation in the mock's
 /// environment (pinned certificates, canary). An explicit value is passed through verbatim.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FrejaVerifyDetails {
     /// A signature result (`signRef`) rather than an authentication result (`authRef`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -211,8 +277,9 @@ pub struct FrejaVerifyDetails {
 
 /// Everything a real deployment would configure, pointing at the mocks the harness stood up.
 /// All URLs are loopback.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Environment {
     /// The vector being run, for the RP's logs.
     pub vector_id: String,
@@ -223,8 +290,9 @@ pub struct Environment {
 }
 
 /// Inputs of `oidc.validate_id_token`: the token and what the RP knows of the login it belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IdTokenRequest {
     /// The `id_token` of the token response, compact serialization. In a vector file leave it
     /// out: the harness builds it from `provider.id_token` and fills it in.
@@ -241,6 +309,7 @@ pub struct IdTokenRequest {
 /// Inputs of `oidc.begin_login`. A vector leaves `session` out; the harness fills it in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BeginLogin {
     /// The user agent's session at the RP (what a cookie would carry). `oidc.finish_login` names
     /// the same session. Unique per login and vector.
@@ -252,6 +321,7 @@ pub struct BeginLogin {
 /// `oidc.begin_login` first, plays the browser at the mock broker, and fills them in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FinishLogin {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub session: String,
@@ -264,12 +334,14 @@ pub struct FinishLogin {
 /// Inputs of `rp.keys`: none; the keys are the environment's `oidc.rp_keys`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RpKeysRequest {}
 
 /// Where the mock FTN broker listens, and the rest of the RP's registration that only the flow
 /// operations need. All URLs are loopback HTTPS, served with a certificate of `trust_anchors_pem`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BrokerEnvironment {
     /// The OpenID Provider metadata (`/.well-known/openid-configuration`), for RPs that discover;
     /// it lists the same endpoints as below.
@@ -303,8 +375,9 @@ pub struct BrokerEnvironment {
 }
 
 /// The OpenID Connect side of an environment: the RP's registration at the broker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct OidcEnvironment {
     /// The broker's Issuer Identifier; `iss` must equal it exactly.
     pub issuer: String,
@@ -342,8 +415,9 @@ pub struct RpKey {
 }
 
 /// The Freja eID side of an environment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FrejaEnvironment {
     /// Base URL of the mock services host, e.g. `https://127.0.0.1:40123`.
     pub base_url: String,
@@ -487,8 +561,9 @@ impl std::fmt::Display for Reason {
 
 /// Inputs of `dn.validate`: a subject as its attributes in order (repeats and unknown types are
 /// part of what is tested, so this is a list, not a map).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DnRequest {
     pub subject: Vec<DnAttribute>,
 }

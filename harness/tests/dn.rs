@@ -7,23 +7,21 @@ use eidconf::reference::{Fault, ReferenceRp};
 use proptest::prelude::*;
 
 fn subject(attrs: &[(&str, &str)]) -> Operation {
-    Operation::DnValidate(DnRequest {
-        subject: attrs
+    Operation::DnValidate({
+        let mut x = DnRequest::default();
+        x.subject = attrs
             .iter()
             .map(|(k, v)| DnAttribute {
                 kind: (*k).into(),
                 value: (*v).into(),
             })
-            .collect(),
+            .collect();
+        x
     })
 }
 
 async fn verdict(faults: &[Fault], attrs: &[(&str, &str)]) -> Result<(), (Reason, String)> {
-    let env = Environment {
-        vector_id: "dn.test".into(),
-        freja: None,
-        oidc: None,
-    };
+    let env = Environment::new("dn.test");
     match ReferenceRp::new(faults).perform(&env, subject(attrs)).await {
         Outcome::Accepted { .. } => Ok(()),
         Outcome::Rejected(r) => Err((r.reason, r.claim.unwrap_or_default())),

@@ -31,34 +31,31 @@ fn pki() -> Pki {
 }
 
 fn email_auth() -> Operation {
-    Operation::FrejaAuthenticate(FrejaRequest {
-        user_info_type: UserInfoType::Email,
-        user_info: "asa.oberg@example.se".into(),
-        country: None,
-        min_registration_level: None,
-        attributes_to_return: vec!["BASIC_USER_INFO".into(), "EMAIL_ADDRESS".into()],
+    Operation::FrejaAuthenticate({
+        let mut x = FrejaRequest::new(UserInfoType::Email, "asa.oberg@example.se");
+        x.attributes_to_return = vec!["BASIC_USER_INFO".into(), "EMAIL_ADDRESS".into()];
+        x
     })
 }
 
 fn ssn_auth() -> Operation {
-    Operation::FrejaAuthenticate(FrejaRequest {
-        user_info_type: UserInfoType::Ssn,
-        user_info: "195210131234".into(),
-        country: Some("SE".into()),
-        min_registration_level: Some("EXTENDED".into()),
-        attributes_to_return: vec![],
+    Operation::FrejaAuthenticate({
+        let mut x = FrejaRequest::new(UserInfoType::Ssn, "195210131234");
+        x.country = Some("SE".into());
+        x.min_registration_level = Some("EXTENDED".into());
+        x
     })
 }
 
 fn sign_op() -> Operation {
-    Operation::FrejaSign(FrejaSignRequest {
-        user_info_type: UserInfoType::Email,
-        user_info: "asa.oberg@example.se".into(),
-        country: None,
-        min_registration_level: None,
-        attributes_to_return: vec![],
-        title: Some("Avtal".into()),
-        text: "Jag godkänner avtalet".into(),
+    Operation::FrejaSign({
+        let mut x = FrejaSignRequest::new(
+            UserInfoType::Email,
+            "asa.oberg@example.se",
+            "Jag godkänner avtalet",
+        );
+        x.title = Some("Avtal".into());
+        x
     })
 }
 
@@ -133,13 +130,14 @@ async fn start(provider_yaml: &str, op: &Operation) -> FrejaMock {
 
 async fn run_rp(faults: &[Fault], provider_yaml: &str, env_yaml: &str, op: Operation) -> Run {
     let mock = start(provider_yaml, &op).await;
-    let env = Environment {
-        vector_id: VECTOR.into(),
-        oidc: None,
-        freja: Some(
+    let env = {
+        let mut x = Environment::default();
+        x.vector_id = VECTOR.into();
+        x.freja = Some(
             mock.environment(&environment(env_yaml))
                 .expect("environment"),
-        ),
+        );
+        x
     };
     let rp = ReferenceRp::new(faults);
     // A panicking RP must not take the test down: run it as a task.
@@ -833,24 +831,29 @@ fn loopback_guard() {
 
 #[tokio::test]
 async fn verify_details_runs_in_the_mock_environment() {
-    let op = Operation::FrejaVerifyDetails(eidconf::adapter::FrejaVerifyDetails {
-        sign: false,
-        reference: String::new(),
-        details: String::new(),
+    let op = Operation::FrejaVerifyDetails({
+        let mut x = eidconf::adapter::FrejaVerifyDetails::default();
+        x.sign = false;
+        x.reference = String::new();
+        x.details = String::new();
+        x
     });
     let mock = start("", &op).await;
     let (token, reference) = mock.details_token(false).expect("token");
     assert_eq!(reference, reference_for(VECTOR));
-    let env = Environment {
-        vector_id: VECTOR.into(),
-        freja: Some(mock.environment(&environment("")).expect("environment")),
-        oidc: None,
+    let env = {
+        let mut x = Environment::default();
+        x.vector_id = VECTOR.into();
+        x.freja = Some(mock.environment(&environment("")).expect("environment"));
+        x
     };
     let verify = |reference: &str| {
-        Operation::FrejaVerifyDetails(eidconf::adapter::FrejaVerifyDetails {
-            sign: false,
-            reference: reference.into(),
-            details: token.clone(),
+        Operation::FrejaVerifyDetails({
+            let mut x = eidconf::adapter::FrejaVerifyDetails::default();
+            x.sign = false;
+            x.reference = reference.into();
+            x.details = token.clone();
+            x
         })
     };
     let ok = ReferenceRp::new(&[])

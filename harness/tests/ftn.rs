@@ -26,10 +26,12 @@ fn pki() -> Pki {
 }
 
 fn request(token: String) -> IdTokenRequest {
-    IdTokenRequest {
-        id_token: token,
-        nonce: Some(DEFAULT_NONCE.into()),
-        acr_values: vec!["http://ftn.ficora.fi/2017/loa2".into()],
+    {
+        let mut x = IdTokenRequest::default();
+        x.id_token = token;
+        x.nonce = Some(DEFAULT_NONCE.into());
+        x.acr_values = vec!["http://ftn.ficora.fi/2017/loa2".into()];
+        x
     }
 }
 
@@ -53,10 +55,11 @@ async fn validate_token(faults: &[Fault], recipe: &TokenRecipe, token: String) -
     let mut req = request(token);
     let oidc =
         eidconf::provider::ftn::stand_up(&vector_with(recipe), &pki, &mut req).expect("stands up");
-    let env = eidconf::adapter::Environment {
-        vector_id: "ftn.test".into(),
-        freja: None,
-        oidc: Some(oidc),
+    let env = {
+        let mut x = eidconf::adapter::Environment::default();
+        x.vector_id = "ftn.test".into();
+        x.oidc = Some(oidc);
+        x
     };
     ReferenceRp::new(faults)
         .perform(&env, Operation::OidcValidateIdToken(req))
@@ -257,10 +260,11 @@ async fn every_accepted_ftn_vector_returns_exactly_the_signed_claims() {
         let mut req = req.clone();
         req.id_token = forged.token;
         let oidc = eidconf::provider::ftn::stand_up(&v.spec, &pki, &mut req).unwrap();
-        let env = eidconf::adapter::Environment {
-            vector_id: v.id().into(),
-            freja: None,
-            oidc: Some(oidc),
+        let env = {
+            let mut x = eidconf::adapter::Environment::default();
+            x.vector_id = v.id().into();
+            x.oidc = Some(oidc);
+            x
         };
         let out = ReferenceRp::new(&[])
             .perform(&env, Operation::OidcValidateIdToken(req))

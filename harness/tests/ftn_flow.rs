@@ -249,34 +249,39 @@ fn default_keys() -> Vec<RpKey> {
 
 fn env(base: &str, userinfo: Option<&str>) -> Environment {
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    Environment {
-        vector_id: "ftn.flow.test".into(),
-        freja: None,
-        oidc: Some(OidcEnvironment {
-            issuer: DEFAULT_ISSUER.into(),
-            client_id: DEFAULT_CLIENT_ID.into(),
-            rp_keys: default_keys(),
-            broker_jwks: json!({}),
-            id_token_signing_alg_values: strings(&["RS256"]),
-            id_token_encryption_alg_values: strings(&["RSA-OAEP", "RSA-OAEP-256"]),
-            id_token_encryption_enc_values: strings(&["A128CBC-HS256", "A128GCM", "A256GCM"]),
-            encryption_required: true,
-            clock_skew_seconds: 60,
-            broker: Some(BrokerEnvironment {
-                discovery_url: format!("{base}/.well-known/openid-configuration"),
-                authorization_endpoint: format!("{base}/authorize"),
-                token_endpoint: format!("{base}/token"),
-                jwks_uri: format!("{base}/jwks"),
-                userinfo_endpoint: userinfo.map(|_| format!("{base}/userinfo")),
-                userinfo_response: userinfo.map(str::to_owned),
-                trust_anchors_pem: vec![pki().trust_anchor().unwrap().cert_pem.clone()],
-                redirect_uri: REDIRECT.into(),
-                acr_values: strings(&[ACR]),
-                scope: strings(&["openid", "profile"]),
-                front_channel_parameters: strings(&["client_id"]),
-                http_timeout_ms: 5_000,
-            }),
-        }),
+    {
+        let mut x = Environment::default();
+        x.vector_id = "ftn.flow.test".into();
+        x.oidc = Some({
+            let mut x = OidcEnvironment::default();
+            x.issuer = DEFAULT_ISSUER.into();
+            x.client_id = DEFAULT_CLIENT_ID.into();
+            x.rp_keys = default_keys();
+            x.broker_jwks = json!({});
+            x.id_token_signing_alg_values = strings(&["RS256"]);
+            x.id_token_encryption_alg_values = strings(&["RSA-OAEP", "RSA-OAEP-256"]);
+            x.id_token_encryption_enc_values = strings(&["A128CBC-HS256", "A128GCM", "A256GCM"]);
+            x.encryption_required = true;
+            x.clock_skew_seconds = 60;
+            x.broker = Some({
+                let mut x = BrokerEnvironment::default();
+                x.discovery_url = format!("{base}/.well-known/openid-configuration");
+                x.authorization_endpoint = format!("{base}/authorize");
+                x.token_endpoint = format!("{base}/token");
+                x.jwks_uri = format!("{base}/jwks");
+                x.userinfo_endpoint = userinfo.map(|_| format!("{base}/userinfo"));
+                x.userinfo_response = userinfo.map(str::to_owned);
+                x.trust_anchors_pem = vec![pki().trust_anchor().unwrap().cert_pem.clone()];
+                x.redirect_uri = REDIRECT.into();
+                x.acr_values = strings(&[ACR]);
+                x.scope = strings(&["openid", "profile"]);
+                x.front_channel_parameters = strings(&["client_id"]);
+                x.http_timeout_ms = 5_000;
+                x
+            });
+            x
+        });
+        x
     }
 }
 
@@ -309,8 +314,10 @@ struct Begun {
 }
 
 async fn begin(rp: &ReferenceRp, env: &Environment, session: &str) -> Begun {
-    let op = Operation::OidcBeginLogin(BeginLogin {
-        session: session.into(),
+    let op = Operation::OidcBeginLogin({
+        let mut x = BeginLogin::default();
+        x.session = session.into();
+        x
     });
     let Outcome::Accepted {
         authorization_url: Some(url),
@@ -337,9 +344,11 @@ async fn begin(rp: &ReferenceRp, env: &Environment, session: &str) -> Begun {
 }
 
 async fn finish(rp: &ReferenceRp, env: &Environment, session: &str, callback: String) -> Outcome {
-    let op = Operation::OidcFinishLogin(FinishLogin {
-        session: session.into(),
-        callback_url: callback,
+    let op = Operation::OidcFinishLogin({
+        let mut x = FinishLogin::default();
+        x.session = session.into();
+        x.callback_url = callback;
+        x
     });
     rp.perform(env, op).await
 }
@@ -488,7 +497,9 @@ async fn reference_refuses_key_configurations() {
         env.oidc.as_mut().unwrap().rp_keys = keys;
     };
     let mut e = env("https://127.0.0.1:9", None);
-    let o = rp.perform(&e, Operation::RpKeys(RpKeysRequest {})).await;
+    let o = rp
+        .perform(&e, Operation::RpKeys(RpKeysRequest::default()))
+        .await;
     let Outcome::Accepted { jwks: Some(j), .. } = o else {
         panic!("{o:?}")
     };
@@ -510,7 +521,9 @@ async fn reference_refuses_key_configurations() {
             k.kid = format!("k{i}");
         }
         keys(&mut e, bad);
-        let o = rp.perform(&e, Operation::RpKeys(RpKeysRequest {})).await;
+        let o = rp
+            .perform(&e, Operation::RpKeys(RpKeysRequest::default()))
+            .await;
         assert_eq!(reason(&o), Some((Reason::InvalidInput, None)), "{o:?}");
     }
 }

@@ -74,10 +74,12 @@ fn base_claims(pki: &Pki) -> Map<String, Value> {
 }
 
 async fn validate(token: String, pki: &Pki) -> Outcome {
-    let mut req = IdTokenRequest {
-        id_token: token,
-        nonce: Some(DEFAULT_NONCE.into()),
-        acr_values: vec![DEFAULT_ACR.into()],
+    let mut req = {
+        let mut x = IdTokenRequest::default();
+        x.id_token = token;
+        x.nonce = Some(DEFAULT_NONCE.into());
+        x.acr_values = vec![DEFAULT_ACR.into()];
+        x
     };
     let text = "vectors:\n  - id: ftn.interop.x\n    title: t\n    requirements: [R]\n    severity: low\n    operation: {op: oidc.validate_id_token}\n    expect: {verdict: accepted}\n";
     let spec = eidconf::vector::load::parse_file(Path::new("t.yaml"), text)
@@ -85,10 +87,11 @@ async fn validate(token: String, pki: &Pki) -> Outcome {
         .remove(0)
         .spec;
     let oidc = eidconf::provider::ftn::stand_up(&spec, pki, &mut req).unwrap();
-    let env = Environment {
-        vector_id: "ftn.interop".into(),
-        freja: None,
-        oidc: Some(oidc),
+    let env = {
+        let mut x = Environment::default();
+        x.vector_id = "ftn.interop".into();
+        x.oidc = Some(oidc);
+        x
     };
     ReferenceRp::new(&[])
         .perform(&env, Operation::OidcValidateIdToken(req))
@@ -275,10 +278,12 @@ async fn duplicate_claims_with_the_valid_value_last_are_refused_and_the_vectors_
 #[tokio::test]
 async fn freja_details_built_by_other_libraries_are_accepted() {
     let pki = pki();
-    let op = Operation::FrejaVerifyDetails(FrejaVerifyDetails {
-        sign: false,
-        reference: String::new(),
-        details: String::new(),
+    let op = Operation::FrejaVerifyDetails({
+        let mut x = FrejaVerifyDetails::default();
+        x.sign = false;
+        x.reference = String::new();
+        x.details = String::new();
+        x
     });
     let ctx = MockContext {
         pki: pki.clone(),
@@ -309,16 +314,19 @@ async fn freja_details_built_by_other_libraries_are_accepted() {
         &jsonwebtoken::EncodingKey::from_rsa_pem(cred.key_pem.as_bytes()).unwrap(),
     )
     .unwrap();
-    let env = Environment {
-        vector_id: "freja.interop".into(),
-        freja: Some(mock.environment(&EnvironmentSpec::default()).unwrap()),
-        oidc: None,
+    let env = {
+        let mut x = Environment::default();
+        x.vector_id = "freja.interop".into();
+        x.freja = Some(mock.environment(&EnvironmentSpec::default()).unwrap());
+        x
     };
     for (what, details) in [("josekit", by_josekit), ("jsonwebtoken", by_jsonwebtoken)] {
-        let op = Operation::FrejaVerifyDetails(FrejaVerifyDetails {
-            sign: false,
-            reference: reference.clone(),
-            details,
+        let op = Operation::FrejaVerifyDetails({
+            let mut x = FrejaVerifyDetails::default();
+            x.sign = false;
+            x.reference = reference.clone();
+            x.details = details;
+            x
         });
         let out = ReferenceRp::new(&[]).perform(&env, op).await;
         assert_eq!(

@@ -34,11 +34,7 @@ enum Mock {
 /// Stand up `vector`. The error says what could not be built; the vector is then an `error`.
 pub async fn stand_up(vector: &Vector, pki: &Pki) -> Result<Stage, String> {
     let mut op = vector.spec.operation.clone();
-    let mut env = Environment {
-        vector_id: vector.id().to_owned(),
-        freja: None,
-        oidc: None,
-    };
+    let mut env = Environment::new(vector.id());
     let mock = match &mut op {
         Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) => {
             let (broker, oidc) = ftn::stand_up_broker(vector, pki).await?;

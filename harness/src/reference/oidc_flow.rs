@@ -310,11 +310,10 @@ async fn finish(
     if cache.keys.is_none() || has(Fault::JwksRefreshEveryLogin) {
         cache.keys = Some(http.jwks(&broker.jwks_uri).await?);
     }
-    let id_req = IdTokenRequest {
-        id_token: token.id_token,
-        nonce: Some(pending.nonce.clone()),
-        acr_values: broker.acr_values.clone(),
-    };
+    let mut id_req = IdTokenRequest::default();
+    id_req.id_token = token.id_token;
+    id_req.nonce = Some(pending.nonce.clone());
+    id_req.acr_values = broker.acr_values.clone();
     let mut claims = with_refresh(faults, &http, broker, &mut cache, |jwks| {
         let v = Validator::new(faults, oidc, jwks);
         (v.id_token(&id_req), v.inner_kid_unknown())

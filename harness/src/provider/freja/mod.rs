@@ -167,23 +167,23 @@ impl FrejaMock {
             .iter()
             .map(|n| self.pki.get(n).map(|c| c.cert_pem.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(FrejaEnvironment {
-            base_url: self.base_url.clone(),
-            trust_anchors_pem: vec![self.pki.trust_anchor()?.cert_pem.clone()],
-            client_certificate_pem: self.pki.chain_pem(client)?,
-            client_key_pem: self.pki.get(client)?.key_pem.clone(),
-            jws_certificates_pem,
-            poll_interval_ms: spec
-                .poll_interval
-                .map_or(DEFAULT_POLL_INTERVAL_MS, |d| d.as_millis()),
-            http_timeout_ms: spec
-                .http_timeout
-                .map_or(DEFAULT_HTTP_TIMEOUT_MS, |d| d.as_millis()),
-            flow_timeout_ms: spec
-                .flow_timeout
-                .map_or(DEFAULT_FLOW_TIMEOUT_MS, |d| d.as_millis()),
-            relying_party_id: spec.relying_party_id.clone(),
-        })
+        let mut env = FrejaEnvironment::default();
+        env.base_url = self.base_url.clone();
+        env.trust_anchors_pem = vec![self.pki.trust_anchor()?.cert_pem.clone()];
+        env.client_certificate_pem = self.pki.chain_pem(client)?;
+        env.client_key_pem = self.pki.get(client)?.key_pem.clone();
+        env.jws_certificates_pem = jws_certificates_pem;
+        env.poll_interval_ms = spec
+            .poll_interval
+            .map_or(DEFAULT_POLL_INTERVAL_MS, |d| d.as_millis());
+        env.http_timeout_ms = spec
+            .http_timeout
+            .map_or(DEFAULT_HTTP_TIMEOUT_MS, |d| d.as_millis());
+        env.flow_timeout_ms = spec
+            .flow_timeout
+            .map_or(DEFAULT_FLOW_TIMEOUT_MS, |d| d.as_millis());
+        env.relying_party_id = spec.relying_party_id.clone();
+        Ok(env)
     }
 
     /// Everything the mock saw, for judging and evidence.

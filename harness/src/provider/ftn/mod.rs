@@ -288,26 +288,26 @@ impl BrokerMock {
         let mut scope = vec!["openid".to_owned()];
         scope.extend(p.extra_scopes().iter().map(|s| s.to_string()));
         let userinfo = p.userinfo();
-        env.broker = Some(BrokerEnvironment {
-            discovery_url: self.core.url(BrokerEndpoint::BrokerDiscovery),
-            authorization_endpoint: self.core.url(BrokerEndpoint::BrokerAuthorize),
-            token_endpoint: self.core.url(BrokerEndpoint::BrokerToken),
-            jwks_uri: self.core.url(BrokerEndpoint::BrokerJwks),
-            userinfo_endpoint: userinfo.map(|_| self.core.url(BrokerEndpoint::BrokerUserinfo)),
-            userinfo_response: userinfo.map(str::to_owned),
-            trust_anchors_pem: vec![self.core.ctx.pki.trust_anchor()?.cert_pem.clone()],
-            redirect_uri: self.core.ctx.redirect_uri.clone(),
-            acr_values: self.core.ctx.acr_values.clone(),
-            scope,
-            front_channel_parameters: p
-                .front_channel_parameters()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            http_timeout_ms: spec
-                .http_timeout
-                .map_or(super::DEFAULT_HTTP_TIMEOUT_MS, |d| d.as_millis()),
-        });
+        let mut b = BrokerEnvironment::default();
+        b.discovery_url = self.core.url(BrokerEndpoint::BrokerDiscovery);
+        b.authorization_endpoint = self.core.url(BrokerEndpoint::BrokerAuthorize);
+        b.token_endpoint = self.core.url(BrokerEndpoint::BrokerToken);
+        b.jwks_uri = self.core.url(BrokerEndpoint::BrokerJwks);
+        b.userinfo_endpoint = userinfo.map(|_| self.core.url(BrokerEndpoint::BrokerUserinfo));
+        b.userinfo_response = userinfo.map(str::to_owned);
+        b.trust_anchors_pem = vec![self.core.ctx.pki.trust_anchor()?.cert_pem.clone()];
+        b.redirect_uri = self.core.ctx.redirect_uri.clone();
+        b.acr_values = self.core.ctx.acr_values.clone();
+        b.scope = scope;
+        b.front_channel_parameters = p
+            .front_channel_parameters()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        b.http_timeout_ms = spec
+            .http_timeout
+            .map_or(super::DEFAULT_HTTP_TIMEOUT_MS, |d| d.as_millis());
+        env.broker = Some(b);
         Ok(env)
     }
 

@@ -39,7 +39,7 @@ impl Player<'_> {
         self.broker.start_login(1, &session, None);
         let out = self
             .rp
-            .call(Operation::OidcBeginLogin(BeginLogin { session }))
+            .call(Operation::OidcBeginLogin(BeginLogin::new(session)))
             .await?;
         self.broker.record_outcome(1, &out);
         if let Outcome::Accepted {
@@ -78,9 +78,7 @@ impl Player<'_> {
                 self.broker.start_login(n, &session, None);
                 let begin = self
                     .rp
-                    .call(Operation::OidcBeginLogin(BeginLogin {
-                        session: session.clone(),
-                    }))
+                    .call(Operation::OidcBeginLogin(BeginLogin::new(session.clone())))
                     .await?;
                 let Outcome::Accepted {
                     authorization_url: Some(url),
@@ -103,10 +101,10 @@ impl Player<'_> {
             };
             let finish = self
                 .rp
-                .call(Operation::OidcFinishLogin(FinishLogin {
-                    session: session.clone(),
-                    callback_url: callback_url.clone(),
-                }))
+                .call(Operation::OidcFinishLogin(FinishLogin::new(
+                    session.clone(),
+                    callback_url.clone(),
+                )))
                 .await?;
             self.broker.record_outcome(n, &finish);
             if !replay {

@@ -61,27 +61,26 @@ pub fn registration(
         )?);
     }
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    Ok(OidcEnvironment {
-        issuer: o.issuer.clone().unwrap_or_else(|| issuer.into()),
-        client_id: o
-            .client_id
-            .clone()
-            .unwrap_or_else(|| DEFAULT_CLIENT_ID.into()),
-        rp_keys: keys,
-        broker_jwks: json!({ "keys": jwks }),
-        id_token_signing_alg_values: strings(&["RS256"]),
-        id_token_encryption_alg_values: o
-            .encryption_alg_values
-            .clone()
-            .unwrap_or_else(|| strings(alg_values)),
-        id_token_encryption_enc_values: o
-            .encryption_enc_values
-            .clone()
-            .unwrap_or_else(|| strings(enc_values)),
-        encryption_required: o.encryption_required.unwrap_or(true),
-        clock_skew_seconds: 60,
-        broker: None,
-    })
+    let mut env = OidcEnvironment::default();
+    env.issuer = o.issuer.clone().unwrap_or_else(|| issuer.into());
+    env.client_id = o
+        .client_id
+        .clone()
+        .unwrap_or_else(|| DEFAULT_CLIENT_ID.into());
+    env.rp_keys = keys;
+    env.broker_jwks = json!({ "keys": jwks });
+    env.id_token_signing_alg_values = strings(&["RS256"]);
+    env.id_token_encryption_alg_values = o
+        .encryption_alg_values
+        .clone()
+        .unwrap_or_else(|| strings(alg_values));
+    env.id_token_encryption_enc_values = o
+        .encryption_enc_values
+        .clone()
+        .unwrap_or_else(|| strings(enc_values));
+    env.encryption_required = o.encryption_required.unwrap_or(true);
+    env.clock_skew_seconds = 60;
+    Ok(env)
 }
 
 /// Stand up an `oidc.validate_id_token` vector: the RP's registration and the token the broker
