@@ -191,6 +191,12 @@ operations! {
     /// Publish the RP's JWKS as it would be registered at the broker (`Accepted` with `jwks`), or
     /// refuse a key configuration that must not be published.
     "rp.keys" => RpKeys(RpKeysRequest),
+    /// Start a Freja eID transaction and cancel it at once, as an RP does when the user gives up
+    /// at its end: initiate (a signature when `text` is given, else an authentication), then call
+    /// the cancel endpoint with the reference, without polling. `Accepted` (empty identity) when
+    /// the provider confirmed the cancellation (200, or 204 with no body); otherwise a rejection
+    /// with its reason.
+    "freja.cancel" => FrejaCancel(FrejaCancelRequest),
 }
 
 /// How the end user is addressed in a Freja eID request.
@@ -254,6 +260,22 @@ pub struct FrejaSignRequest {
     pub title: Option<String>,
     /// The text shown to the user, plain UTF-8 (the RP Base64-encodes it).
     pub text: String,
+}
+
+/// Inputs of `freja.cancel`: the transaction to start and then cancel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FrejaCancelRequest {
+    pub user_info_type: UserInfoType,
+    pub user_info: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_registration_level: Option<String>,
+    /// Present: start a signature transaction showing this text; absent: an authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// Inputs of `freja.verify_details`. A vector leaves `reference` and `details` out: the harness

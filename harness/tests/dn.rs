@@ -102,6 +102,33 @@ fn allowed_value() -> impl Strategy<Value = String> {
                 .join(" ")
         })
         .prop_filter("within the bound", |v| v.chars().count() <= UB_NAME)
+        .prop_filter("one attribute, not several run together", |v| {
+            !runs_together(v)
+        })
+}
+
+/// `…+L=…`, `…;CN=…`: what the run-together rule rightly refuses. '+', ';' and '=' are allowed
+/// on their own, so the generator can write this by chance.
+fn runs_together(v: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "C",
+        "O",
+        "OU",
+        "CN",
+        "OI",
+        "L",
+        "ST",
+        "emailAddress",
+        "countryName",
+        "organizationName",
+        "organizationalUnitName",
+        "commonName",
+        "organizationIdentifier",
+    ];
+    v.split([',', '/', '+', ';']).skip(1).any(|part| {
+        part.split_once('=')
+            .is_some_and(|(name, _)| NAMES.contains(&name.trim()))
+    })
 }
 
 proptest! {

@@ -726,7 +726,8 @@ fn every_fault_has_a_name_that_parses() {
             "oidc.validate_id_token",
             "oidc.begin_login",
             "oidc.finish_login",
-            "rp.keys"
+            "rp.keys",
+            "freja.cancel"
         ]
     );
     assert_eq!(ReferenceRp::new(&[]).describe().name, "eidconf-reference");
@@ -776,10 +777,11 @@ fn decoding_edge_cases() {
             BodyEncoding::Undecodable
         );
     }
+    // base64url is not decoded, but recorded as such (`freja.request.form` names it).
     let url_safe = b64.replace('+', "-").replace('/', "_");
     assert_eq!(
         undecodable(format!("{param}={url_safe}")),
-        BodyEncoding::Undecodable
+        BodyEncoding::Base64Url
     );
     assert_eq!(
         undecodable(format!("otherParam={b64}")),

@@ -171,8 +171,8 @@ class DetailsVerifier {
   }
 
   // The identity of an APPROVED result whose `details` is this JWS, for a request that asked for
-  // `requestedLevel`.
-  async result(details, refField, ref, requestedLevel = 'BASIC') {
+  // `requestedLevel` (and, for a signature, asked the user to sign `askedText`, Base64).
+  async result(details, refField, ref, requestedLevel = 'BASIC', askedText = undefined) {
     const payload = await this.verify(details);
     if (payload.status !== 'APPROVED') {
       const extra = 'status' in payload ? { status: typeof payload.status === 'string' ? payload.status : JSON.stringify(payload.status) } : {};
@@ -184,6 +184,22 @@ class DetailsVerifier {
       throw new Rejected('claims_invalid', `the signed minRegistrationLevel ${JSON.stringify(level)} is below the requested ${requestedLevel}`, {
         claim: 'minRegistrationLevel',
       });
+    }
+    // A signature is consent to what was presented: the signed text must be the one asked.
+    if (askedText !== undefined && 'dataToSign' in payload) {
+      let signed = payload.dataToSign;
+      if (typeof signed === 'string') {
+        try {
+          signed = JSON.parse(signed);
+        } catch {
+          signed = null;
+        }
+      }
+      if (signed === null || typeof signed !== 'object' || signed.text !== askedText) {
+        throw new Rejected('claims_invalid', 'the signed dataToSign is not the text this RP asked the user to sign', {
+          claim: 'dataToSign',
+        });
+      }
     }
     return {
       userInfoType: payload.userInfoType ?? null,
@@ -282,16 +298,16 @@ class FrejaRp {
       const answer = await this.call(...ep.poll, { [refField]: ref });
       const status = answer.status;
       if (typeof status !== 'string') throw new Rejected('malformed_response', 'getOneResult answer has no status string');
-      if (status === 'APPROVED') return this.approved(answer, refField, ref, init.minRegistrationLevel);
+      if (status === 'APPROVED') return this.approved(answer, refField, ref, init.minRegistrationLevel, init.dataToSign?.text);
       if (FINAL.has(status)) throw new Rejected('status_not_approved', `the transaction ended ${status}`, { status });
       // PENDING, or a status we do not know: never approval, keep polling.
       await new Promise((res) => setTimeout(res, this.env.poll_interval_ms));
     }
   }
 
-  async approved(answer, refField, ref, requestedLevel) {
+  async approved(answer, refField, ref, requestedLevel, askedText = undefined) {
     if (typeof answer.details !== 'string') throw new Rejected('malformed_response', 'APPROVED without a details string');
-    return { verdict: 'accepted', identity: await this.details.result(answer.details, refField, ref, requestedLevel) };
+    return { verdict: 'accepted', identity: await this.details.result(answer.details, refField, ref, requestedLevel, askedText) };
   }
 }
 

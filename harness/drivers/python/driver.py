@@ -173,9 +173,10 @@ class DetailsVerifier:
         except ValueError as e:
             raise Rejected("signature_invalid", f"details: the payload {e}")
 
-    def result(self, details, ref_field, ref, requested_level="BASIC"):
+    def result(self, details, ref_field, ref, requested_level="BASIC", asked_text=None):
         """The identity of an APPROVED result whose `details` is this JWS, for a request that
-        asked for `requested_level`."""
+        asked for `requested_level` (and, for a signature, asked the user to sign `asked_text`,
+        Base64)."""
         payload = self.verify(details)
         if payload.get("status") != "APPROVED":
             extra = {}
@@ -189,6 +190,16 @@ class DetailsVerifier:
         if not level_satisfies(level, requested_level):
             raise Rejected("claims_invalid", f"the signed minRegistrationLevel {level!r} is below the "
                            f"requested {requested_level}", claim="minRegistrationLevel")
+        # A signature is consent to what was presented: the signed text must be the one asked.
+        if asked_text is not None and "dataToSign" in payload:
+            signed = payload["dataToSign"]
+            try:
+                signed = json.loads(signed) if isinstance(signed, str) else signed
+            except ValueError:
+                signed = None
+            if not isinstance(signed, dict) or signed.get("text") != asked_text:
+                raise Rejected("claims_invalid", "the signed dataToSign is not the text this RP asked "
+                               "the user to sign", claim="dataToSign")
         return {
             "userInfoType": payload.get("userInfoType"),
             "userInfo": payload.get("userInfo"),
@@ -299,17 +310,18 @@ class FrejaRp:
             if not isinstance(status, str):
                 raise Rejected("malformed_response", "getOneResult answer has no status string")
             if status == "APPROVED":
-                return self.approved(answer, ref_field, ref, init["minRegistrationLevel"])
+                asked = init["dataToSign"]["text"] if "dataToSign" in init else None
+                return self.approved(answer, ref_field, ref, init["minRegistrationLevel"], asked)
             if status in FINAL:
                 raise Rejected("status_not_approved", f"the transaction ended {status}", status=status)
             # PENDING, or a status we do not know: never approval, keep polling.
             time.sleep(self.env["poll_interval_ms"] / 1000)
 
-    def approved(self, answer, ref_field, ref, requested_level):
+    def approved(self, answer, ref_field, ref, requested_level, asked_text=None):
         details = answer.get("details")
         if not isinstance(details, str):
             raise Rejected("malformed_response", "APPROVED without a details string")
-        identity = self.details.result(details, ref_field, ref, requested_level)
+        identity = self.details.result(details, ref_field, ref, requested_level, asked_text)
         return {"verdict": "accepted", "identity": identity}
 
 

@@ -126,6 +126,23 @@ checks! {
          serves both",
     JwksKid = "jwks.kid":
         "every key has a `kid`, unique in the set",
+    // What the RP sends the Freja services host (the provider's client library: HttpService,
+    // UserInfoUtil, RequestValidationService).
+    FrejaRequestForm = "freja.request.form":
+        "every request is one form parameter named for its endpoint (`initAuthRequest`, \
+         `getOneAuthResultRequest`, …) whose value is standard Base64 (not base64url) of a UTF-8 \
+         JSON object",
+    FrejaRequestUserInfo = "freja.request.user_info":
+        "`userInfo` is not blank; SSN is standard Base64 of `{\"country\", \"ssn\"}` with a \
+         two-letter country; ORG_ID only at the organisation endpoints",
+    FrejaRequestRegistrationLevel = "freja.request.registration_level":
+        "`minRegistrationLevel` is given at the personal endpoints and is BASIC, EXTENDED, PLUS \
+         or INFERRED",
+    FrejaRequestRelyingPartyId = "freja.request.relying_party_id":
+        "an integrator RP sends its `relyingPartyId` as a form parameter of its own beside every \
+         request, never inside the JSON",
+    FrejaRequestAttributes = "freja.request.attributes":
+        "`attributesToReturn`, when present, is a non-empty array of `{\"attribute\": <name>}`",
 }
 
 /// Whether `pattern` (an id, or a glob with `*`) names at least one check.
@@ -379,12 +396,21 @@ fn param_equals(form: &BTreeMap<String, String>, name: &str, want: &str) -> Resu
 
 /// Per login, per check id: the first failure wins over passes.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     out: Vec<Check>,
 }
 
 impl Tally {
-    fn add(&mut self, id: CheckId, login: Option<usize>, (passed, detail): (bool, String)) {
+    pub(crate) fn into_checks(self) -> Vec<Check> {
+        self.out
+    }
+
+    pub(crate) fn add(
+        &mut self,
+        id: CheckId,
+        login: Option<usize>,
+        (passed, detail): (bool, String),
+    ) {
         let id = id.id();
         if let Some(c) = self.out.iter_mut().find(|c| c.id == id && c.login == login) {
             if c.passed && !passed {
@@ -1055,7 +1081,10 @@ mod tests {
             let checks = run(&pki, &[Case::good(1), Case::good(2)]);
             let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
             assert!(failed.is_empty(), "{failed:#?}");
-            for (id, _) in CATALOGUE.iter().filter(|(id, _)| !id.starts_with("jwks.")) {
+            let login_checks = CATALOGUE
+                .iter()
+                .filter(|(id, _)| !id.starts_with("jwks.") && !id.starts_with("freja."));
+            for (id, _) in login_checks {
                 for login in [1, 2] {
                     assert!(
                         checks.iter().any(|c| c.id == *id && c.login == Some(login)),

@@ -55,6 +55,8 @@ pub enum BodyEncoding {
     RawBase64,
     /// `param=<percent-encoded Base64>`.
     PercentEncoded,
+    /// base64url (RFC 4648 §5) of a JSON object, which the provider does not decode.
+    Base64Url,
     /// Something that is not Base64 JSON under the expected parameter.
     Undecodable,
     /// No body.
@@ -105,6 +107,9 @@ pub struct ObservedRequest {
     pub encoding: BodyEncoding,
     /// The decoded JSON request.
     pub request_json: Option<serde_json::Value>,
+    /// The `relyingPartyId` form parameter (integrator RPs), if sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relying_party_id: Option<String>,
     /// PKI name of the presented client leaf certificate if known, else `sha256:<hex>`.
     pub client_certificate: Option<String>,
     /// What the mock answered (0 if it reset the connection).

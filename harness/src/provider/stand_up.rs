@@ -121,6 +121,15 @@ pub fn reachable_endpoints(op: &Operation) -> Vec<Endpoint> {
             freja(&[AuthInit, AuthGetOneResult, AuthGetResults, AuthCancel])
         }
         Operation::FrejaSign(_) => freja(&[SignInit, SignGetOneResult, SignGetResults, SignCancel]),
+        // The get-result endpoints too: a vector may assert that a cancelling RP does not poll.
+        Operation::FrejaCancel(_) => freja(&[
+            AuthInit,
+            AuthCancel,
+            AuthGetOneResult,
+            SignInit,
+            SignCancel,
+            SignGetOneResult,
+        ]),
         Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) => {
             use BrokerEndpoint::*;
             [

@@ -158,6 +158,20 @@ faults! {
         "decrypts A*CBC-HS* content without checking the HMAC tag (decrypt, never authenticate)",
     PersonnummerWithoutLuhn = "personnummer-without-luhn":
         "checks a Swedish personnummer's shape and date but not its Luhn check digit",
+    SsnWithoutCountry = "ssn-without-country":
+        "sends an SSN userInfo as Base64 of `{\"ssn\"}`, without the country the provider's client always adds",
+    EmptyAttributesToReturn = "empty-attributes-to-return":
+        "sends `attributesToReturn: []` when no attribute is wanted (the provider's client refuses an empty list)",
+    NoRegistrationLevel = "no-registration-level":
+        "leaves `minRegistrationLevel` out of the init request, counting on a default",
+    Base64UrlRequests = "base64url-requests":
+        "encodes request JSON with the base64url alphabet (RFC 4648 §5) instead of standard Base64",
+    IgnoreSignedText = "ignore-signed-text":
+        "files a signature without comparing the signed dataToSign with the text it asked the user to sign",
+    Cancel204IsFailure = "cancel-204-is-failure":
+        "takes a 204 (no body) answer to cancel for a failure, because it expects a JSON body",
+    RelyingPartyIdInJson = "relying-party-id-in-json":
+        "puts its relyingPartyId (an integrator RP's) inside the request JSON instead of beside it as a form parameter",
     VerifySignatureOnly = "verify-signature-only":
         "takes any JWT the broker signed as an ID token: checks iss and the signature, no other claim",
 }

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::fault::Fault;
 use super::jws;
 use crate::adapter::{
-    FrejaEnvironment, FrejaRequest, FrejaSignRequest, FrejaVerifyDetails, Outcome, Reason,
-    Rejection, UserInfoType,
+    FrejaCancelRequest, FrejaEnvironment, FrejaRequest, FrejaSignRequest, FrejaVerifyDetails,
+    Outcome, Reason, Rejection, UserInfoType,
 };
 use crate::provider::{documented_message, ensure_loopback};
 use crate::vector::model::FrejaEndpoint;
@@ -113,6 +113,21 @@ fn level_satisfies(signed: Option<&str>, requested: &str) -> bool {
     }
 }
 
+/// The Base64 `dataToSign.text` a signature flow asked the user to sign.
+fn asked_text(flow: &Flow) -> Option<&str> {
+    flow.init_json.get("dataToSign")?.get("text")?.as_str()
+}
+
+/// The `text` of a signed `dataToSign`: a JSON string holding `{"text"}` (as the provider's
+/// example payload has it), or the object itself.
+fn signed_text(signed: &Value) -> Option<String> {
+    let object = match signed {
+        Value::String(s) => serde_json::from_str::<Value>(s).ok()?,
+        other => other.clone(),
+    };
+    object.get("text")?.as_str().map(str::to_owned)
+}
+
 fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
     Rejection::new(reason).detail(detail)
 }
@@ -199,7 +214,7 @@ impl<'a> Rp<'a> {
 
     async fn flow(&self, flow: &Flow) -> Result<BTreeMap<String, Value>, Rejection> {
         let ref_field = flow.init.reference_field();
-        let init = self.call(flow.init, &flow.init_json).await?;
+        let init = self.call(flow.init, &self.as_sent(&flow.init_json)).await?;
         let reference = match init.body.get(ref_field) {
             Some(Value::String(r)) if !r.is_empty() => r.clone(),
             None if init.from_422 => String::new(),
@@ -224,7 +239,13 @@ impl<'a> Rp<'a> {
                     let requested = flow.init_json.get("minRegistrationLevel");
                     let requested = requested.and_then(Value::as_str).unwrap_or("BASIC");
                     return self
-                        .approved(&answer.body, ref_field, &reference, requested)
+                        .approved(
+                            &answer.body,
+                            ref_field,
+                            &reference,
+                            requested,
+                            asked_text(flow),
+                        )
                         .await;
                 }
                 Status::Pending => {}
@@ -270,6 +291,7 @@ impl<'a> Rp<'a> {
         ref_field: &str,
         reference: &str,
         requested_level: &str,
+        asked_text: Option<&str>,
     ) -> Result<BTreeMap<String, Value>, Rejection> {
         let Some(details) = body.get("details").and_then(Value::as_str) else {
             return Err(reject(
@@ -306,6 +328,17 @@ impl<'a> Rp<'a> {
             r.claim = Some("minRegistrationLevel".into());
             return Err(r);
         }
+        // A signature is consent to what was presented: the signed text must be the one asked.
+        if !self.has(Fault::IgnoreSignedText)
+            && let Some(asked) = asked_text
+            && let Some(signed) = payload.get("dataToSign")
+            && signed_text(signed).as_deref() != Some(asked)
+        {
+            let mut r = Rejection::new(Reason::ClaimsInvalid)
+                .detail("the signed dataToSign is not the text this RP asked the user to sign");
+            r.claim = Some("dataToSign".into());
+            return Err(r);
+        }
         let field = |k: &str| payload.get(k).cloned().unwrap_or(Value::Null);
         let attributes = if self.has(Fault::TrustUnsignedAttributes) {
             body.get("requestedAttributes")
@@ -340,11 +373,47 @@ impl<'a> Rp<'a> {
         }
     }
 
+    /// The init request as this RP sends it: the request faults garble a correct one.
+    fn as_sent(&self, init: &Value) -> Value {
+        let mut sent = init.clone();
+        let Value::Object(m) = &mut sent else {
+            return sent;
+        };
+        if self.has(Fault::SsnWithoutCountry)
+            && m.get("userInfoType") == Some(&json!("SSN"))
+            && let Some(info) = m.get("userInfo").and_then(Value::as_str)
+            && let Ok(bytes) = STANDARD.decode(info)
+            && let Ok(Value::Object(mut ssn)) = serde_json::from_slice::<Value>(&bytes)
+        {
+            ssn.remove("country");
+            let info = STANDARD.encode(Value::Object(ssn).to_string());
+            m.insert("userInfo".into(), Value::String(info));
+        }
+        if self.has(Fault::EmptyAttributesToReturn) && !m.contains_key("attributesToReturn") {
+            m.insert("attributesToReturn".into(), json!([]));
+        }
+        if self.has(Fault::NoRegistrationLevel) {
+            m.remove("minRegistrationLevel");
+        }
+        sent
+    }
+
     /// One exchange with its status mapping. Never retried (except under `retry-on-500`).
     async fn call(&self, ep: FrejaEndpoint, request: &Value) -> Result<Answer, Rejection> {
         let url = format!("{}{}", self.env.base_url.trim_end_matches('/'), ep.path());
-        let mut body = format!("{}={}", ep.param(), STANDARD.encode(request.to_string()));
-        if let Some(id) = &self.env.relying_party_id {
+        let mut request = request.clone();
+        let in_json = self.has(Fault::RelyingPartyIdInJson);
+        if in_json && let (Some(id), Value::Object(m)) = (&self.env.relying_party_id, &mut request)
+        {
+            m.insert("relyingPartyId".into(), Value::String(id.clone()));
+        }
+        let encoded = if self.has(Fault::Base64UrlRequests) {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(request.to_string())
+        } else {
+            STANDARD.encode(request.to_string())
+        };
+        let mut body = format!("{}={}", ep.param(), encoded);
+        if let Some(id) = self.env.relying_party_id.as_ref().filter(|_| !in_json) {
             let id = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC);
             body.push_str(&format!("&relyingPartyId={id}"));
         }
@@ -377,6 +446,13 @@ impl<'a> Rp<'a> {
 
     fn interpret(&self, ep: FrejaEndpoint, status: u16, bytes: &[u8]) -> Result<Answer, Rejection> {
         let accept_422 = status == 422 && self.has(Fault::Accept422);
+        // Cancel confirms with 200 `{}` or with 204 and no body: nothing to read either way.
+        if status == 204 && is_cancel(ep) && !self.has(Fault::Cancel204IsFailure) {
+            return Ok(Answer {
+                body: Map::new(),
+                from_422: false,
+            });
+        }
         if (200..300).contains(&status) || accept_422 {
             return match serde_json::from_slice(bytes) {
                 Ok(Value::Object(body)) => Ok(Answer {
@@ -422,6 +498,62 @@ impl<'a> Rp<'a> {
     }
 }
 
+fn is_cancel(ep: FrejaEndpoint) -> bool {
+    use FrejaEndpoint::*;
+    matches!(ep, AuthCancel | SignCancel | OrgAuthCancel | OrgSignCancel)
+}
+
+/// `freja.cancel`: initiate, then cancel with the reference the provider returned; no polling.
+pub(crate) async fn cancel(
+    faults: &BTreeSet<Fault>,
+    env: &FrejaEnvironment,
+    r: &FrejaCancelRequest,
+) -> Outcome {
+    let rp = match Rp::new(faults, env) {
+        Ok(rp) => rp,
+        Err(r) => return r.into(),
+    };
+    let (flow, cancel) = match &r.text {
+        Some(text) => {
+            let mut s = FrejaSignRequest::new(r.user_info_type, r.user_info.clone(), text.clone());
+            s.country = r.country.clone();
+            s.min_registration_level = r.min_registration_level.clone();
+            (Flow::sign(&s), FrejaEndpoint::SignCancel)
+        }
+        None => {
+            let mut a = FrejaRequest::new(r.user_info_type, r.user_info.clone());
+            a.country = r.country.clone();
+            a.min_registration_level = r.min_registration_level.clone();
+            (Flow::auth(&a), FrejaEndpoint::AuthCancel)
+        }
+    };
+    let ref_field = flow.init.reference_field();
+    let run = async {
+        let init = rp.call(flow.init, &rp.as_sent(&flow.init_json)).await?;
+        let Some(Value::String(reference)) = init.body.get(ref_field) else {
+            return Err(reject(
+                Reason::MalformedResponse,
+                format!("init answer has no {ref_field}"),
+            ));
+        };
+        rp.call(cancel, &json!({ ref_field: reference })).await?;
+        Ok(())
+    };
+    let limit = Duration::from_millis(env.flow_timeout_ms);
+    match tokio::time::timeout(limit, run).await {
+        Ok(Ok(())) => Outcome::accepted(BTreeMap::new()),
+        Ok(Err(r)) => r.into(),
+        Err(_) => reject(
+            Reason::Timeout,
+            format!(
+                "the cancellation did not end within {} ms",
+                env.flow_timeout_ms
+            ),
+        )
+        .into(),
+    }
+}
+
 /// Verify a given `details` token (`freja.verify_details`) as if an APPROVED result carried it.
 pub(crate) async fn verify_details(
     faults: &BTreeSet<Fault>,
@@ -436,7 +568,10 @@ pub(crate) async fn verify_details(
     let mut body = Map::new();
     body.insert("details".into(), Value::String(op.details.clone()));
     // No initiation here: the token stands for a BASIC request, the service's default.
-    match rp.approved(&body, ref_field, &op.reference, "BASIC").await {
+    match rp
+        .approved(&body, ref_field, &op.reference, "BASIC", None)
+        .await
+    {
         Ok(identity) => Outcome::accepted(identity),
         Err(r) => r.into(),
     }

@@ -108,6 +108,7 @@ impl ReferenceRp {
             Operation::FrejaVerifyDetails(v) => {
                 return freja::verify_details(&self.faults, freja, v).await;
             }
+            Operation::FrejaCancel(c) => return freja::cancel(&self.faults, freja, c).await,
             Operation::OidcValidateIdToken(_) => unreachable!("handled above"),
             Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) | Operation::RpKeys(_) => {
                 unreachable!("handled above")

@@ -1,6 +1,7 @@
 //! The mock Freja eID services host: a mutual-TLS front, the responder that plays the provider
 //! (`wire.rs`), and an optional canary host that records requests the RP should never send.
 
+mod checks;
 mod wire;
 
 pub(crate) use wire::{CLIENT_CERT_HEADER, FAULT_HEADER, validate, with_headers_delay_and_fault};
@@ -54,6 +55,11 @@ impl FrejaUser {
                 user_info: r.user_info.clone(),
                 country: r.country.clone(),
             }),
+            Operation::FrejaCancel(r) => Some(FrejaUser {
+                user_info_type: r.user_info_type,
+                user_info: r.user_info.clone(),
+                country: r.country.clone(),
+            }),
             // The token is minted by the mock for a fixed user (see `FrejaVerifyDetails`).
             Operation::FrejaVerifyDetails(_) => Some(FrejaUser {
                 user_info_type: UserInfoType::Email,
@@ -87,6 +93,8 @@ pub struct FrejaMock {
     main: Instance,
     canary: Option<Instance>,
     core: Arc<wire::Core>,
+    /// The `relyingPartyId` the environment gave the RP (integrator RPs).
+    relying_party_id: Mutex<Option<String>>,
 }
 
 impl FrejaMock {
@@ -131,6 +139,7 @@ impl FrejaMock {
             main,
             canary,
             core,
+            relying_party_id: Mutex::default(),
         })
     }
 
@@ -183,6 +192,7 @@ impl FrejaMock {
             .flow_timeout
             .map_or(DEFAULT_FLOW_TIMEOUT_MS, |d| d.as_millis());
         env.relying_party_id = spec.relying_party_id.clone();
+        *lock(&self.relying_party_id) = env.relying_party_id.clone();
         Ok(env)
     }
 
@@ -191,6 +201,8 @@ impl FrejaMock {
         settle(std::iter::once(&self.main).chain(&self.canary)).await;
         let mut obs = lock(&self.obs).clone();
         obs.signed_payloads = lock(&self.core.signed).clone();
+        let rp_id = lock(&self.relying_party_id).clone();
+        obs.checks = checks::request_checks(&obs.requests, rp_id.as_deref());
         obs
     }
 

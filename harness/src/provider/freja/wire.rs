@@ -149,6 +149,14 @@ pub fn decode_request_body(body: &[u8], param: &str) -> DecodedRequest {
         ((*value).to_owned(), BodyEncoding::RawBase64)
     };
     let Ok(bytes) = STANDARD_LENIENT.decode(b64.as_bytes()) else {
+        // Evidence only: the request stays undecodable, as at the provider.
+        let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(b64.trim_end_matches('=').as_bytes())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+        if matches!(url_safe, Some(Value::Object(_))) {
+            out.encoding = BodyEncoding::Base64Url;
+        }
         return out;
     };
     if let Ok(v @ Value::Object(_)) = serde_json::from_slice::<Value>(&bytes) {
@@ -205,6 +213,9 @@ pub(crate) struct Core {
     pub(crate) signed: Mutex<Vec<Value>>,
     /// The `minRegistrationLevel` of the last initiation: Freja signs the level the RP asked for.
     requested_level: Mutex<Option<String>>,
+    /// What the last signature initiation presented to the user (`title`, `dataToSignType`,
+    /// `dataToSign`, `signatureType`): the signed payload carries it.
+    presented: Mutex<Map<String, Value>>,
 }
 
 impl Core {
@@ -242,6 +253,7 @@ impl Core {
             canary_url: OnceLock::new(),
             signed: Mutex::default(),
             requested_level: Mutex::default(),
+            presented: Mutex::default(),
         })
     }
 
@@ -350,6 +362,18 @@ impl Core {
         );
         payload.insert("requestedAttributes".into(), default_attributes());
         payload.insert("timestamp".into(), Value::from(now_ms));
+        // A signature result carries what was presented, `dataToSign` as a JSON string (the
+        // example payload of the Freja eID Relying Party Developers' Documentation, "JWS
+        // certificate").
+        if ref_field == "signRef" {
+            for (k, v) in lock(&self.presented).iter() {
+                let v = match (k.as_str(), v) {
+                    ("dataToSign", Value::Object(_)) => Value::String(v.to_string()),
+                    _ => v.clone(),
+                };
+                payload.insert(k.clone(), v);
+            }
+        }
         crate::forge::merge_members(&mut payload, &spec.payload);
         if let Some(a) = payload.get("requestedAttributes") {
             *signed_attributes = a.clone();
@@ -542,6 +566,13 @@ impl Responder {
                         .get("minRegistrationLevel")
                         .and_then(Value::as_str)
                         .map(str::to_owned);
+                    if ep.reference_field() == "signRef" {
+                        *lock(&self.core.presented) =
+                            ["title", "dataToSignType", "dataToSign", "signatureType"]
+                                .iter()
+                                .filter_map(|k| Some((k.to_string(), json.get(*k)?.clone())))
+                                .collect();
+                    }
                 }
                 if matches!(kind(ep), Kind::GetOne | Kind::Cancel)
                     && json.get(ep.reference_field()).and_then(Value::as_str)
@@ -642,6 +673,7 @@ impl Respond for Responder {
             param: decoded.param,
             encoding: decoded.encoding,
             request_json: decoded.json,
+            relying_party_id: decoded.relying_party_id,
             client_certificate: self.client_certificate(req),
             response_status: status,
         };
