@@ -10,36 +10,23 @@ use async_trait::async_trait;
 use eidconf::adapter::{
     AdapterError, Environment, Operation, Outcome, Reason, RelyingParty, RpDescription,
 };
-use eidconf::pki::Pki;
 use eidconf::reference::{Fault, ReferenceRp};
 use eidconf::run::{self, RunConfig, Selection};
-use eidconf::suite::Suites;
 use eidconf::transport::{AlwaysAccept, AlwaysReject};
-use eidconf::vector::{Corpus, ExpectedVerdict, Vector};
+use eidconf::vector::{ExpectedVerdict, Vector};
 use eidconf_report::{Report, Verdict as Result_};
 
-struct World {
-    corpus: Corpus,
-    suites: Suites,
-    pki: Pki,
-}
+/// The committed corpus, suites and keys, loaded once per test.
+type World = eidconf::Inputs;
 
 fn world() -> World {
-    let eidconf::Inputs {
-        suites,
-        corpus,
-        pki,
-        errors,
-    } = eidconf::Inputs::load(&eidconf::default_corpus_root()).expect("suites and keys load");
+    let w = eidconf::Inputs::load(&eidconf::default_corpus_root()).expect("suites and keys load");
+    let errors = &w.errors;
     assert!(
         errors.is_empty(),
         "the committed corpus loads clean: {errors:?}"
     );
-    World {
-        corpus,
-        suites,
-        pki,
-    }
+    w
 }
 
 async fn run_with(w: &World, rp: Arc<dyn RelyingParty>, cfg: RunConfig) -> Report {

@@ -27,7 +27,15 @@ use std::sync::{Arc, OnceLock};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
+use serde_json::Value;
+
 use crate::RelyingParty;
+
+/// `eidconf`'s exit code for bad input (`eidconf_report::exit::BAD_INPUT`).
+const BAD_INPUT: i32 = 2;
+
+/// Vectors `(id, operation)` and input errors `(location, message)`.
+type Listing = (Vec<(String, String)>, Vec<(String, String)>);
 
 /// Set in the environment of the driver process the harness starts.
 pub const SERVE_ENV: &str = "EIDCONF_ADAPTER_SERVE";
@@ -56,26 +64,32 @@ pub fn main<R: RelyingParty + 'static>(make: impl Fn() -> R) -> ExitCode {
         (Some(id), true) => Some(id.clone()),
         _ => None,
     };
-    let listing = match eidconf.list(only.as_deref()) {
+    let (listing, input_errors) = match eidconf.list(only.as_deref()) {
         Ok(l) => l,
         Err(e) => {
             let trial = Trial::test("eidconf::list", move || Err(Failed::from(e)));
             return libtest_mimic::run(&args, vec![trial]).exit_code();
         }
     };
+    // A file or vector that does not load fails on its own, named by its location; the rest runs.
+    let mut trials: Vec<Trial> = input_errors
+        .into_iter()
+        .map(|(at, message)| {
+            Trial::test(format!("input-error::{at}"), move || {
+                Err(Failed::from(message))
+            })
+        })
+        .collect();
     let shared = Arc::new(Shared {
         eidconf,
         only,
         results: OnceLock::new(),
     });
-    let trials = listing
-        .into_iter()
-        .map(|(id, operation)| {
-            let shared = shared.clone();
-            let ignored = !implemented.contains(&operation);
-            Trial::test(id.clone(), move || shared.verdict(&id)).with_ignored_flag(ignored)
-        })
-        .collect();
+    trials.extend(listing.into_iter().map(|(id, operation)| {
+        let shared = shared.clone();
+        let ignored = !implemented.contains(&operation);
+        Trial::test(id.clone(), move || shared.verdict(&id)).with_ignored_flag(ignored)
+    }));
     libtest_mimic::run(&args, trials).exit_code()
 }
 
@@ -104,8 +118,9 @@ impl Eidconf {
         format!("`{}` (set EIDCONF to the eidconf binary)", self.0.display())
     }
 
-    /// `(id, operation)` of every vector, or of `only`.
-    fn list(&self, only: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    /// `(id, operation)` of every vector (or of `only`) that loads, and `(location, message)` of
+    /// every input error.
+    fn list(&self, only: Option<&str>) -> Result<Listing, String> {
         let mut cmd = self.command();
         cmd.args(["list", "--format", "json"]);
         if let Some(id) = only {
@@ -114,7 +129,8 @@ impl Eidconf {
         let out = cmd
             .output()
             .map_err(|e| format!("cannot run {}: {e}", self.describe()))?;
-        if !out.status.success() {
+        // 2 with input errors still lists what loads; anything else is no listing at all.
+        if !matches!(out.status.code(), Some(0 | BAD_INPUT)) {
             return Err(format!(
                 "{} list failed ({}):\n{}",
                 self.describe(),
@@ -122,17 +138,31 @@ impl Eidconf {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|line| {
-                let v: serde_json::Value = serde_json::from_str(line)
-                    .map_err(|e| format!("eidconf list wrote {line:?}: {e}"))?;
-                match (v["id"].as_str(), v["operation"].as_str()) {
-                    (Some(id), Some(op)) => Ok((id.to_owned(), op.to_owned())),
-                    _ => Err(format!("eidconf list wrote {line:?}: no id or operation")),
+        let (mut vectors, mut errors) = (Vec::new(), Vec::new());
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("eidconf list wrote {line:?}: {e}"))?;
+            match (&v["id"], &v["operation"], &v["input_error"], &v["message"]) {
+                (Value::String(id), Value::String(op), _, _) => {
+                    vectors.push((id.clone(), op.clone()))
                 }
-            })
-            .collect()
+                (_, _, Value::String(at), Value::String(m)) => errors.push((at.clone(), m.clone())),
+                _ => {
+                    return Err(format!(
+                        "eidconf list wrote {line:?}: no id and operation, no input_error"
+                    ));
+                }
+            }
+        }
+        if vectors.is_empty() && errors.is_empty() && !out.status.success() {
+            return Err(format!(
+                "{} list failed ({}):\n{}",
+                self.describe(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok((vectors, errors))
     }
 
     /// Run the vectors (all, or `only`) against this binary as the driver; the report's
@@ -155,8 +185,12 @@ impl Eidconf {
         let out = cmd
             .output()
             .map_err(|e| format!("cannot run {}: {e}", self.describe()))?;
-        // 0 and 1 are verdicts; anything else (2: bad input) means there is no report to read.
-        if !matches!(out.status.code(), Some(0 | 1)) {
+        // 0 and 1 are verdicts; 2 with a report means some inputs did not load (they fail as
+        // `input-error::…` tests) and the rest ran; anything else leaves no report to read.
+        let path = dir.join("report.json");
+        let ran = matches!(out.status.code(), Some(0 | 1))
+            || (out.status.code() == Some(BAD_INPUT) && path.is_file());
+        if !ran {
             return Err(format!(
                 "{} run failed ({}):\n{}",
                 self.describe(),
@@ -164,7 +198,6 @@ impl Eidconf {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let path = dir.join("report.json");
         let report = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let _ = std::fs::remove_dir_all(&dir);
@@ -203,8 +236,13 @@ impl Shared {
             .or(v["note"].as_str())
             .unwrap_or("");
         match result {
-            // A warning and a known failure do not fail the run, so neither fails the test.
-            "pass" | "xfail" | "skip" => Ok(()),
+            // A warning, a skip and a known failure do not fail the run, so none fails the test;
+            // the last two say why.
+            "pass" => Ok(()),
+            "xfail" | "skip" => {
+                println!("{result}: {why}");
+                Ok(())
+            }
             "warn" => {
                 println!("warn ({}): {why}", v["level"].as_str().unwrap_or("?"));
                 Ok(())

@@ -131,6 +131,19 @@ impl FrejaSignRequest {
     }
 }
 
+impl FrejaCancelRequest {
+    /// Cancel an authentication of this user; set `text` to cancel a signature instead.
+    pub fn new(user_info_type: UserInfoType, user_info: impl Into<String>) -> FrejaCancelRequest {
+        FrejaCancelRequest {
+            user_info_type,
+            user_info: user_info.into(),
+            country: None,
+            min_registration_level: None,
+            text: None,
+        }
+    }
+}
+
 impl BeginLogin {
     pub fn new(session: impl Into<String>) -> BeginLogin {
         BeginLogin {

@@ -8,38 +8,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eidconf::adapter::RelyingParty;
-use eidconf::pki::Pki;
 use eidconf::reference::{Fault, ReferenceRp};
 use eidconf::run::{self, RunConfig, Selection};
-use eidconf::suite::Suites;
 use eidconf::transport::{ExecRp, StdioRp};
-use eidconf::vector::Corpus;
 use eidconf_report::{FailureKind, Report, Verdict};
 
 const DRIVER: &str = env!("CARGO_BIN_EXE_eidconf-reference-driver");
 
-struct World {
-    corpus: Corpus,
-    suites: Suites,
-    pki: Pki,
-}
+/// The committed corpus, suites and keys, loaded once per test.
+type World = eidconf::Inputs;
 
 fn world() -> World {
-    let eidconf::Inputs {
-        suites,
-        corpus,
-        pki,
-        errors,
-    } = eidconf::Inputs::load(&eidconf::default_corpus_root()).expect("suites and keys load");
+    let w = eidconf::Inputs::load(&eidconf::default_corpus_root()).expect("suites and keys load");
+    let errors = &w.errors;
     assert!(
         errors.is_empty(),
         "the committed corpus loads clean: {errors:?}"
     );
-    World {
-        corpus,
-        suites,
-        pki,
-    }
+    w
 }
 
 fn cfg(filter: Option<&str>, timeout: Duration, jobs: usize) -> RunConfig {

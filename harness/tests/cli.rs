@@ -271,6 +271,34 @@ fn a_broken_vector_does_not_stop_the_others() {
     );
 }
 
+/// `list --format json` (what `harness!` reads) names what loads and each input error, so that a
+/// harness fails the broken vector alone.
+#[test]
+fn json_listing_names_input_errors_beside_the_vectors_that_load() {
+    let two = format!(
+        "{ONE}{}",
+        ONE.replace("vectors:\n", "")
+            .replace("t.one", "t.two")
+            .replace("severity: low", "severity: lowish")
+    );
+    let dir = scratch(&two);
+    let corpus = dir.path().to_str().unwrap();
+    let o = eidconf(&["list", "--format", "json", "--corpus", corpus]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["id"], "t.one");
+    assert_eq!(lines[0]["operation"], "freja.authenticate");
+    assert_eq!(lines[1]["input_error"], "vectors/t.yaml:11:15");
+    // Text listing still refuses: a list of ids cannot say what is missing.
+    let o = eidconf(&["list", "--corpus", corpus]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+}
+
 /// What the RP is handed is standard PEM that any library reads (panva `jose`'s `importX509`
 /// refuses text before the boundary); the test marking lives in names, the manifest and subjects.
 #[test]

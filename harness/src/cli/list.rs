@@ -14,7 +14,8 @@ pub struct ListArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// `text`: one id per line; `json`: one `{"id", "operation"}` object per line (what the
-    /// adapter crate's `harness!` reads).
+    /// adapter crate's `harness!` reads), then one `{"input_error", "message"}` per file or
+    /// vector that does not load (exit 2).
     #[arg(long, value_enum, default_value = "text")]
     pub format: ListFormat,
 }
@@ -27,8 +28,11 @@ pub enum ListFormat {
 
 pub(super) fn cmd_list(args: ListArgs) -> i32 {
     let root = args.select.corpus.root();
-    let (suites, corpus) = match Inputs::load(&root) {
-        Ok(i) if i.errors.is_empty() => (i.suites, i.corpus),
+    // JSON lists what loads and names each input error, so a harness can fail those alone.
+    let (suites, corpus, errors) = match Inputs::load(&root) {
+        Ok(i) if i.errors.is_empty() || matches!(args.format, ListFormat::Json) => {
+            (i.suites, i.corpus, i.errors)
+        }
         Ok(i) => return bad_input(Diagnostics(i.errors)),
         Err(e) => return bad_input(e),
     };
@@ -46,7 +50,16 @@ pub(super) fn cmd_list(args: ListArgs) -> i32 {
                     ),
                 };
             }
-            exit::SUCCESS
+            for d in &errors {
+                let line = serde_json::json!({"input_error": d.location.to_string(), "message": d.to_string()});
+                let _ = writeln!(out, "{line}");
+            }
+            if errors.is_empty() {
+                exit::SUCCESS
+            } else {
+                drop(out);
+                bad_input(Diagnostics(errors))
+            }
         }
         Err(e) => bad_input(format!("error: {e}\n")),
     }

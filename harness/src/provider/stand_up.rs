@@ -18,7 +18,6 @@ pub struct Stage {
     pub environment: Environment,
     /// The operation as sent: the vector's, with what the harness fills in.
     operation: Operation,
-    vector_id: String,
     mock: Mock,
 }
 
@@ -65,7 +64,6 @@ pub async fn stand_up(vector: &Vector, pki: &Pki) -> Result<Stage, String> {
     Ok(Stage {
         environment: env,
         operation: op,
-        vector_id: vector.id().to_owned(),
         mock,
     })
 }
@@ -77,7 +75,7 @@ impl Stage {
             Mock::Broker(broker) => {
                 let mut player = Player {
                     broker,
-                    vector_id: &self.vector_id,
+                    vector_id: &self.environment.vector_id,
                     rp,
                 };
                 player.play(&self.operation).await

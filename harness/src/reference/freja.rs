@@ -14,7 +14,7 @@ use crate::adapter::{
     Outcome, Reason, Rejection, UserInfoType,
 };
 use crate::provider::{documented_message, ensure_loopback};
-use crate::vector::model::FrejaEndpoint;
+use crate::vector::model::{FrejaCall, FrejaEndpoint};
 
 /// One transaction to run: authentication or signature.
 pub(crate) struct Flow {
@@ -447,7 +447,7 @@ impl<'a> Rp<'a> {
     fn interpret(&self, ep: FrejaEndpoint, status: u16, bytes: &[u8]) -> Result<Answer, Rejection> {
         let accept_422 = status == 422 && self.has(Fault::Accept422);
         // Cancel confirms with 200 `{}` or with 204 and no body: nothing to read either way.
-        if status == 204 && is_cancel(ep) && !self.has(Fault::Cancel204IsFailure) {
+        if status == 204 && ep.call() == FrejaCall::Cancel && !self.has(Fault::Cancel204IsFailure) {
             return Ok(Answer {
                 body: Map::new(),
                 from_422: false,
@@ -496,11 +496,6 @@ impl<'a> Rp<'a> {
                 ep.name()
             )))
     }
-}
-
-fn is_cancel(ep: FrejaEndpoint) -> bool {
-    use FrejaEndpoint::*;
-    matches!(ep, AuthCancel | SignCancel | OrgAuthCancel | OrgSignCancel)
 }
 
 /// `freja.cancel`: initiate, then cancel with the reference the provider returned; no polling.

@@ -16,7 +16,6 @@ use futures::StreamExt;
 use crate::adapter::RelyingParty;
 use crate::pki::Pki;
 use crate::suite::{Level, Suites};
-pub use crate::transport::AdapterFailure;
 use crate::vector::{Corpus, Vector};
 pub use execute::{Execution, execute};
 pub use judge::{Judgement, judge};

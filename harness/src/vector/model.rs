@@ -339,6 +339,37 @@ impl FrejaEndpoint {
         }
     }
 
+    /// Which of the four calls of a transaction this endpoint is.
+    pub fn call(self) -> FrejaCall {
+        use FrejaEndpoint::*;
+        match self {
+            AuthInit | SignInit | OrgAuthInit | OrgSignInit => FrejaCall::Init,
+            AuthGetOneResult | SignGetOneResult | OrgAuthGetOneResult | OrgSignGetOneResult => {
+                FrejaCall::GetOneResult
+            }
+            AuthGetResults | SignGetResults | OrgAuthGetResults | OrgSignGetResults => {
+                FrejaCall::GetResults
+            }
+            AuthCancel | SignCancel | OrgAuthCancel | OrgSignCancel => FrejaCall::Cancel,
+        }
+    }
+
+    /// An endpoint of the organisation context (`/organisation/…`).
+    pub fn is_organisation(self) -> bool {
+        use FrejaEndpoint::*;
+        matches!(
+            self,
+            OrgAuthInit
+                | OrgAuthGetOneResult
+                | OrgAuthGetResults
+                | OrgAuthCancel
+                | OrgSignInit
+                | OrgSignGetOneResult
+                | OrgSignGetResults
+                | OrgSignCancel
+        )
+    }
+
     /// `authRef` or `signRef`.
     pub fn reference_field(self) -> &'static str {
         use FrejaEndpoint::*;
@@ -355,6 +386,15 @@ impl FrejaEndpoint {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
     }
+}
+
+/// The four calls of a Freja transaction, whatever the service and context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrejaCall {
+    Init,
+    GetOneResult,
+    GetResults,
+    Cancel,
 }
 
 /// One scripted answer. An endpoint's answers are used in order; the last one repeats.

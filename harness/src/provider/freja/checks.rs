@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::provider::checks::{Check, CheckId, Tally};
 use crate::provider::{BodyEncoding, ObservedRequest};
-use crate::vector::model::FrejaEndpoint;
+use crate::vector::model::{FrejaCall, FrejaEndpoint};
 
 /// The registration levels of the client library's `MinRegistrationLevel`.
 const LEVELS: &[&str] = &["BASIC", "EXTENDED", "PLUS", "INFERRED"];
@@ -33,10 +33,10 @@ pub fn request_checks(requests: &[ObservedRequest], relying_party_id: Option<&st
         let Some(Value::Object(json)) = &r.request_json else {
             continue;
         };
-        if !is_init(ep) {
+        if ep.call() != FrejaCall::Init {
             continue;
         }
-        let personal = !is_organisation(ep);
+        let personal = !ep.is_organisation();
         t.add(
             CheckId::FrejaRequestUserInfo,
             None,
@@ -50,26 +50,6 @@ pub fn request_checks(requests: &[ObservedRequest], relying_party_id: Option<&st
         t.add(CheckId::FrejaRequestAttributes, None, attributes(ep, json));
     }
     t.into_checks()
-}
-
-fn is_init(ep: FrejaEndpoint) -> bool {
-    use FrejaEndpoint::*;
-    matches!(ep, AuthInit | SignInit | OrgAuthInit | OrgSignInit)
-}
-
-fn is_organisation(ep: FrejaEndpoint) -> bool {
-    use FrejaEndpoint::*;
-    matches!(
-        ep,
-        OrgAuthInit
-            | OrgAuthGetOneResult
-            | OrgAuthGetResults
-            | OrgAuthCancel
-            | OrgSignInit
-            | OrgSignGetOneResult
-            | OrgSignGetResults
-            | OrgSignCancel
-    )
 }
 
 /// `<param>=<standard Base64 of a UTF-8 JSON object>`, the parameter named for the endpoint.

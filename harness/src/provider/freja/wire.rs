@@ -21,7 +21,8 @@ use crate::forge::{self, Draft, mutation};
 use crate::pki::{self, Pki};
 use crate::provider::{BodyEncoding, Observations, ObservedRequest, ProviderError, lock};
 use crate::vector::model::{
-    BodySpec, DetailsSpec, FrejaEndpoint, ProviderSpec, ResponseSpec, ResultSpec, WireFault,
+    BodySpec, DetailsSpec, FrejaCall, FrejaEndpoint, ProviderSpec, ResponseSpec, ResultSpec,
+    WireFault,
 };
 
 /// Header by which the front tells the responder which client certificate was presented.
@@ -172,26 +173,6 @@ fn percent_decode_lossy(s: &str) -> String {
         .into_owned()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Init,
-    GetOne,
-    GetResults,
-    Cancel,
-}
-
-fn kind(ep: FrejaEndpoint) -> Kind {
-    use FrejaEndpoint::*;
-    match ep {
-        AuthInit | SignInit | OrgAuthInit | OrgSignInit => Kind::Init,
-        AuthGetOneResult | SignGetOneResult | OrgAuthGetOneResult | OrgSignGetOneResult => {
-            Kind::GetOne
-        }
-        AuthGetResults | SignGetResults | OrgAuthGetResults | OrgSignGetResults => Kind::GetResults,
-        AuthCancel | SignCancel | OrgAuthCancel | OrgSignCancel => Kind::Cancel,
-    }
-}
-
 fn endpoint_for_path(path: &str) -> Option<FrejaEndpoint> {
     FrejaEndpoint::ALL
         .iter()
@@ -272,10 +253,10 @@ impl Core {
 
     /// The happy-path body of an endpoint.
     fn happy_body(&self, ep: FrejaEndpoint) -> Result<Value, String> {
-        Ok(match kind(ep) {
-            Kind::Init => json!({ ep.reference_field(): self.reference }),
-            Kind::GetOne => self.result(ep, &approved())?,
-            Kind::GetResults => {
+        Ok(match ep.call() {
+            FrejaCall::Init => json!({ ep.reference_field(): self.reference }),
+            FrejaCall::GetOneResult => self.result(ep, &approved())?,
+            FrejaCall::GetResults => {
                 let list = if ep.reference_field() == "signRef" {
                     "signatureResults"
                 } else {
@@ -283,7 +264,7 @@ impl Core {
                 };
                 json!({ list: [self.result(ep, &approved())?] })
             }
-            Kind::Cancel => json!({}),
+            FrejaCall::Cancel => json!({}),
         })
     }
 
@@ -561,7 +542,7 @@ impl Responder {
                     let body = Core::error_body(1010, None);
                     return (json_template(StatusCode::BAD_REQUEST, &body), 400);
                 };
-                if kind(ep) == Kind::Init {
+                if ep.call() == FrejaCall::Init {
                     *lock(&self.core.requested_level) = json
                         .get("minRegistrationLevel")
                         .and_then(Value::as_str)
@@ -574,7 +555,7 @@ impl Responder {
                                 .collect();
                     }
                 }
-                if matches!(kind(ep), Kind::GetOne | Kind::Cancel)
+                if matches!(ep.call(), FrejaCall::GetOneResult | FrejaCall::Cancel)
                     && json.get(ep.reference_field()).and_then(Value::as_str)
                         != Some(self.core.reference.as_str())
                 {
