@@ -80,6 +80,41 @@ async fn the_reference_rp_passes_every_vector() {
     assert_eq!(r.summary.total as usize, w.corpus.vectors.len());
 }
 
+/// getResults is the other documented way to poll: an RP that uses it passes the same vectors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_rp_passes_every_freja_vector_polling_get_results() {
+    let w = world();
+    let c = RunConfig {
+        selection: Selection {
+            filters: vec!["freja.*".into()],
+            ..Selection::default()
+        },
+        ..cfg(Duration::from_secs(20), 8)
+    };
+    let r = run_with(&w, Arc::new(ReferenceRp::new(&[]).polling_get_results()), c).await;
+    let bad: Vec<String> = r
+        .vectors
+        .iter()
+        .filter(|v| v.result != Result_::Pass)
+        .map(|v| format!("{} {:?}: {:?}", v.id, v.result, v.failure))
+        .collect();
+    assert!(r.summary.total > 300);
+    assert!(
+        bad.is_empty(),
+        "polling with getResults:\n{}",
+        bad.join("\n")
+    );
+    let paths: Vec<String> = r
+        .vectors
+        .iter()
+        .filter_map(|v| v.evidence.get("provider")?.get("requests")?.as_array())
+        .flatten()
+        .filter_map(|q| Some(q.get("path")?.as_str()?.to_owned()))
+        .collect();
+    assert!(paths.iter().any(|p| p.ends_with("/getResults")));
+    assert!(!paths.iter().any(|p| p.ends_with("/getOneResult")));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_is_caught_and_the_kill_matrix_is_reviewed() {
     let w = world();

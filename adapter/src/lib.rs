@@ -248,7 +248,8 @@ pub struct FrejaRequest {
     /// For `SSN`: the country of the SSN (`SE`, `NO`, `FI`, `DK`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
-    /// `BASIC`, `EXTENDED`, `PLUS` or `INFERRED`.
+    /// `BASIC`, `EXTENDED`, `PLUS` or `INFERRED`. Absent: the RP chooses (BASIC, or EXTENDED
+    /// when it asks for `SSN`, `BASIC_USER_INFO` or `DATE_OF_BIRTH`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_registration_level: Option<String>,
     /// Attribute names such as `BASIC_USER_INFO`, `SSN`, `EMAIL_ADDRESS`.
@@ -464,7 +465,8 @@ pub struct FrejaEnvironment {
     pub client_key_pem: String,
     /// The provider's JWS signing certificates the RP pins, selected by `x5t`.
     pub jws_certificates_pem: Vec<String>,
-    /// Interval between `getOneResult` polls.
+    /// Interval between `getOneResult` polls: the RP waits this long after an answer before it
+    /// polls again.
     pub poll_interval_ms: u64,
     /// Upper bound on any single HTTP exchange.
     pub http_timeout_ms: u64,

@@ -207,8 +207,21 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
             }
         }
     }
-    if (s.expect.sent.is_some()) && !flow {
-        err("`expect.sent` describes what the RP sent to the broker; only oidc.begin_login and oidc.finish_login send anything".into());
+    if let Some(sent) = &s.expect.sent {
+        let broker = !sent.authorization_parameters.is_empty()
+            || !sent.request_object.is_empty()
+            || !sent.token_request.is_empty()
+            || !sent.client_assertion.is_empty();
+        if broker && !flow {
+            err("`expect.sent` names messages to the broker; only oidc.begin_login and oidc.finish_login send them".into());
+        }
+        let freja_init = matches!(
+            s.operation,
+            Operation::FrejaAuthenticate(_) | Operation::FrejaSign(_) | Operation::FrejaCancel(_)
+        );
+        if !sent.init_request.is_empty() && !freja_init {
+            err("`expect.sent.init_request` is the Freja init request; only freja.authenticate, freja.sign and freja.cancel send one".into());
+        }
     }
     for pattern in &s.expect.checks {
         if !crate::provider::checks::known(pattern) {

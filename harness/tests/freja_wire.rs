@@ -189,7 +189,8 @@ async fn happy_path_authentication() {
     assert_eq!(init.response_status, 200);
     let json = init.request_json.as_ref().unwrap();
     assert_eq!(json["userInfoType"], "EMAIL");
-    assert_eq!(json["minRegistrationLevel"], "BASIC");
+    // No level was given, and BASIC_USER_INFO needs EXTENDED.
+    assert_eq!(json["minRegistrationLevel"], "EXTENDED");
     assert_eq!(
         json["attributesToReturn"],
         json!([{"attribute": "BASIC_USER_INFO"}, {"attribute": "EMAIL_ADDRESS"}])

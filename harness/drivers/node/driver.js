@@ -33,6 +33,8 @@ const PENDING = new Set(['STARTED', 'DELIVERED_TO_MOBILE']);
 const FINAL = new Set(['CANCELED', 'RP_CANCELED', 'EXPIRED', 'REJECTED']);
 // Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
 const LEVELS = ['BASIC', 'EXTENDED', 'PLUS'];
+// Attributes released only at EXTENDED or PLUS (the provider's documentation).
+const NEED_EXTENDED = ['BASIC_USER_INFO', 'DATE_OF_BIRTH', 'SSN'];
 
 // Whether the signed minRegistrationLevel meets the requested one: BASIC < EXTENDED < PLUS; any
 // other level (INFERRED, or one added later) meets only itself; an absent one only BASIC.
@@ -273,10 +275,12 @@ class FrejaRp {
 
   async run(op, r) {
     const ep = ENDPOINTS[op];
+    // BASIC is the service's default, but SSN, BASIC_USER_INFO and DATE_OF_BIRTH need more.
+    const restricted = (r.attributes_to_return ?? []).some((a) => NEED_EXTENDED.includes(a));
     const init = {
       userInfoType: r.user_info_type,
       userInfo: r.user_info,
-      minRegistrationLevel: r.min_registration_level ?? 'BASIC',
+      minRegistrationLevel: r.min_registration_level ?? (restricted ? 'EXTENDED' : 'BASIC'),
     };
     if (r.user_info_type === 'SSN') init.userInfo = b64(JSON.stringify({ country: r.country ?? 'SE', ssn: r.user_info }));
     if (r.attributes_to_return?.length) init.attributesToReturn = r.attributes_to_return.map((attribute) => ({ attribute }));

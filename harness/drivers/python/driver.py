@@ -48,6 +48,8 @@ PENDING = {"STARTED", "DELIVERED_TO_MOBILE"}
 FINAL = {"CANCELED", "RP_CANCELED", "EXPIRED", "REJECTED"}
 # Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
 LEVELS = ("BASIC", "EXTENDED", "PLUS")
+# Attributes released only at EXTENDED or PLUS (the provider's documentation).
+NEED_EXTENDED = {"BASIC_USER_INFO", "DATE_OF_BIRTH", "SSN"}
 
 
 class Rejected(Exception):
@@ -280,10 +282,13 @@ class FrejaRp:
 
     def run(self, op, request):
         ep = ENDPOINTS[op]
+        # BASIC is the service's default, but SSN, BASIC_USER_INFO and DATE_OF_BIRTH need more.
+        restricted = set(request.get("attributes_to_return") or ()) & NEED_EXTENDED
         init = {
             "userInfoType": request["user_info_type"],
             "userInfo": request["user_info"],
-            "minRegistrationLevel": request.get("min_registration_level") or "BASIC",
+            "minRegistrationLevel": request.get("min_registration_level")
+            or ("EXTENDED" if restricted else "BASIC"),
         }
         if request["user_info_type"] == "SSN":
             ssn = json.dumps({"country": request.get("country") or "SE", "ssn": request["user_info"]})

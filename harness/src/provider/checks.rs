@@ -137,12 +137,21 @@ checks! {
          two-letter country; ORG_ID only at the organisation endpoints",
     FrejaRequestRegistrationLevel = "freja.request.registration_level":
         "`minRegistrationLevel` is given at the personal endpoints and is BASIC, EXTENDED, PLUS \
-         or INFERRED",
+         or INFERRED; EXTENDED or PLUS when `attributesToReturn` asks for BASIC_USER_INFO, \
+         DATE_OF_BIRTH or SSN",
     FrejaRequestRelyingPartyId = "freja.request.relying_party_id":
         "an integrator RP sends its `relyingPartyId` as a form parameter of its own beside every \
          request, never inside the JSON",
     FrejaRequestAttributes = "freja.request.attributes":
         "`attributesToReturn`, when present, is a non-empty array of `{\"attribute\": <name>}`",
+    FrejaRequestSignature = "freja.request.signature":
+        "a signature request's `dataToSign.text` is standard Base64 of non-empty UTF-8; \
+         `signatureType` SIMPLE goes with `dataToSignType` SIMPLE_UTF8_TEXT and EXTENDED with \
+         EXTENDED_UTF8_TEXT; `title`, if given, is 1 to 128 characters; `expiry`, if given, is \
+         epoch milliseconds from now + 2 minutes to now + 30 days",
+    FrejaRequestPollInterval = "freja.request.poll_interval":
+        "the RP waits between result requests of a transaction: on average at least half the \
+         poll interval it was given (eidconf's rule; no source states a minimum)",
 }
 
 /// Whether `pattern` (an id, or a glob with `*`) names at least one check.

@@ -13,7 +13,7 @@ use super::ftn::LoginEvidence;
 use crate::adapter::Operation;
 use crate::json::{same_json, shown};
 use crate::vector::Expect;
-use crate::vector::model::SentExpect;
+use crate::vector::model::{Endpoint, FrejaCall, SentExpect};
 
 /// The problems with what the provider observed. `accepted`: the identity, when the RP accepted
 /// as the vector expects.
@@ -30,14 +30,28 @@ pub fn judge(
         round_trip(identity, signed, &mut problems);
     }
     for (ep, count) in &expect.requests {
-        let n = obs.count(*ep);
+        // getOneResult and getResults poll alike: a count of the one counts both, unless the
+        // vector counts getResults on its own.
+        let both = match *ep {
+            Endpoint::Freja(e)
+                if e.all_results() != e
+                    && !expect
+                        .requests
+                        .contains_key(&Endpoint::Freja(e.all_results())) =>
+            {
+                Some(e.all_results())
+            }
+            _ => None,
+        };
+        let n = obs.count(*ep) + both.map_or(0, |all| obs.count(all));
         if !count.admits(n) {
+            let to = match both {
+                Some(all) => format!("{} and {}", ep.path(), all.path()),
+                None => ep.path().to_owned(),
+            };
             problems.push((
                 FailureKind::Wire,
-                format!(
-                    "the RP sent {n} request(s) to {}, expected {count}",
-                    ep.path()
-                ),
+                format!("the RP sent {n} request(s) to {to}, expected {count}"),
             ));
         }
     }
@@ -66,6 +80,7 @@ pub fn judge(
     if let Some(sent) = &expect.sent {
         let logins = obs.broker.as_ref().map_or(&[][..], |b| &b.logins[..]);
         sent_members(sent, logins, &mut problems);
+        sent_init_members(&sent.init_request, &obs.requests, &mut problems);
     }
     if expect.no_canary_fetch && !obs.canary_requests.is_empty() {
         problems.push((
@@ -196,41 +211,73 @@ fn sent_members(
         }),
     ];
     for (name, want, part) in parts {
-        if want.is_empty() {
-            continue;
-        }
-        let seen: Vec<(usize, serde_json::Map<String, serde_json::Value>)> = logins
+        let seen = logins
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| part(l).map(|m| (i + 1, m)))
+            .filter_map(|(i, l)| part(l).map(|m| (format!("login {}", i + 1), m)))
             .collect();
-        if seen.is_empty() {
-            problems.push((
-                FailureKind::Wire,
-                format!("expected a {name} from the RP, but it sent none"),
-            ));
-        }
-        for (n, got) in &seen {
-            for (k, v) in want {
-                let have = got.get(k);
-                let ok = match v {
-                    serde_json::Value::Null => have.is_none(),
-                    v => have == Some(v),
-                };
-                if !ok {
-                    problems.push((
-                        FailureKind::Wire,
-                        format!(
-                            "{name} `{k}` was {} in login {n}, expected {}",
-                            shown(have),
-                            if v.is_null() {
-                                "absent".to_owned()
-                            } else {
-                                v.to_string()
-                            }
-                        ),
-                    ));
-                }
+        same_members(name, want, seen, problems);
+    }
+}
+
+/// `expect.sent.init_request`: the members of every Freja init request's JSON.
+fn sent_init_members(
+    want: &serde_json::Map<String, serde_json::Value>,
+    requests: &[super::ObservedRequest],
+    problems: &mut Vec<(FailureKind, String)>,
+) {
+    let seen = requests
+        .iter()
+        .filter(|r| r.endpoint.is_some_and(|e| e.call() == FrejaCall::Init))
+        .enumerate()
+        .map(|(i, r)| {
+            let json = match &r.request_json {
+                Some(serde_json::Value::Object(m)) => m.clone(),
+                _ => serde_json::Map::new(),
+            };
+            (format!("init request {}", i + 1), json)
+        })
+        .collect();
+    same_members("init_request", want, seen, problems);
+}
+
+/// Each wanted member has exactly this value (`null`: absent) in every message seen, and at
+/// least one message was seen.
+fn same_members(
+    name: &str,
+    want: &serde_json::Map<String, serde_json::Value>,
+    seen: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
+    problems: &mut Vec<(FailureKind, String)>,
+) {
+    if want.is_empty() {
+        return;
+    }
+    if seen.is_empty() {
+        problems.push((
+            FailureKind::Wire,
+            format!("expected a {name} from the RP, but it sent none"),
+        ));
+    }
+    for (which, got) in &seen {
+        for (k, v) in want {
+            let have = got.get(k);
+            let ok = match v {
+                serde_json::Value::Null => have.is_none(),
+                v => have == Some(v),
+            };
+            if !ok {
+                problems.push((
+                    FailureKind::Wire,
+                    format!(
+                        "{name} `{k}` was {} in {which}, expected {}",
+                        shown(have),
+                        if v.is_null() {
+                            "absent".to_owned()
+                        } else {
+                            v.to_string()
+                        }
+                    ),
+                ));
             }
         }
     }

@@ -114,6 +114,16 @@ pub struct ObservedRequest {
     pub client_certificate: Option<String>,
     /// What the mock answered (0 if it reset the connection).
     pub response_status: u16,
+    /// When it arrived, in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub received_ms: u64,
+}
+
+/// Now, in milliseconds since the Unix epoch (0 on a clock set before 1970).
+pub(crate) fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// One TLS front and the wiremock server behind it.

@@ -168,6 +168,12 @@ faults! {
         "encodes request JSON with the base64url alphabet (RFC 4648 §5) instead of standard Base64",
     IgnoreSignedText = "ignore-signed-text":
         "files a signature without comparing the signed dataToSign with the text it asked the user to sign",
+    BasicLevelForExtendedAttributes = "basic-level-for-extended-attributes":
+        "leaves `minRegistrationLevel` at BASIC when it asks for SSN, BASIC_USER_INFO or DATE_OF_BIRTH, which need EXTENDED or PLUS",
+    SignatureTypeMismatch = "signature-type-mismatch":
+        "declares `dataToSignType` EXTENDED_UTF8_TEXT for a SIMPLE signature",
+    PollWithoutDelay = "poll-without-delay":
+        "polls getOneResult again as soon as an answer arrives, ignoring the poll interval",
     Cancel204IsFailure = "cancel-204-is-failure":
         "takes a 204 (no body) answer to cancel for a failure, because it expects a JSON body",
     RelyingPartyIdInJson = "relying-party-id-in-json":

@@ -13,6 +13,7 @@ use crate::adapter::{
     FrejaCancelRequest, FrejaEnvironment, FrejaRequest, FrejaSignRequest, FrejaVerifyDetails,
     Outcome, Reason, Rejection, UserInfoType,
 };
+use crate::provider::freja::checks::NEED_EXTENDED;
 use crate::provider::{documented_message, ensure_loopback};
 use crate::vector::model::{FrejaCall, FrejaEndpoint};
 
@@ -23,9 +24,16 @@ pub(crate) struct Flow {
     init_json: Value,
     user_info_type: UserInfoType,
     user_info: String,
+    get_results: bool,
 }
 
 impl Flow {
+    /// Poll with `getResults` instead of `getOneResult`.
+    pub(crate) fn polling_get_results(mut self) -> Flow {
+        self.get_results = true;
+        self
+    }
+
     pub(crate) fn auth(r: &FrejaRequest) -> Flow {
         let init_json = base_request(
             r.user_info_type,
@@ -40,6 +48,7 @@ impl Flow {
             init_json: Value::Object(init_json),
             user_info_type: r.user_info_type,
             user_info: r.user_info.clone(),
+            get_results: false,
         }
     }
 
@@ -66,6 +75,7 @@ impl Flow {
             init_json: Value::Object(init_json),
             user_info_type: r.user_info_type,
             user_info: r.user_info.clone(),
+            get_results: false,
         }
     }
 }
@@ -86,9 +96,14 @@ fn base_request(
     let mut m = Map::new();
     m.insert("userInfoType".into(), json!(user_info_type.as_str()));
     m.insert("userInfo".into(), Value::String(user_info));
+    // The service's default is BASIC, but SSN, BASIC_USER_INFO and DATE_OF_BIRTH need more.
+    let needs_extended = attributes
+        .iter()
+        .any(|a| NEED_EXTENDED.contains(&a.as_str()));
+    let default = if needs_extended { "EXTENDED" } else { "BASIC" };
     m.insert(
         "minRegistrationLevel".into(),
-        json!(level.unwrap_or("BASIC")),
+        json!(level.unwrap_or(default)),
     );
     if !attributes.is_empty() {
         let list: Vec<Value> = attributes
@@ -227,7 +242,12 @@ impl<'a> Rp<'a> {
         };
         let poll = json!({ ref_field: reference });
         loop {
-            let answer = self.call(flow.get_one, &poll).await?;
+            let answer = if flow.get_results {
+                self.poll_all(flow.get_one.all_results(), ref_field, &reference)
+                    .await?
+            } else {
+                self.call(flow.get_one, &poll).await?
+            };
             let Some(status) = answer.body.get("status").and_then(Value::as_str) else {
                 return Err(reject(
                     Reason::MalformedResponse,
@@ -270,7 +290,47 @@ impl<'a> Rp<'a> {
                     // An unknown status is never approval: keep polling until the deadline.
                 }
             }
-            tokio::time::sleep(Duration::from_millis(self.env.poll_interval_ms)).await;
+            if !self.has(Fault::PollWithoutDelay) {
+                tokio::time::sleep(Duration::from_millis(self.env.poll_interval_ms)).await;
+            }
+        }
+    }
+
+    /// One `getResults` poll: this transaction's entry of the list.
+    async fn poll_all(
+        &self,
+        ep: FrejaEndpoint,
+        ref_field: &str,
+        reference: &str,
+    ) -> Result<Answer, Rejection> {
+        let answer = self.call(ep, &json!({ "includePrevious": "ALL" })).await?;
+        if answer.from_422 {
+            return Ok(answer);
+        }
+        let list = if ref_field == "signRef" {
+            "signatureResults"
+        } else {
+            "authenticationResults"
+        };
+        let Some(Value::Array(results)) = answer.body.get(list) else {
+            return Err(reject(
+                Reason::MalformedResponse,
+                format!("getResults answer has no {list} array"),
+            ));
+        };
+        let mine = results
+            .iter()
+            .filter_map(Value::as_object)
+            .find(|r| r.get(ref_field).and_then(Value::as_str) == Some(reference));
+        match mine {
+            Some(body) => Ok(Answer {
+                body: body.clone(),
+                from_422: false,
+            }),
+            None => Err(reject(
+                Reason::MalformedResponse,
+                format!("getResults lists no result for {ref_field} {reference}"),
+            )),
         }
     }
 
@@ -394,6 +454,19 @@ impl<'a> Rp<'a> {
         }
         if self.has(Fault::NoRegistrationLevel) {
             m.remove("minRegistrationLevel");
+        }
+        let wants_extended = m
+            .get("attributesToReturn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("attribute").and_then(Value::as_str))
+            .any(|a| NEED_EXTENDED.contains(&a));
+        if self.has(Fault::BasicLevelForExtendedAttributes) && wants_extended {
+            m.insert("minRegistrationLevel".into(), json!("BASIC"));
+        }
+        if self.has(Fault::SignatureTypeMismatch) && m.contains_key("dataToSignType") {
+            m.insert("dataToSignType".into(), json!("EXTENDED_UTF8_TEXT"));
         }
         sent
     }

@@ -28,6 +28,8 @@ use crate::adapter::{
 pub struct ReferenceRp {
     faults: BTreeSet<Fault>,
     flow: Arc<oidc_flow::FlowState>,
+    /// Poll Freja with `getResults` instead of `getOneResult` (both are correct).
+    get_results: bool,
 }
 
 impl ReferenceRp {
@@ -35,7 +37,15 @@ impl ReferenceRp {
         ReferenceRp {
             faults: faults.iter().copied().collect(),
             flow: Arc::default(),
+            get_results: false,
         }
+    }
+
+    /// The same RP polling Freja with `getResults` (`includePrevious: ALL`) and picking its
+    /// transaction from the list: the other documented way, which the corpus must not fail.
+    pub fn polling_get_results(mut self) -> ReferenceRp {
+        self.get_results = true;
+        self
     }
 
     pub fn faults(&self) -> impl Iterator<Item = Fault> + '_ {
@@ -47,6 +57,9 @@ impl ReferenceRp {
 impl RelyingParty for ReferenceRp {
     fn describe(&self) -> RpDescription {
         let mut name = "eidconf-reference".to_owned();
+        if self.get_results {
+            name.push_str("~get-results");
+        }
         for f in &self.faults {
             name.push('+');
             name.push_str(f.name());
@@ -114,6 +127,11 @@ impl ReferenceRp {
                 unreachable!("handled above")
             }
             _ => return Outcome::Unsupported,
+        };
+        let flow = if self.get_results {
+            flow.polling_get_results()
+        } else {
+            flow
         };
         freja::run(&self.faults, freja, flow).await
     }

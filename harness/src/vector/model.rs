@@ -355,6 +355,28 @@ impl FrejaEndpoint {
     }
 
     /// An endpoint of the organisation context (`/organisation/…`).
+    /// The `getOneResult` endpoint a `getResults` endpoint polls alongside (itself otherwise):
+    /// both poll the same transactions, so they share one script and one count.
+    pub fn one_result(self) -> FrejaEndpoint {
+        use FrejaEndpoint::*;
+        match self {
+            AuthGetResults => AuthGetOneResult,
+            SignGetResults => SignGetOneResult,
+            OrgAuthGetResults => OrgAuthGetOneResult,
+            OrgSignGetResults => OrgSignGetOneResult,
+            other => other,
+        }
+    }
+
+    /// The `getResults` endpoint beside a `getOneResult` one (itself otherwise).
+    pub fn all_results(self) -> FrejaEndpoint {
+        FrejaEndpoint::ALL
+            .iter()
+            .copied()
+            .find(|e| e.call() == FrejaCall::GetResults && e.one_result() == self)
+            .unwrap_or(self)
+    }
+
     pub fn is_organisation(self) -> bool {
         use FrejaEndpoint::*;
         matches!(
@@ -559,7 +581,8 @@ pub struct Expect {
     /// (`request_object.*`); `eidconf checks` lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<String>,
-    /// What the RP must have sent in every login: member → exact value (`null`: absent).
+    /// What the RP must have sent, in every login (FTN) or init request (Freja): member → exact
+    /// value (`null`: absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent: Option<SentExpect>,
     /// The canary must not have been contacted.
@@ -583,6 +606,9 @@ pub struct SentExpect {
     /// Claims of the `private_key_jwt` client assertion.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub client_assertion: serde_json::Map<String, serde_json::Value>,
+    /// Members of every Freja init request's JSON (`initAuthRequest`, `initSignRequest`).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub init_request: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An endpoint of a mock: Freja's or the FTN broker's.

@@ -1,7 +1,7 @@
 //! The mock Freja eID services host: a mutual-TLS front, the responder that plays the provider
 //! (`wire.rs`), and an optional canary host that records requests the RP should never send.
 
-mod checks;
+pub(crate) mod checks;
 mod wire;
 
 pub(crate) use wire::{CLIENT_CERT_HEADER, FAULT_HEADER, validate, with_headers_delay_and_fault};
@@ -93,8 +93,8 @@ pub struct FrejaMock {
     main: Instance,
     canary: Option<Instance>,
     core: Arc<wire::Core>,
-    /// The `relyingPartyId` the environment gave the RP (integrator RPs).
-    relying_party_id: Mutex<Option<String>>,
+    /// What the environment told the RP, for the request-side checks.
+    told: Mutex<checks::Told>,
 }
 
 impl FrejaMock {
@@ -139,7 +139,7 @@ impl FrejaMock {
             main,
             canary,
             core,
-            relying_party_id: Mutex::default(),
+            told: Mutex::default(),
         })
     }
 
@@ -192,7 +192,10 @@ impl FrejaMock {
             .flow_timeout
             .map_or(DEFAULT_FLOW_TIMEOUT_MS, |d| d.as_millis());
         env.relying_party_id = spec.relying_party_id.clone();
-        *lock(&self.relying_party_id) = env.relying_party_id.clone();
+        *lock(&self.told) = checks::Told {
+            relying_party_id: env.relying_party_id.clone(),
+            poll_interval_ms: env.poll_interval_ms,
+        };
         Ok(env)
     }
 
@@ -201,8 +204,7 @@ impl FrejaMock {
         settle(std::iter::once(&self.main).chain(&self.canary)).await;
         let mut obs = lock(&self.obs).clone();
         obs.signed_payloads = lock(&self.core.signed).clone();
-        let rp_id = lock(&self.relying_party_id).clone();
-        obs.checks = checks::request_checks(&obs.requests, rp_id.as_deref());
+        obs.checks = checks::request_checks(&obs.requests, &lock(&self.told));
         obs
     }
 

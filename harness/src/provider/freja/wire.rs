@@ -268,6 +268,33 @@ impl Core {
         })
     }
 
+    /// A getOneResult answer `r` as the getResults endpoint `ep` gives it: a success body that is
+    /// a JSON object goes into the endpoint's list; anything else (errors, text, resets) as is.
+    fn listed(
+        &self,
+        ep: FrejaEndpoint,
+        one: FrejaEndpoint,
+        r: &ResponseSpec,
+    ) -> Result<ResponseSpec, String> {
+        let mut listed = r.clone();
+        if !(200..300).contains(&r.status) || r.status == 204 {
+            return Ok(listed);
+        }
+        let body = match &r.body {
+            None => self.happy_body(one)?,
+            Some(BodySpec::Result(spec)) => self.result(one, spec)?,
+            Some(BodySpec::Json(v)) if v.is_object() => v.clone(),
+            Some(_) => return Ok(listed),
+        };
+        let list = if ep.reference_field() == "signRef" {
+            "signatureResults"
+        } else {
+            "authenticationResults"
+        };
+        listed.body = Some(BodySpec::Json(json!({ list: [body] })));
+        Ok(listed)
+    }
+
     /// A result object: `{ref, status, details?, requestedAttributes, ...extra}`.
     fn result(&self, ep: FrejaEndpoint, spec: &ResultSpec) -> Result<Value, String> {
         let ref_field = ep.reference_field();
@@ -562,18 +589,32 @@ impl Responder {
                     let body = Core::error_body(1100, None);
                     return (json_template(StatusCode::UNPROCESSABLE_ENTITY, &body), 422);
                 }
+                // An RP may poll with getResults instead of getOneResult: unless the vector
+                // scripts getResults itself, it gets the getOneResult answers, in a list.
+                let polled = if self.core.script.contains_key(&ep) {
+                    ep
+                } else {
+                    ep.one_result()
+                };
                 let n = {
                     let mut counters = lock(&self.counters);
-                    let c = counters.entry(ep).or_default();
+                    let c = counters.entry(polled).or_default();
                     *c += 1;
                     *c - 1
                 };
                 match self
                     .core
                     .script
-                    .get(&ep)
+                    .get(&polled)
                     .and_then(|s| s.get(n).or(s.last()))
                 {
+                    Some(r) if polled != ep => match self.core.listed(ep, polled, r) {
+                        Ok(listed) => match self.scripted(ep, &listed, canary_url.as_deref()) {
+                            Ok(t) => t,
+                            Err(e) => internal(&e),
+                        },
+                        Err(e) => internal(&e),
+                    },
                     Some(r) => match self.scripted(ep, r, canary_url.as_deref()) {
                         Ok(t) => t,
                         Err(e) => internal(&e),
@@ -646,6 +687,7 @@ impl Respond for Responder {
             Some(ep) => decode_request_body(&req.body, ep.param()),
             None => decode_request_body(&req.body, ""),
         };
+        let received_ms = crate::provider::epoch_ms();
         let (template, status) = self.answer(req, endpoint, &decoded);
         let seen = ObservedRequest {
             endpoint,
@@ -657,6 +699,7 @@ impl Respond for Responder {
             relying_party_id: decoded.relying_party_id,
             client_certificate: self.client_certificate(req),
             response_status: status,
+            received_ms,
         };
         let mut obs = lock(&self.obs);
         match self.mode {
