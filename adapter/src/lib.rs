@@ -109,6 +109,7 @@ impl FrejaRequest {
             country: None,
             min_registration_level: None,
             attributes_to_return: Vec::new(),
+            organisation: false,
         }
     }
 }
@@ -127,6 +128,7 @@ impl FrejaSignRequest {
             attributes_to_return: Vec::new(),
             title: None,
             text: text.into(),
+            organisation: false,
         }
     }
 }
@@ -255,6 +257,10 @@ pub struct FrejaRequest {
     /// Attribute names such as `BASIC_USER_INFO`, `SSN`, `EMAIL_ADDRESS`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributes_to_return: Vec<String>,
+    /// Run the flow at the organisation endpoints (`/organisation/...`): the Organisation ID
+    /// context, where `user_info_type` may be `ORG_ID`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub organisation: bool,
 }
 
 /// Inputs of `freja.sign`.
@@ -274,6 +280,10 @@ pub struct FrejaSignRequest {
     pub title: Option<String>,
     /// The text shown to the user, plain UTF-8 (the RP Base64-encodes it).
     pub text: String,
+    /// Run the flow at the organisation endpoints (`/organisation/...`): the Organisation ID
+    /// context, where `user_info_type` may be `ORG_ID`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub organisation: bool,
 }
 
 /// Inputs of `freja.cancel`: the transaction to start and then cancel.

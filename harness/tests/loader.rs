@@ -207,3 +207,33 @@ fn a_lone_dash_above_a_vector_is_block_style_and_a_json_list_is_one_clear_error(
     );
     assert_eq!(err.matches("error").count(), 1, "{err}");
 }
+
+#[test]
+fn every_yaml_line_break_reads_alike_and_errors_keep_their_lines() {
+    let lf = parse(GOOD).unwrap();
+    for (name, text) in [
+        ("CRLF", GOOD.replace('\n', "\r\n")),
+        ("CR", GOOD.replace('\n', "\r")),
+        (
+            "one stray CR",
+            GOOD.replacen("  - id: t.status", "\r  - id: t.status", 1),
+        ),
+    ] {
+        let got = parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ids: Vec<&str> = got.iter().map(|v| v.id()).collect();
+        assert_eq!(ids, ["t.one", "t.status-404", "t.status-500"], "{name}");
+        if name != "one stray CR" {
+            assert_eq!(got.len(), lf.len());
+        }
+    }
+    // A typo on line 3 is reported on line 3 whatever the line breaks.
+    let typo = GOOD.replacen("title: one", "titel: one", 1);
+    for text in [
+        typo.clone(),
+        typo.replace('\n', "\r"),
+        typo.replace('\n', "\r\n"),
+    ] {
+        let e = parse(&text).unwrap_err();
+        assert!(e.contains("v.yaml:3:"), "{e}");
+    }
+}

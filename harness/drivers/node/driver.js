@@ -29,6 +29,19 @@ const ENDPOINTS = {
     ref: 'signRef',
   },
 };
+// The Organisation ID context: the same calls under /organisation/.
+const ORG_ENDPOINTS = {
+  'freja.authenticate': {
+    init: ['/organisation/authentication/1.0/init', 'initAuthRequest'],
+    poll: ['/organisation/authentication/1.0/getOneResult', 'getOneAuthResultRequest'],
+    ref: 'authRef',
+  },
+  'freja.sign': {
+    init: ['/organisation/sign/1.0/init', 'initSignRequest'],
+    poll: ['/organisation/sign/1.0/getOneResult', 'getOneSignResultRequest'],
+    ref: 'signRef',
+  },
+};
 const PENDING = new Set(['STARTED', 'DELIVERED_TO_MOBILE']);
 const FINAL = new Set(['CANCELED', 'RP_CANCELED', 'EXPIRED', 'REJECTED']);
 // Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
@@ -274,7 +287,7 @@ class FrejaRp {
   }
 
   async run(op, r) {
-    const ep = ENDPOINTS[op];
+    const ep = (r.organisation ? ORG_ENDPOINTS : ENDPOINTS)[op];
     // BASIC is the service's default, but SSN, BASIC_USER_INFO and DATE_OF_BIRTH need more.
     const restricted = (r.attributes_to_return ?? []).some((a) => NEED_EXTENDED.includes(a));
     const init = {

@@ -44,6 +44,19 @@ ENDPOINTS = {
         "ref": "signRef",
     },
 }
+# The Organisation ID context: the same calls under /organisation/.
+ORG_ENDPOINTS = {
+    "freja.authenticate": {
+        "init": ("/organisation/authentication/1.0/init", "initAuthRequest"),
+        "poll": ("/organisation/authentication/1.0/getOneResult", "getOneAuthResultRequest"),
+        "ref": "authRef",
+    },
+    "freja.sign": {
+        "init": ("/organisation/sign/1.0/init", "initSignRequest"),
+        "poll": ("/organisation/sign/1.0/getOneResult", "getOneSignResultRequest"),
+        "ref": "signRef",
+    },
+}
 PENDING = {"STARTED", "DELIVERED_TO_MOBILE"}
 FINAL = {"CANCELED", "RP_CANCELED", "EXPIRED", "REJECTED"}
 # Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
@@ -281,7 +294,7 @@ class FrejaRp:
         raise Rejected("provider_error", f"{name} answered HTTP {status} with error code {code}", code=code)
 
     def run(self, op, request):
-        ep = ENDPOINTS[op]
+        ep = (ORG_ENDPOINTS if request.get("organisation") else ENDPOINTS)[op]
         # BASIC is the service's default, but SSN, BASIC_USER_INFO and DATE_OF_BIRTH need more.
         restricted = set(request.get("attributes_to_return") or ()) & NEED_EXTENDED
         init = {

@@ -134,7 +134,8 @@ checks! {
          JSON object",
     FrejaRequestUserInfo = "freja.request.user_info":
         "`userInfo` is not blank; SSN is standard Base64 of `{\"country\", \"ssn\"}` with a \
-         two-letter country; ORG_ID only at the organisation endpoints",
+         two-letter country; ORG_ID only at the organisation endpoints; `orgIdIssuer` absent, \
+         empty or ANY",
     FrejaRequestRegistrationLevel = "freja.request.registration_level":
         "`minRegistrationLevel` is given at the personal endpoints and is BASIC, EXTENDED, PLUS \
          or INFERRED; EXTENDED or PLUS when `attributesToReturn` asks for BASIC_USER_INFO, \

@@ -115,10 +115,28 @@ pub fn reachable_endpoints(op: &Operation) -> Vec<Endpoint> {
     use FrejaEndpoint::*;
     let freja = |v: &[FrejaEndpoint]| v.iter().map(|e| Endpoint::Freja(*e)).collect();
     match op {
-        Operation::FrejaAuthenticate(_) => {
-            freja(&[AuthInit, AuthGetOneResult, AuthGetResults, AuthCancel])
-        }
-        Operation::FrejaSign(_) => freja(&[SignInit, SignGetOneResult, SignGetResults, SignCancel]),
+        // Both contexts: a vector may assert that an organisation flow never reaches the personal
+        // endpoints, and the other way round.
+        Operation::FrejaAuthenticate(_) => freja(&[
+            AuthInit,
+            AuthGetOneResult,
+            AuthGetResults,
+            AuthCancel,
+            OrgAuthInit,
+            OrgAuthGetOneResult,
+            OrgAuthGetResults,
+            OrgAuthCancel,
+        ]),
+        Operation::FrejaSign(_) => freja(&[
+            SignInit,
+            SignGetOneResult,
+            SignGetResults,
+            SignCancel,
+            OrgSignInit,
+            OrgSignGetOneResult,
+            OrgSignGetResults,
+            OrgSignCancel,
+        ]),
         // The get-result endpoints too: a vector may assert that a cancelling RP does not poll.
         Operation::FrejaCancel(_) => freja(&[
             AuthInit,

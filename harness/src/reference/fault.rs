@@ -172,6 +172,10 @@ faults! {
         "leaves `minRegistrationLevel` at BASIC when it asks for SSN, BASIC_USER_INFO or DATE_OF_BIRTH, which need EXTENDED or PLUS",
     SignatureTypeMismatch = "signature-type-mismatch":
         "declares `dataToSignType` EXTENDED_UTF8_TEXT for a SIMPLE signature",
+    GiveUpAfterTenPolls = "give-up-after-ten-polls":
+        "stops after ten pending answers and reports a timeout, long before its flow deadline (a fixed retry count instead of a deadline)",
+    PersonalEndpointsForOrganisation = "personal-endpoints-for-organisation":
+        "sends Organisation ID (ORG_ID) transactions to the personal endpoints instead of `/organisation/...`",
     PollWithoutDelay = "poll-without-delay":
         "polls getOneResult again as soon as an answer arrives, ignoring the poll interval",
     Cancel204IsFailure = "cancel-204-is-failure":

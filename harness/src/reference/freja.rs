@@ -34,7 +34,8 @@ impl Flow {
         self
     }
 
-    pub(crate) fn auth(r: &FrejaRequest) -> Flow {
+    /// `org_ignored`: the `personal-endpoints-for-organisation` fault.
+    pub(crate) fn auth(r: &FrejaRequest, org_ignored: bool) -> Flow {
         let init_json = base_request(
             r.user_info_type,
             &r.user_info,
@@ -42,9 +43,17 @@ impl Flow {
             r.min_registration_level.as_deref(),
             &r.attributes_to_return,
         );
+        let (init, get_one) = if r.organisation && !org_ignored {
+            (
+                FrejaEndpoint::OrgAuthInit,
+                FrejaEndpoint::OrgAuthGetOneResult,
+            )
+        } else {
+            (FrejaEndpoint::AuthInit, FrejaEndpoint::AuthGetOneResult)
+        };
         Flow {
-            init: FrejaEndpoint::AuthInit,
-            get_one: FrejaEndpoint::AuthGetOneResult,
+            init,
+            get_one,
             init_json: Value::Object(init_json),
             user_info_type: r.user_info_type,
             user_info: r.user_info.clone(),
@@ -52,7 +61,7 @@ impl Flow {
         }
     }
 
-    pub(crate) fn sign(r: &FrejaSignRequest) -> Flow {
+    pub(crate) fn sign(r: &FrejaSignRequest, org_ignored: bool) -> Flow {
         let mut init_json = base_request(
             r.user_info_type,
             &r.user_info,
@@ -69,9 +78,17 @@ impl Flow {
             json!({ "text": STANDARD.encode(r.text.as_bytes()) }),
         );
         init_json.insert("signatureType".into(), json!("SIMPLE"));
+        let (init, get_one) = if r.organisation && !org_ignored {
+            (
+                FrejaEndpoint::OrgSignInit,
+                FrejaEndpoint::OrgSignGetOneResult,
+            )
+        } else {
+            (FrejaEndpoint::SignInit, FrejaEndpoint::SignGetOneResult)
+        };
         Flow {
-            init: FrejaEndpoint::SignInit,
-            get_one: FrejaEndpoint::SignGetOneResult,
+            init,
+            get_one,
             init_json: Value::Object(init_json),
             user_info_type: r.user_info_type,
             user_info: r.user_info.clone(),
@@ -241,7 +258,12 @@ impl<'a> Rp<'a> {
             }
         };
         let poll = json!({ ref_field: reference });
+        let mut polls = 0;
         loop {
+            polls += 1;
+            if self.has(Fault::GiveUpAfterTenPolls) && polls > 10 {
+                return Err(reject(Reason::Timeout, "gave up after ten polls"));
+            }
             let answer = if flow.get_results {
                 self.poll_all(flow.get_one.all_results(), ref_field, &reference)
                     .await?
@@ -586,13 +608,13 @@ pub(crate) async fn cancel(
             let mut s = FrejaSignRequest::new(r.user_info_type, r.user_info.clone(), text.clone());
             s.country = r.country.clone();
             s.min_registration_level = r.min_registration_level.clone();
-            (Flow::sign(&s), FrejaEndpoint::SignCancel)
+            (Flow::sign(&s, false), FrejaEndpoint::SignCancel)
         }
         None => {
             let mut a = FrejaRequest::new(r.user_info_type, r.user_info.clone());
             a.country = r.country.clone();
             a.min_registration_level = r.min_registration_level.clone();
-            (Flow::auth(&a), FrejaEndpoint::AuthCancel)
+            (Flow::auth(&a, false), FrejaEndpoint::AuthCancel)
         }
     };
     let ref_field = flow.init.reference_field();

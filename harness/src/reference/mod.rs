@@ -114,9 +114,12 @@ impl ReferenceRp {
                 .detail("the environment has no Freja eID settings")
                 .into();
         };
+        let org_ignored = self
+            .faults
+            .contains(&Fault::PersonalEndpointsForOrganisation);
         let flow = match &op {
-            Operation::FrejaAuthenticate(r) => freja::Flow::auth(r),
-            Operation::FrejaSign(r) => freja::Flow::sign(r),
+            Operation::FrejaAuthenticate(r) => freja::Flow::auth(r, org_ignored),
+            Operation::FrejaSign(r) => freja::Flow::sign(r, org_ignored),
             Operation::DnValidate(_) => unreachable!("handled above"),
             Operation::FrejaVerifyDetails(v) => {
                 return freja::verify_details(&self.faults, freja, v).await;

@@ -159,8 +159,18 @@ pub fn parse_file(display: &Path, text: &str) -> Result<Vec<Vector>, Diagnostics
     }
 }
 
+/// YAML 1.2 breaks lines on LF, CRLF and a lone CR (§5.4). Vectors are cut out of a file line by
+/// line, so every form is read as LF; line numbers stay the ones YAML and editors count.
+fn lf_breaks(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\r') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
 /// Parse one vector file, keeping every vector that parses and reporting the others.
 pub fn parse_file_lenient(display: &Path, text: &str) -> (Vec<Vector>, Vec<Diagnostic>) {
+    let text = &*lf_breaks(text);
     let index: FileIndex =
         match serde_saphyr::from_str_with_options(&neutralise_placeholders(text), options()) {
             Ok(i) => i,

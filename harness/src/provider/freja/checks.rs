@@ -278,6 +278,17 @@ fn user_info(
     if info.trim().is_empty() {
         return (false, format!("`{path}`: `userInfo` is blank"));
     }
+    // "OrgIdIssuer must be null/empty or <ANY>" (RequestValidationService).
+    match json.get("orgIdIssuer") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(i)) if i.is_empty() || i.eq_ignore_ascii_case("ANY") => {}
+        Some(other) => {
+            return (
+                false,
+                format!("`{path}`: `orgIdIssuer` is {other}; it must be absent, empty or ANY"),
+            );
+        }
+    }
     match kind {
         "ORG_ID" if personal => (
             false,
