@@ -15,6 +15,10 @@ use eidconf::run::{self, RunConfig, Selection};
 use eidconf::transport::{AlwaysAccept, AlwaysReject};
 use eidconf::vector::{ExpectedVerdict, Vector};
 use eidconf_report::{Report, Verdict as Result_};
+use futures::StreamExt;
+
+/// How many faults the kill matrix runs side by side (each with 16 vectors in flight).
+const KILL_MATRIX_FAULTS_AT_ONCE: usize = 3;
 
 /// The committed corpus, suites and keys, loaded once per test.
 type World = eidconf::Inputs;
@@ -57,6 +61,15 @@ fn not_passed(r: &Report) -> BTreeSet<String> {
     ids_with(r, |x| x != Result_::Pass)
 }
 
+/// Every vector that did not pass, with its result and failure.
+fn failures(r: &Report) -> Vec<String> {
+    r.vectors
+        .iter()
+        .filter(|v| v.result != Result_::Pass)
+        .map(|v| format!("{} {:?}: {:?}", v.id, v.result, v.failure))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_rp_passes_every_vector() {
     let w = world();
@@ -66,12 +79,7 @@ async fn the_reference_rp_passes_every_vector() {
         cfg(Duration::from_secs(20), 8),
     )
     .await;
-    let bad: Vec<String> = r
-        .vectors
-        .iter()
-        .filter(|v| v.result != Result_::Pass)
-        .map(|v| format!("{} {:?}: {:?}", v.id, v.result, v.failure))
-        .collect();
+    let bad = failures(&r);
     assert!(
         bad.is_empty(),
         "the reference RP must pass everything:\n{}",
@@ -92,12 +100,7 @@ async fn the_reference_rp_passes_every_freja_vector_polling_get_results() {
         ..cfg(Duration::from_secs(20), 8)
     };
     let r = run_with(&w, Arc::new(ReferenceRp::new(&[]).polling_get_results()), c).await;
-    let bad: Vec<String> = r
-        .vectors
-        .iter()
-        .filter(|v| v.result != Result_::Pass)
-        .map(|v| format!("{} {:?}: {:?}", v.id, v.result, v.failure))
-        .collect();
+    let bad = failures(&r);
     assert!(r.summary.total > 300);
     assert!(
         bad.is_empty(),
@@ -119,19 +122,29 @@ async fn the_reference_rp_passes_every_freja_vector_polling_get_results() {
 async fn every_fault_is_caught_and_the_kill_matrix_is_reviewed() {
     let w = world();
     let mut matrix: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for fault in Fault::ALL {
-        let rp = Arc::new(ReferenceRp::new(&[*fault]));
-        // The same budget as the reference run: vectors that wait on purpose (2 s flow and HTTP
-        // timeouts) must not turn into kills on a busy machine.
-        let r = run_with(&w, rp, cfg(Duration::from_secs(20), 16)).await;
-        let killers: Vec<String> = not_passed(&r).into_iter().collect();
+    // A few faults at a time, so that the vectors that wait on purpose wait together.
+    let runs = futures::stream::iter(Fault::ALL.iter().copied())
+        .map(|fault| {
+            let w = &w;
+            async move {
+                let rp = Arc::new(ReferenceRp::new(&[fault]));
+                // The same budget as the reference run: vectors that wait on purpose (2 s flow
+                // and HTTP timeouts) must not turn into kills on a busy machine.
+                let r = run_with(w, rp, cfg(Duration::from_secs(20), 16)).await;
+                (fault, not_passed(&r), r.exit_code())
+            }
+        })
+        .buffer_unordered(KILL_MATRIX_FAULTS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+    for (fault, killers, exit) in runs {
         assert!(
             !killers.is_empty(),
             "fault `{}` survives every vector",
             fault.name()
         );
-        assert!(r.exit_code() != 0);
-        matrix.insert(fault.name(), killers);
+        assert!(exit != 0);
+        matrix.insert(fault.name(), killers.into_iter().collect());
     }
     // CI keeps only the tail of a failed test's output: name the faults that moved in the panic.
     if std::env::var_os("INSTA_UPDATE").is_none() {

@@ -12,6 +12,7 @@ use eidconf::reference::{Fault, ReferenceRp};
 use eidconf::run::{self, RunConfig, Selection};
 use eidconf::transport::{ExecRp, StdioRp};
 use eidconf_report::{FailureKind, Report, Verdict};
+use futures::StreamExt;
 
 const DRIVER: &str = env!("CARGO_BIN_EXE_eidconf-reference-driver");
 
@@ -198,12 +199,23 @@ fn reviewed_kill_matrix() -> BTreeMap<String, BTreeSet<String>> {
 async fn the_kill_matrix_is_the_same_through_stdio() {
     let w = world();
     let reviewed = reviewed_kill_matrix();
-    // Generous: a vector that times out under a loaded machine would count as killed.
-    let c = cfg(None, Duration::from_secs(20), 16);
-    for fault in Fault::ALL {
-        let rp = stdio(&["--fault", fault.name()], c.timeout).await;
-        let s = run_with(&w, rp.clone(), &c).await;
-        assert_reaped(&rp);
+    // Three faults at a time, so that the vectors that wait on purpose wait together.
+    let runs = futures::stream::iter(Fault::ALL.iter().copied())
+        .map(|fault| {
+            let w = &w;
+            async move {
+                // Generous: a vector that times out under a loaded machine would count as killed.
+                let c = cfg(None, Duration::from_secs(20), 16);
+                let rp = stdio(&["--fault", fault.name()], c.timeout).await;
+                let s = run_with(w, rp.clone(), &c).await;
+                assert_reaped(&rp);
+                (fault, s)
+            }
+        })
+        .buffer_unordered(3)
+        .collect::<Vec<_>>()
+        .await;
+    for (fault, s) in runs {
         let killed = ids(&s, |v| v.result != Verdict::Pass);
         assert_eq!(
             Some(&killed),
