@@ -445,3 +445,20 @@ fn lint_refuses_untraced_requirements_and_critical_without_must() {
         text(&o)
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_no_command_with_a_panic() {
+    for args in [&["faults"][..], &["checks"], &["list"]] {
+        // The reader is gone before eidconf writes a byte: every write meets a closed pipe.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_eidconf"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

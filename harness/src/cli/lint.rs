@@ -53,7 +53,7 @@ pub(super) fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
         eprint!("{}", Diagnostics(problems));
         return exit::FAILURES;
     }
-    println!(
+    outln!(
         "{} vectors in {} files: ok",
         corpus.vectors.len(),
         files.len()

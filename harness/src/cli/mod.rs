@@ -1,5 +1,21 @@
 //! The `eidconf` command line, one module per command group: parsing here, work in the library.
 
+/// `println!` and `print!` that keep going when stdout is closed (`eidconf faults | head`): the
+/// command still finishes and exits with its own code. (Restoring SIGPIPE instead would let a
+/// crashed driver's closed stdin kill the harness.)
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod lint;
 mod list;
 mod pki;
@@ -120,13 +136,13 @@ pub fn main(cli: Cli) -> i32 {
         Command::List(args) => cmd_list(args),
         Command::Faults => {
             for f in Fault::ALL {
-                println!("{:<26} {}", f.name(), f.description());
+                outln!("{:<26} {}", f.name(), f.description());
             }
             exit::SUCCESS
         }
         Command::Checks => {
             for (id, what) in eidconf::provider::checks::CATALOGUE {
-                println!("{id:<29} {what}");
+                outln!("{id:<29} {what}");
             }
             exit::SUCCESS
         }
@@ -139,7 +155,7 @@ pub fn main(cli: Cli) -> i32 {
                 SchemaKind::Report => report::report_schema(),
                 SchemaKind::Adapter => eidconf::adapter::protocol::schema(),
             };
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
             );

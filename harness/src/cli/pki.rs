@@ -78,8 +78,8 @@ pub(super) fn cmd_pki_lint(file: &Path, ca: Option<Option<&Path>>, format: LintF
         Err(e) => return bad_input(format!("error: {name}: unreadable: {e}\n")),
     };
     match format {
-        LintFormat::Text => print!("{}", csr::render_text(&report)),
-        LintFormat::Json => println!(
+        LintFormat::Text => out!("{}", csr::render_text(&report)),
+        LintFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
