@@ -234,14 +234,19 @@ fn known_failures_are_strict() {
     assert!(text(&o).contains("known.yaml:2:"), "{}", text(&o));
 }
 
-#[test]
-fn a_broken_vector_does_not_stop_the_others() {
-    let two = format!(
+/// `ONE`, then a copy `t.two` whose severity is misspelled (line 11, column 15).
+fn one_good_one_broken() -> String {
+    format!(
         "{ONE}{}",
         ONE.replace("vectors:\n", "")
             .replace("t.one", "t.two")
             .replace("severity: low", "severity: lowish")
-    );
+    )
+}
+
+#[test]
+fn a_broken_vector_does_not_stop_the_others() {
+    let two = one_good_one_broken();
     let dir = scratch(&two);
     let reports = dir.path().join("r");
     let o = eidconf(&[
@@ -275,12 +280,7 @@ fn a_broken_vector_does_not_stop_the_others() {
 /// harness fails the broken vector alone.
 #[test]
 fn json_listing_names_input_errors_beside_the_vectors_that_load() {
-    let two = format!(
-        "{ONE}{}",
-        ONE.replace("vectors:\n", "")
-            .replace("t.one", "t.two")
-            .replace("severity: low", "severity: lowish")
-    );
+    let two = one_good_one_broken();
     let dir = scratch(&two);
     let corpus = dir.path().to_str().unwrap();
     let o = eidconf(&["list", "--format", "json", "--corpus", corpus]);

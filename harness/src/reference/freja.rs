@@ -13,7 +13,7 @@ use crate::adapter::{
     FrejaCancelRequest, FrejaEnvironment, FrejaRequest, FrejaSignRequest, FrejaVerifyDetails,
     Outcome, Reason, Rejection, UserInfoType,
 };
-use crate::provider::freja::checks::NEED_EXTENDED;
+use crate::provider::freja::checks::{NEED_EXTENDED, restricted_attributes};
 use crate::provider::{documented_message, ensure_loopback};
 use crate::vector::model::{FrejaCall, FrejaEndpoint};
 
@@ -477,14 +477,8 @@ impl<'a> Rp<'a> {
         if self.has(Fault::NoRegistrationLevel) {
             m.remove("minRegistrationLevel");
         }
-        let wants_extended = m
-            .get("attributesToReturn")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.get("attribute").and_then(Value::as_str))
-            .any(|a| NEED_EXTENDED.contains(&a));
-        if self.has(Fault::BasicLevelForExtendedAttributes) && wants_extended {
+        if self.has(Fault::BasicLevelForExtendedAttributes) && !restricted_attributes(m).is_empty()
+        {
             m.insert("minRegistrationLevel".into(), json!("BASIC"));
         }
         if self.has(Fault::SignatureTypeMismatch) && m.contains_key("dataToSignType") {

@@ -23,6 +23,17 @@ const LEVELS: &[&str] = &["BASIC", "EXTENDED", "PLUS", "INFERRED"];
 /// github.com/modfin/twofer `eid/freja/frejam/auth.go`).
 pub const NEED_EXTENDED: &[&str] = &["BASIC_USER_INFO", "DATE_OF_BIRTH", "SSN"];
 
+/// The attributes of an init request's `attributesToReturn` that need EXTENDED or PLUS.
+pub(crate) fn restricted_attributes(json: &serde_json::Map<String, Value>) -> Vec<&str> {
+    json.get("attributesToReturn")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("attribute").and_then(Value::as_str))
+        .filter(|a| NEED_EXTENDED.contains(a))
+        .collect()
+}
+
 /// What the environment told the RP.
 #[derive(Debug, Clone, Default)]
 pub struct Told {
@@ -260,7 +271,7 @@ fn integrator(ep: FrejaEndpoint, r: &ObservedRequest, expected: Option<&str>) ->
 }
 
 /// `userInfo` is not blank, SSN is Base64 of `{"country", "ssn"}`, ORG_ID only in organisation
-/// context.
+/// context, `orgIdIssuer` absent, empty or ANY.
 fn user_info(
     ep: FrejaEndpoint,
     json: &serde_json::Map<String, Value>,
@@ -347,14 +358,7 @@ fn registration_level(
         ),
         None | Some(Value::Null) => (true, format!("`{path}`: no `minRegistrationLevel`")),
         Some(Value::String(l)) if LEVELS.contains(&l.as_str()) => {
-            let asked: Vec<&str> = json
-                .get("attributesToReturn")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a.get("attribute").and_then(Value::as_str))
-                .filter(|a| NEED_EXTENDED.contains(a))
-                .collect();
+            let asked = restricted_attributes(json);
             if asked.is_empty() || matches!(l.as_str(), "EXTENDED" | "PLUS") {
                 (true, format!("`{path}`: `minRegistrationLevel` {l}"))
             } else {
