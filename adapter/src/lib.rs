@@ -142,6 +142,30 @@ impl FrejaCancelRequest {
             country: None,
             min_registration_level: None,
             text: None,
+            organisation: false,
+        }
+    }
+}
+
+impl SetCustomIdentifierRequest {
+    pub fn new(
+        user_info_type: UserInfoType,
+        user_info: impl Into<String>,
+        custom_identifier: impl Into<String>,
+    ) -> SetCustomIdentifierRequest {
+        SetCustomIdentifierRequest {
+            user_info_type,
+            user_info: user_info.into(),
+            country: None,
+            custom_identifier: custom_identifier.into(),
+        }
+    }
+}
+
+impl DeleteCustomIdentifierRequest {
+    pub fn new(custom_identifier: impl Into<String>) -> DeleteCustomIdentifierRequest {
+        DeleteCustomIdentifierRequest {
+            custom_identifier: custom_identifier.into(),
         }
     }
 }
@@ -212,6 +236,15 @@ operations! {
     /// the provider confirmed the cancellation (200, or 204 with no body); otherwise a rejection
     /// with its reason.
     "freja.cancel" => FrejaCancel(FrejaCancelRequest),
+    /// Give a Freja eID user the RP's own identifier for them (the custom identifier the provider
+    /// then returns as attribute `CUSTOM_IDENTIFIER`): one call to `setCustomIdentifier` naming
+    /// the user and the identifier. `Accepted` (empty identity) on 204 with no body; otherwise a
+    /// rejection with its reason (error 5002: the identifier is taken).
+    "freja.set_custom_identifier" => FrejaSetCustomIdentifier(SetCustomIdentifierRequest),
+    /// Remove a custom identifier: one call to `deleteCustomIdentifier`. `Accepted` (empty
+    /// identity) on 204 with no body; otherwise a rejection with its reason (error 5001: no user
+    /// has this identifier).
+    "freja.delete_custom_identifier" => FrejaDeleteCustomIdentifier(DeleteCustomIdentifierRequest),
 }
 
 /// How the end user is addressed in a Freja eID request.
@@ -300,6 +333,31 @@ pub struct FrejaCancelRequest {
     /// Present: start a signature transaction showing this text; absent: an authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Start and cancel at the organisation endpoints (`/organisation/...`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub organisation: bool,
+}
+
+/// Inputs of `freja.set_custom_identifier`: the user as the provider knows them, and the RP's
+/// identifier for them (1 to 128 characters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SetCustomIdentifierRequest {
+    pub user_info_type: UserInfoType,
+    pub user_info: String,
+    /// For `SSN`: the country of the SSN (`SE`, `NO`, `FI`, `DK`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    pub custom_identifier: String,
+}
+
+/// Inputs of `freja.delete_custom_identifier`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DeleteCustomIdentifierRequest {
+    pub custom_identifier: String,
 }
 
 /// Inputs of `freja.verify_details`. A vector leaves `reference` and `details` out: the harness

@@ -16,16 +16,21 @@ import { createInterface } from 'node:readline';
 import { compactDecrypt, compactVerify, importX509 } from 'jose';
 
 const PROTOCOL = 1;
-const OPERATIONS = ['freja.authenticate', 'freja.sign', 'freja.verify_details', 'oidc.validate_id_token', 'dn.validate'];
+const OPERATIONS = [
+  'freja.authenticate', 'freja.sign', 'freja.cancel', 'freja.verify_details',
+  'freja.set_custom_identifier', 'freja.delete_custom_identifier', 'oidc.validate_id_token', 'dn.validate',
+];
 const ENDPOINTS = {
   'freja.authenticate': {
     init: ['/authentication/1.0/initAuthentication', 'initAuthRequest'],
     poll: ['/authentication/1.0/getOneResult', 'getOneAuthResultRequest'],
+    cancel: ['/authentication/1.0/cancel', 'cancelAuthRequest'],
     ref: 'authRef',
   },
   'freja.sign': {
     init: ['/sign/1.0/initSignature', 'initSignRequest'],
     poll: ['/sign/1.0/getOneResult', 'getOneSignResultRequest'],
+    cancel: ['/sign/1.0/cancel', 'cancelSignRequest'],
     ref: 'signRef',
   },
 };
@@ -34,14 +39,19 @@ const ORG_ENDPOINTS = {
   'freja.authenticate': {
     init: ['/organisation/authentication/1.0/init', 'initAuthRequest'],
     poll: ['/organisation/authentication/1.0/getOneResult', 'getOneAuthResultRequest'],
+    cancel: ['/organisation/authentication/1.0/cancel', 'cancelAuthRequest'],
     ref: 'authRef',
   },
   'freja.sign': {
     init: ['/organisation/sign/1.0/init', 'initSignRequest'],
     poll: ['/organisation/sign/1.0/getOneResult', 'getOneSignResultRequest'],
+    cancel: ['/organisation/sign/1.0/cancel', 'cancelSignRequest'],
     ref: 'signRef',
   },
 };
+// Custom identifier management (the provider's client, MethodUrl.java and RequestTemplate.java).
+const SET_CUSTOM_IDENTIFIER = ['/user/manage/1.0/setCustomIdentifier', 'setCustomIdentifierRequest'];
+const DELETE_CUSTOM_IDENTIFIER = ['/user/manage/1.0/deleteCustomIdentifier', 'deleteCustomIdentifierRequest'];
 const PENDING = new Set(['STARTED', 'DELIVERED_TO_MOBILE']);
 const FINAL = new Set(['CANCELED', 'RP_CANCELED', 'EXPIRED', 'REJECTED']);
 // Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
@@ -187,7 +197,7 @@ class DetailsVerifier {
 
   // The identity of an APPROVED result whose `details` is this JWS, for a request that asked for
   // `requestedLevel` (and, for a signature, asked the user to sign `askedText`, Base64).
-  async result(details, refField, ref, requestedLevel = 'BASIC', askedText = undefined) {
+  async result(details, refField, ref, requestedLevel = 'BASIC', askedText = undefined, askedUser = undefined) {
     const payload = await this.verify(details);
     if (payload.status !== 'APPROVED') {
       const extra = 'status' in payload ? { status: typeof payload.status === 'string' ? payload.status : JSON.stringify(payload.status) } : {};
@@ -199,6 +209,10 @@ class DetailsVerifier {
       throw new Rejected('claims_invalid', `the signed minRegistrationLevel ${JSON.stringify(level)} is below the requested ${requestedLevel}`, {
         claim: 'minRegistrationLevel',
       });
+    }
+    // The result names the user this RP asked for (empty, absent or N/A names nobody else).
+    if (askedUser !== undefined && !sameUser(payload, ...askedUser)) {
+      throw new Rejected('claims_invalid', 'the signed userInfoType/userInfo is not the user this RP asked for', { claim: 'userInfo' });
     }
     // A signature is consent to what was presented: the signed text must be the one asked.
     if (askedText !== undefined && 'dataToSign' in payload) {
@@ -224,8 +238,34 @@ class DetailsVerifier {
   }
 }
 
+// Whether the signed userInfoType/userInfo can name the user asked for: an SSN by country and
+// number, an e-mail address in any case, anything else verbatim.
+function sameUser(payload, kind, sent) {
+  const signedKind = payload.userInfoType;
+  let signed = payload.userInfo;
+  if (signedKind != null && signedKind !== '' && signedKind !== kind) return false;
+  if (signed == null || signed === '' || kind === 'INFERRED') return true;
+  if (kind === 'SSN') {
+    try {
+      const asked = JSON.parse(Buffer.from(sent, 'base64').toString('utf8'));
+      if (typeof signed === 'string') signed = JSON.parse(signed);
+      return isObject(asked) && isObject(signed) && asked.ssn !== undefined && asked.country === signed.country && asked.ssn === signed.ssn;
+    } catch {
+      return false;
+    }
+  }
+  if (kind === 'EMAIL') return typeof signed === 'string' && signed.toLowerCase() === sent.toLowerCase();
+  return signed === sent;
+}
+
 function splitPems(pem) {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+// userInfo as sent: Freja wants an SSN as Base64 of {"country", "ssn"}.
+function wireUserInfo(r) {
+  if (r.user_info_type === 'SSN') return b64(JSON.stringify({ country: r.country ?? 'SE', ssn: r.user_info }));
+  return r.user_info;
 }
 
 class FrejaRp {
@@ -269,10 +309,13 @@ class FrejaRp {
     });
   }
 
-  async call(path, param, request) {
+  // noContentOk: a 204 with no body is the answer (cancel, user management), where elsewhere it
+  // lacks the body the RP needs.
+  async call(path, param, request, noContentOk = false) {
     let body = `${param}=${b64(JSON.stringify(request))}`;
     if (this.env.relying_party_id) body += `&relyingPartyId=${encodeURIComponent(this.env.relying_party_id)}`;
     const { status, body: text } = await this.post(path, body);
+    if (status === 204 && noContentOk) return {};
     if (status >= 200 && status < 300) {
       const v = parseJson(text);
       if (!isObject(v)) throw new Rejected('malformed_response', `${path} answered ${status} with a body that is not a JSON object`);
@@ -286,8 +329,7 @@ class FrejaRp {
     throw new Rejected('provider_error', `${path} answered HTTP ${status} with error code ${code}`, { code });
   }
 
-  async run(op, r) {
-    const ep = (r.organisation ? ORG_ENDPOINTS : ENDPOINTS)[op];
+  initRequest(op, r) {
     // BASIC is the service's default, but SSN, BASIC_USER_INFO and DATE_OF_BIRTH need more.
     const restricted = (r.attributes_to_return ?? []).some((a) => NEED_EXTENDED.includes(a));
     const init = {
@@ -295,7 +337,7 @@ class FrejaRp {
       userInfo: r.user_info,
       minRegistrationLevel: r.min_registration_level ?? (restricted ? 'EXTENDED' : 'BASIC'),
     };
-    if (r.user_info_type === 'SSN') init.userInfo = b64(JSON.stringify({ country: r.country ?? 'SE', ssn: r.user_info }));
+    init.userInfo = wireUserInfo(r);
     if (r.attributes_to_return?.length) init.attributesToReturn = r.attributes_to_return.map((attribute) => ({ attribute }));
     if (op === 'freja.sign') {
       if (r.title != null) init.title = r.title;
@@ -303,28 +345,61 @@ class FrejaRp {
       init.dataToSign = { text: b64(r.text) };
       init.signatureType = 'SIMPLE';
     }
+    return init;
+  }
+
+  // Initiate; the endpoints, the request sent and the reference the provider gave.
+  async start(op, r) {
+    const ep = (r.organisation ? ORG_ENDPOINTS : ENDPOINTS)[op];
+    const init = this.initRequest(op, r);
+    const first = await this.call(...ep.init, init);
+    const ref = first[ep.ref];
+    if (typeof ref !== 'string' || !ref) throw new Rejected('malformed_response', `init answer has no ${ep.ref}`);
+    return { ep, init, ref };
+  }
+
+  // Initiate (a signature when `text` is given), then cancel at once without polling.
+  async cancel(r) {
+    const { ep, ref } = await this.start(r.text != null ? 'freja.sign' : 'freja.authenticate', r);
+    await this.call(...ep.cancel, { [ep.ref]: ref }, true);
+    return { verdict: 'accepted', identity: {} };
+  }
+
+  async manageCustomIdentifier(op, r) {
+    if (op === 'freja.set_custom_identifier') {
+      const body = { userInfoType: r.user_info_type, userInfo: wireUserInfo(r), customIdentifier: r.custom_identifier };
+      await this.call(...SET_CUSTOM_IDENTIFIER, body, true);
+    } else {
+      await this.call(...DELETE_CUSTOM_IDENTIFIER, { customIdentifier: r.custom_identifier }, true);
+    }
+    return { verdict: 'accepted', identity: {} };
+  }
+
+  async run(op, r) {
+    if (op === 'freja.cancel') return this.cancel(r);
+    if (op === 'freja.set_custom_identifier' || op === 'freja.delete_custom_identifier') return this.manageCustomIdentifier(op, r);
     // runFlow's race answers at the deadline; this stops the polling loop itself, which would
     // otherwise go on in the background (and keep an exec-mode process from exiting).
     const deadline = Date.now() + this.env.flow_timeout_ms;
+    const { ep, init, ref } = await this.start(op, r);
     const refField = ep.ref;
-    const first = await this.call(...ep.init, init);
-    const ref = first[refField];
-    if (typeof ref !== 'string' || !ref) throw new Rejected('malformed_response', `init answer has no ${refField}`);
     for (;;) {
       if (Date.now() > deadline) throw new Rejected('timeout', 'the flow did not end in time');
       const answer = await this.call(...ep.poll, { [refField]: ref });
       const status = answer.status;
       if (typeof status !== 'string') throw new Rejected('malformed_response', 'getOneResult answer has no status string');
-      if (status === 'APPROVED') return this.approved(answer, refField, ref, init.minRegistrationLevel, init.dataToSign?.text);
+      if (status === 'APPROVED') {
+        return this.approved(answer, refField, ref, init.minRegistrationLevel, init.dataToSign?.text, [init.userInfoType, init.userInfo]);
+      }
       if (FINAL.has(status)) throw new Rejected('status_not_approved', `the transaction ended ${status}`, { status });
       // PENDING, or a status we do not know: never approval, keep polling.
       await new Promise((res) => setTimeout(res, this.env.poll_interval_ms));
     }
   }
 
-  async approved(answer, refField, ref, requestedLevel, askedText = undefined) {
+  async approved(answer, refField, ref, requestedLevel, askedText = undefined, askedUser = undefined) {
     if (typeof answer.details !== 'string') throw new Rejected('malformed_response', 'APPROVED without a details string');
-    return { verdict: 'accepted', identity: await this.details.result(answer.details, refField, ref, requestedLevel, askedText) };
+    return { verdict: 'accepted', identity: await this.details.result(answer.details, refField, ref, requestedLevel, askedText, askedUser) };
   }
 }
 

@@ -29,18 +29,21 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from jwcrypto import jwe, jwk, jws
 
 PROTOCOL = 1
-OPERATIONS = ["freja.authenticate", "freja.sign", "freja.verify_details", "oidc.validate_id_token",
-              "dn.validate"]
+OPERATIONS = ["freja.authenticate", "freja.sign", "freja.cancel", "freja.verify_details",
+              "freja.set_custom_identifier", "freja.delete_custom_identifier",
+              "oidc.validate_id_token", "dn.validate"]
 
 ENDPOINTS = {
     "freja.authenticate": {
         "init": ("/authentication/1.0/initAuthentication", "initAuthRequest"),
         "poll": ("/authentication/1.0/getOneResult", "getOneAuthResultRequest"),
+        "cancel": ("/authentication/1.0/cancel", "cancelAuthRequest"),
         "ref": "authRef",
     },
     "freja.sign": {
         "init": ("/sign/1.0/initSignature", "initSignRequest"),
         "poll": ("/sign/1.0/getOneResult", "getOneSignResultRequest"),
+        "cancel": ("/sign/1.0/cancel", "cancelSignRequest"),
         "ref": "signRef",
     },
 }
@@ -49,14 +52,19 @@ ORG_ENDPOINTS = {
     "freja.authenticate": {
         "init": ("/organisation/authentication/1.0/init", "initAuthRequest"),
         "poll": ("/organisation/authentication/1.0/getOneResult", "getOneAuthResultRequest"),
+        "cancel": ("/organisation/authentication/1.0/cancel", "cancelAuthRequest"),
         "ref": "authRef",
     },
     "freja.sign": {
         "init": ("/organisation/sign/1.0/init", "initSignRequest"),
         "poll": ("/organisation/sign/1.0/getOneResult", "getOneSignResultRequest"),
+        "cancel": ("/organisation/sign/1.0/cancel", "cancelSignRequest"),
         "ref": "signRef",
     },
 }
+# Custom identifier management (the provider's client, MethodUrl.java and RequestTemplate.java).
+SET_CUSTOM_IDENTIFIER = ("/user/manage/1.0/setCustomIdentifier", "setCustomIdentifierRequest")
+DELETE_CUSTOM_IDENTIFIER = ("/user/manage/1.0/deleteCustomIdentifier", "deleteCustomIdentifierRequest")
 PENDING = {"STARTED", "DELIVERED_TO_MOBILE"}
 FINAL = {"CANCELED", "RP_CANCELED", "EXPIRED", "REJECTED"}
 # Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
@@ -188,7 +196,7 @@ class DetailsVerifier:
         except ValueError as e:
             raise Rejected("signature_invalid", f"details: the payload {e}")
 
-    def result(self, details, ref_field, ref, requested_level="BASIC", asked_text=None):
+    def result(self, details, ref_field, ref, requested_level="BASIC", asked_text=None, asked_user=None):
         """The identity of an APPROVED result whose `details` is this JWS, for a request that
         asked for `requested_level` (and, for a signature, asked the user to sign `asked_text`,
         Base64)."""
@@ -205,6 +213,10 @@ class DetailsVerifier:
         if not level_satisfies(level, requested_level):
             raise Rejected("claims_invalid", f"the signed minRegistrationLevel {level!r} is below the "
                            f"requested {requested_level}", claim="minRegistrationLevel")
+        # The result names the user this RP asked for (empty, absent or N/A names nobody else).
+        if asked_user is not None and not same_user(payload, *asked_user):
+            raise Rejected("claims_invalid", "the signed userInfoType/userInfo is not the user this RP "
+                           "asked for", claim="userInfo")
         # A signature is consent to what was presented: the signed text must be the one asked.
         if asked_text is not None and "dataToSign" in payload:
             signed = payload["dataToSign"]
@@ -220,6 +232,35 @@ class DetailsVerifier:
             "userInfo": payload.get("userInfo"),
             "requestedAttributes": payload.get("requestedAttributes", {}),
         }
+
+
+def same_user(payload, kind, sent):
+    """Whether the signed userInfoType/userInfo can name the user asked for: an SSN by country
+    and number, an e-mail address in any case, anything else verbatim."""
+    signed_kind, signed = payload.get("userInfoType"), payload.get("userInfo")
+    if signed_kind not in (None, "") and signed_kind != kind:
+        return False
+    if signed in (None, "") or kind == "INFERRED":
+        return True
+    if kind == "SSN":
+        try:
+            asked = json.loads(base64.b64decode(sent, validate=True))
+            signed = json.loads(signed) if isinstance(signed, str) else signed
+        except ValueError:
+            return False
+        key = lambda v: (v.get("country"), v.get("ssn")) if isinstance(v, dict) else None
+        return key(asked) is not None and key(asked) == key(signed)
+    if kind == "EMAIL":
+        return isinstance(signed, str) and signed.lower() == sent.lower()
+    return signed == sent
+
+
+def wire_user_info(request):
+    """`userInfo` as sent: Freja wants an SSN as Base64 of {"country", "ssn"}."""
+    if request["user_info_type"] == "SSN":
+        ssn = json.dumps({"country": request.get("country") or "SE", "ssn": request["user_info"]})
+        return base64.b64encode(ssn.encode()).decode()
+    return request["user_info"]
 
 
 class FrejaRp:
@@ -248,7 +289,9 @@ class FrejaRp:
         self.session.close()
         self.dir.cleanup()
 
-    def call(self, path, param, request):
+    def call(self, path, param, request, no_content_ok=False):
+        """One exchange; `no_content_ok`: a 204 with no body is the answer (cancel, user
+        management), where elsewhere it lacks the body the RP needs."""
         body = f"{param}=" + base64.b64encode(json.dumps(request).encode()).decode()
         if self.env.get("relying_party_id"):
             body += "&relyingPartyId=" + requests.utils.quote(self.env["relying_party_id"], safe="")
@@ -273,6 +316,8 @@ class FrejaRp:
         except requests.exceptions.RequestException as e:
             raise Rejected("transport", str(e))
         status = resp.status_code
+        if status == 204 and no_content_ok:
+            return {}
         if 200 <= status < 300:
             try:
                 value = resp.json()
@@ -293,8 +338,7 @@ class FrejaRp:
             raise http_status
         raise Rejected("provider_error", f"{name} answered HTTP {status} with error code {code}", code=code)
 
-    def run(self, op, request):
-        ep = (ORG_ENDPOINTS if request.get("organisation") else ENDPOINTS)[op]
+    def init_request(self, op, request):
         # BASIC is the service's default, but SSN, BASIC_USER_INFO and DATE_OF_BIRTH need more.
         restricted = set(request.get("attributes_to_return") or ()) & NEED_EXTENDED
         init = {
@@ -303,9 +347,7 @@ class FrejaRp:
             "minRegistrationLevel": request.get("min_registration_level")
             or ("EXTENDED" if restricted else "BASIC"),
         }
-        if request["user_info_type"] == "SSN":
-            ssn = json.dumps({"country": request.get("country") or "SE", "ssn": request["user_info"]})
-            init["userInfo"] = base64.b64encode(ssn.encode()).decode()
+        init["userInfo"] = wire_user_info(request)
         if request.get("attributes_to_return"):
             init["attributesToReturn"] = [{"attribute": a} for a in request["attributes_to_return"]]
         if op == "freja.sign":
@@ -314,12 +356,39 @@ class FrejaRp:
             init["dataToSignType"] = "SIMPLE_UTF8_TEXT"
             init["dataToSign"] = {"text": base64.b64encode(request["text"].encode()).decode()}
             init["signatureType"] = "SIMPLE"
-        deadline = time.monotonic() + self.env["flow_timeout_ms"] / 1000
-        ref_field = ep["ref"]
+        return init
+
+    def start(self, op, request):
+        """Initiate; the endpoints, the request sent and the reference the provider gave."""
+        ep = (ORG_ENDPOINTS if request.get("organisation") else ENDPOINTS)[op]
+        init = self.init_request(op, request)
         answer = self.call(*ep["init"], init)
-        ref = answer.get(ref_field)
+        ref = answer.get(ep["ref"])
         if not isinstance(ref, str) or not ref:
-            raise Rejected("malformed_response", f"init answer has no {ref_field}")
+            raise Rejected("malformed_response", f"init answer has no {ep['ref']}")
+        return ep, init, ref
+
+    def cancel(self, request):
+        """Initiate (a signature when `text` is given), then cancel at once without polling."""
+        op = "freja.sign" if request.get("text") is not None else "freja.authenticate"
+        ep, _, ref = self.start(op, request)
+        self.call(*ep["cancel"], {ep["ref"]: ref}, no_content_ok=True)
+        return {"verdict": "accepted", "identity": {}}
+
+    def manage_custom_identifier(self, op, request):
+        if op == "freja.set_custom_identifier":
+            body = {"userInfoType": request["user_info_type"], "userInfo": wire_user_info(request),
+                    "customIdentifier": request["custom_identifier"]}
+            self.call(*SET_CUSTOM_IDENTIFIER, body, no_content_ok=True)
+        else:
+            self.call(*DELETE_CUSTOM_IDENTIFIER, {"customIdentifier": request["custom_identifier"]},
+                      no_content_ok=True)
+        return {"verdict": "accepted", "identity": {}}
+
+    def run(self, op, request):
+        deadline = time.monotonic() + self.env["flow_timeout_ms"] / 1000
+        ep, init, ref = self.start(op, request)
+        ref_field = ep["ref"]
         while True:
             if time.monotonic() > deadline:
                 raise Rejected("timeout", "the flow did not end in time")
@@ -329,17 +398,18 @@ class FrejaRp:
                 raise Rejected("malformed_response", "getOneResult answer has no status string")
             if status == "APPROVED":
                 asked = init["dataToSign"]["text"] if "dataToSign" in init else None
-                return self.approved(answer, ref_field, ref, init["minRegistrationLevel"], asked)
+                return self.approved(answer, ref_field, ref, init["minRegistrationLevel"], asked,
+                                     (init["userInfoType"], init["userInfo"]))
             if status in FINAL:
                 raise Rejected("status_not_approved", f"the transaction ended {status}", status=status)
             # PENDING, or a status we do not know: never approval, keep polling.
             time.sleep(self.env["poll_interval_ms"] / 1000)
 
-    def approved(self, answer, ref_field, ref, requested_level, asked_text=None):
+    def approved(self, answer, ref_field, ref, requested_level, asked_text=None, asked_user=None):
         details = answer.get("details")
         if not isinstance(details, str):
             raise Rejected("malformed_response", "APPROVED without a details string")
-        identity = self.details.result(details, ref_field, ref, requested_level, asked_text)
+        identity = self.details.result(details, ref_field, ref, requested_level, asked_text, asked_user)
         return {"verdict": "accepted", "identity": identity}
 
 
@@ -789,6 +859,10 @@ def perform(environment, operation):
             return {"verdict": "accepted", "identity": identity}
         rp = FrejaRp(environment["freja"])
         try:
+            if op == "freja.cancel":
+                return rp.cancel(operation)
+            if op in ("freja.set_custom_identifier", "freja.delete_custom_identifier"):
+                return rp.manage_custom_identifier(op, operation)
             return rp.run(op, operation)
         finally:
             rp.close()

@@ -150,6 +150,9 @@ checks! {
          `signatureType` SIMPLE goes with `dataToSignType` SIMPLE_UTF8_TEXT and EXTENDED with \
          EXTENDED_UTF8_TEXT; `title`, if given, is 1 to 128 characters; `expiry`, if given, is \
          epoch milliseconds from now + 2 minutes to now + 30 days",
+    FrejaRequestCustomIdentifier = "freja.request.custom_identifier":
+        "`customIdentifier` is a string of 1 to 128 characters, not blank (the user a \
+         `setCustomIdentifier` names is `freja.request.user_info`'s)",
     FrejaRequestPollInterval = "freja.request.poll_interval":
         "the RP waits between result requests of a transaction: on average at least half the \
          poll interval it was given (eidconf's rule; no source states a minimum)",

@@ -145,7 +145,16 @@ pub fn reachable_endpoints(op: &Operation) -> Vec<Endpoint> {
             SignInit,
             SignCancel,
             SignGetOneResult,
+            OrgAuthInit,
+            OrgAuthCancel,
+            OrgAuthGetOneResult,
+            OrgSignInit,
+            OrgSignCancel,
+            OrgSignGetOneResult,
         ]),
+        Operation::FrejaSetCustomIdentifier(_) | Operation::FrejaDeleteCustomIdentifier(_) => {
+            freja(&[SetCustomIdentifier, DeleteCustomIdentifier])
+        }
         Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) => {
             use BrokerEndpoint::*;
             [

@@ -168,6 +168,8 @@ faults! {
         "encodes request JSON with the base64url alphabet (RFC 4648 §5) instead of standard Base64",
     IgnoreSignedText = "ignore-signed-text":
         "files a signature without comparing the signed dataToSign with the text it asked the user to sign",
+    IgnoreSignedUser = "ignore-signed-user":
+        "files a result without comparing the signed userInfoType/userInfo with the user it asked for",
     BasicLevelForExtendedAttributes = "basic-level-for-extended-attributes":
         "leaves `minRegistrationLevel` at BASIC when it asks for SSN, BASIC_USER_INFO or DATE_OF_BIRTH, which need EXTENDED or PLUS",
     SignatureTypeMismatch = "signature-type-mismatch":
@@ -178,8 +180,10 @@ faults! {
         "sends Organisation ID (ORG_ID) transactions to the personal endpoints instead of `/organisation/...`",
     PollWithoutDelay = "poll-without-delay":
         "polls getOneResult again as soon as an answer arrives, ignoring the poll interval",
-    Cancel204IsFailure = "cancel-204-is-failure":
-        "takes a 204 (no body) answer to cancel for a failure, because it expects a JSON body",
+    NoContentIsFailure = "no-content-is-failure":
+        "takes a 204 (no body) answer to cancel or to a custom-identifier call for a failure, because it expects a JSON body",
+    CustomIdentifierWithoutUserInfo = "custom-identifier-without-user-info":
+        "sets a custom identifier sending `userInfoType` and `customIdentifier` but no `userInfo` (jsFreja's NewCustomIdentifier)",
     RelyingPartyIdInJson = "relying-party-id-in-json":
         "puts its relyingPartyId (an integrator RP's) inside the request JSON instead of beside it as a form parameter",
     VerifySignatureOnly = "verify-signature-only":

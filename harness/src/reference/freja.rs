@@ -11,7 +11,7 @@ use super::fault::Fault;
 use super::jws;
 use crate::adapter::{
     FrejaCancelRequest, FrejaEnvironment, FrejaRequest, FrejaSignRequest, FrejaVerifyDetails,
-    Outcome, Reason, Rejection, UserInfoType,
+    Operation, Outcome, Reason, Rejection, UserInfoType,
 };
 use crate::provider::freja::checks::{NEED_EXTENDED, restricted_attributes};
 use crate::provider::{documented_message, ensure_loopback};
@@ -97,6 +97,15 @@ impl Flow {
     }
 }
 
+/// `userInfo` as sent: Freja wants an SSN as Base64 of `{"country","ssn"}`.
+fn wire_user_info(user_info_type: UserInfoType, user_info: &str, country: Option<&str>) -> String {
+    match user_info_type {
+        UserInfoType::Ssn => STANDARD
+            .encode(json!({ "country": country.unwrap_or("SE"), "ssn": user_info }).to_string()),
+        _ => user_info.to_owned(),
+    }
+}
+
 fn base_request(
     user_info_type: UserInfoType,
     user_info: &str,
@@ -104,12 +113,7 @@ fn base_request(
     level: Option<&str>,
     attributes: &[String],
 ) -> Map<String, Value> {
-    let user_info = match user_info_type {
-        // Freja wants the SSN as Base64 of `{"country","ssn"}`.
-        UserInfoType::Ssn => STANDARD
-            .encode(json!({ "country": country.unwrap_or("SE"), "ssn": user_info }).to_string()),
-        _ => user_info.to_owned(),
-    };
+    let user_info = wire_user_info(user_info_type, user_info, country);
     let mut m = Map::new();
     m.insert("userInfoType".into(), json!(user_info_type.as_str()));
     m.insert("userInfo".into(), Value::String(user_info));
@@ -142,6 +146,62 @@ fn level_satisfies(signed: Option<&str>, requested: &str) -> bool {
         (Some(s), Some(r)) => rank(s).is_some_and(|s| s >= r),
         (Some(s), None) => s == requested,
         (None, _) => false,
+    }
+}
+
+/// What the RP asked for, which a signed result must answer.
+struct Asked<'a> {
+    /// The `minRegistrationLevel` sent (BASIC when none was).
+    level: &'a str,
+    /// The Base64 `dataToSign.text` of a signature.
+    text: Option<&'a str>,
+    /// `userInfoType` and `userInfo` as sent.
+    user: Option<(&'a str, &'a str)>,
+}
+
+impl Default for Asked<'_> {
+    /// A token with no initiation behind it stands for a BASIC request, the service's default.
+    fn default() -> Self {
+        Asked {
+            level: "BASIC",
+            text: None,
+            user: None,
+        }
+    }
+}
+
+/// Whether the signed `userInfoType`/`userInfo` can name the user asked for: an SSN by its
+/// country and number (signed as a JSON string, or an object), an e-mail address in any case,
+/// anything else verbatim. Empty or absent members name nobody else (the provider's example
+/// payload signs `"userInfo":""`), nor does the `N/A` of INFERRED.
+fn same_user(payload: &Map<String, Value>, (kind, sent): (&str, &str)) -> bool {
+    let blank = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+    let signed = payload.get("userInfo");
+    let signed_kind = payload.get("userInfoType");
+    if !blank(signed_kind) && signed_kind.and_then(Value::as_str) != Some(kind) {
+        return false;
+    }
+    if blank(signed) {
+        return true;
+    }
+    match kind {
+        "INFERRED" => true,
+        "SSN" => {
+            let asked = STANDARD
+                .decode(sent)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+            let signed = match signed {
+                Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
+                other => other.cloned(),
+            };
+            let key = |v: &Value| (v.get("country").cloned(), v.get("ssn").cloned());
+            matches!((asked, signed), (Some(a), Some(s)) if key(&a) == key(&s) && a.get("ssn").is_some())
+        }
+        "EMAIL" => signed
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case(sent)),
+        _ => signed.and_then(Value::as_str) == Some(sent),
     }
 }
 
@@ -278,16 +338,14 @@ impl<'a> Rp<'a> {
             };
             match self.classify(status) {
                 Status::Approved => {
-                    let requested = flow.init_json.get("minRegistrationLevel");
-                    let requested = requested.and_then(Value::as_str).unwrap_or("BASIC");
+                    let sent = |k: &str| flow.init_json.get(k).and_then(Value::as_str);
+                    let asked = Asked {
+                        level: sent("minRegistrationLevel").unwrap_or("BASIC"),
+                        text: asked_text(flow),
+                        user: sent("userInfoType").zip(sent("userInfo")),
+                    };
                     return self
-                        .approved(
-                            &answer.body,
-                            ref_field,
-                            &reference,
-                            requested,
-                            asked_text(flow),
-                        )
+                        .approved(&answer.body, ref_field, &reference, &asked)
                         .await;
                 }
                 Status::Pending => {}
@@ -372,9 +430,9 @@ impl<'a> Rp<'a> {
         body: &Map<String, Value>,
         ref_field: &str,
         reference: &str,
-        requested_level: &str,
-        asked_text: Option<&str>,
+        asked: &Asked<'_>,
     ) -> Result<BTreeMap<String, Value>, Rejection> {
+        let requested_level = asked.level;
         let Some(details) = body.get("details").and_then(Value::as_str) else {
             return Err(reject(
                 Reason::MalformedResponse,
@@ -410,9 +468,22 @@ impl<'a> Rp<'a> {
             r.claim = Some("minRegistrationLevel".into());
             return Err(r);
         }
+        // The result answers this RP's request: it names the user the RP asked for.
+        if !self.has(Fault::IgnoreSignedUser)
+            && let Some(user) = asked.user
+            && !same_user(&payload, user)
+        {
+            let mut r = Rejection::new(Reason::ClaimsInvalid).detail(format!(
+                "the signed userInfoType/userInfo ({}, {}) is not the user this RP asked for",
+                payload.get("userInfoType").unwrap_or(&Value::Null),
+                payload.get("userInfo").unwrap_or(&Value::Null),
+            ));
+            r.claim = Some("userInfo".into());
+            return Err(r);
+        }
         // A signature is consent to what was presented: the signed text must be the one asked.
         if !self.has(Fault::IgnoreSignedText)
-            && let Some(asked) = asked_text
+            && let Some(asked) = asked.text
             && let Some(signed) = payload.get("dataToSign")
             && signed_text(signed).as_deref() != Some(asked)
         {
@@ -535,8 +606,12 @@ impl<'a> Rp<'a> {
 
     fn interpret(&self, ep: FrejaEndpoint, status: u16, bytes: &[u8]) -> Result<Answer, Rejection> {
         let accept_422 = status == 422 && self.has(Fault::Accept422);
-        // Cancel confirms with 200 `{}` or with 204 and no body: nothing to read either way.
-        if status == 204 && ep.call() == FrejaCall::Cancel && !self.has(Fault::Cancel204IsFailure) {
+        // Cancel confirms with 200 `{}` or with 204 and no body, user management with 204:
+        // nothing to read either way.
+        if status == 204
+            && matches!(ep.call(), FrejaCall::Cancel | FrejaCall::ManageUser)
+            && !self.has(Fault::NoContentIsFailure)
+        {
             return Ok(Answer {
                 body: Map::new(),
                 from_422: false,
@@ -597,20 +672,24 @@ pub(crate) async fn cancel(
         Ok(rp) => rp,
         Err(r) => return r.into(),
     };
-    let (flow, cancel) = match &r.text {
+    let org_ignored = rp.has(Fault::PersonalEndpointsForOrganisation);
+    let flow = match &r.text {
         Some(text) => {
             let mut s = FrejaSignRequest::new(r.user_info_type, r.user_info.clone(), text.clone());
             s.country = r.country.clone();
             s.min_registration_level = r.min_registration_level.clone();
-            (Flow::sign(&s, false), FrejaEndpoint::SignCancel)
+            s.organisation = r.organisation;
+            Flow::sign(&s, org_ignored)
         }
         None => {
             let mut a = FrejaRequest::new(r.user_info_type, r.user_info.clone());
             a.country = r.country.clone();
             a.min_registration_level = r.min_registration_level.clone();
-            (Flow::auth(&a, false), FrejaEndpoint::AuthCancel)
+            a.organisation = r.organisation;
+            Flow::auth(&a, org_ignored)
         }
     };
+    let cancel = flow.init.cancel();
     let ref_field = flow.init.reference_field();
     let run = async {
         let init = rp.call(flow.init, &rp.as_sent(&flow.init_json)).await?;
@@ -651,9 +730,8 @@ pub(crate) async fn verify_details(
     let ref_field = if op.sign { "signRef" } else { "authRef" };
     let mut body = Map::new();
     body.insert("details".into(), Value::String(op.details.clone()));
-    // No initiation here: the token stands for a BASIC request, the service's default.
     match rp
-        .approved(&body, ref_field, &op.reference, "BASIC", None)
+        .approved(&body, ref_field, &op.reference, &Asked::default())
         .await
     {
         Ok(identity) => Outcome::accepted(identity),
@@ -751,4 +829,49 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = err.source();
     }
     out
+}
+
+/// `freja.set_custom_identifier` and `freja.delete_custom_identifier`: one call each, 204 when
+/// done.
+pub(crate) async fn manage_custom_identifier(
+    faults: &BTreeSet<Fault>,
+    env: &FrejaEnvironment,
+    op: &Operation,
+) -> Outcome {
+    let rp = match Rp::new(faults, env) {
+        Ok(rp) => rp,
+        Err(r) => return r.into(),
+    };
+    let (ep, request) = match op {
+        Operation::FrejaSetCustomIdentifier(r) => {
+            let mut m = Map::new();
+            m.insert("userInfoType".into(), json!(r.user_info_type.as_str()));
+            if !rp.has(Fault::CustomIdentifierWithoutUserInfo) {
+                let user_info =
+                    wire_user_info(r.user_info_type, &r.user_info, r.country.as_deref());
+                m.insert("userInfo".into(), Value::String(user_info));
+            }
+            m.insert("customIdentifier".into(), json!(r.custom_identifier));
+            (FrejaEndpoint::SetCustomIdentifier, Value::Object(m))
+        }
+        Operation::FrejaDeleteCustomIdentifier(r) => (
+            FrejaEndpoint::DeleteCustomIdentifier,
+            json!({ "customIdentifier": r.custom_identifier }),
+        ),
+        _ => return Outcome::Unsupported,
+    };
+    let limit = Duration::from_millis(env.flow_timeout_ms);
+    match tokio::time::timeout(limit, rp.call(ep, &request)).await {
+        Ok(Ok(_)) => Outcome::accepted(BTreeMap::new()),
+        Ok(Err(r)) => r.into(),
+        Err(_) => reject(
+            Reason::Timeout,
+            format!(
+                "{} did not answer within {} ms",
+                ep.name(),
+                env.flow_timeout_ms
+            ),
+        )
+        .into(),
+    }
 }

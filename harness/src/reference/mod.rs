@@ -125,6 +125,9 @@ impl ReferenceRp {
                 return freja::verify_details(&self.faults, freja, v).await;
             }
             Operation::FrejaCancel(c) => return freja::cancel(&self.faults, freja, c).await,
+            Operation::FrejaSetCustomIdentifier(_) | Operation::FrejaDeleteCustomIdentifier(_) => {
+                return freja::manage_custom_identifier(&self.faults, freja, &op).await;
+            }
             Operation::OidcValidateIdToken(_) => unreachable!("handled above"),
             Operation::OidcBeginLogin(_) | Operation::OidcFinishLogin(_) | Operation::RpKeys(_) => {
                 unreachable!("handled above")

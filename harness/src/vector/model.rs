@@ -278,6 +278,8 @@ pub enum FrejaEndpoint {
     OrgSignGetOneResult,
     OrgSignGetResults,
     OrgSignCancel,
+    SetCustomIdentifier,
+    DeleteCustomIdentifier,
 }
 
 impl FrejaEndpoint {
@@ -298,6 +300,8 @@ impl FrejaEndpoint {
         FrejaEndpoint::OrgSignGetOneResult,
         FrejaEndpoint::OrgSignGetResults,
         FrejaEndpoint::OrgSignCancel,
+        FrejaEndpoint::SetCustomIdentifier,
+        FrejaEndpoint::DeleteCustomIdentifier,
     ];
 
     /// The path on the services host (`MethodUrl.java` of the official Java client,
@@ -321,6 +325,8 @@ impl FrejaEndpoint {
             OrgSignGetOneResult => "/organisation/sign/1.0/getOneResult",
             OrgSignGetResults => "/organisation/sign/1.0/getResults",
             OrgSignCancel => "/organisation/sign/1.0/cancel",
+            SetCustomIdentifier => "/user/manage/1.0/setCustomIdentifier",
+            DeleteCustomIdentifier => "/user/manage/1.0/deleteCustomIdentifier",
         }
     }
 
@@ -336,10 +342,12 @@ impl FrejaEndpoint {
             SignGetOneResult | OrgSignGetOneResult => "getOneSignResultRequest",
             SignGetResults | OrgSignGetResults => "getSignResultsRequest",
             SignCancel | OrgSignCancel => "cancelSignRequest",
+            SetCustomIdentifier => "setCustomIdentifierRequest",
+            DeleteCustomIdentifier => "deleteCustomIdentifierRequest",
         }
     }
 
-    /// Which of the four calls of a transaction this endpoint is.
+    /// Which call this endpoint is: one of the four of a transaction, or user management.
     pub fn call(self) -> FrejaCall {
         use FrejaEndpoint::*;
         match self {
@@ -351,10 +359,10 @@ impl FrejaEndpoint {
                 FrejaCall::GetResults
             }
             AuthCancel | SignCancel | OrgAuthCancel | OrgSignCancel => FrejaCall::Cancel,
+            SetCustomIdentifier | DeleteCustomIdentifier => FrejaCall::ManageUser,
         }
     }
 
-    /// An endpoint of the organisation context (`/organisation/…`).
     /// The `getOneResult` endpoint a `getResults` endpoint polls alongside (itself otherwise):
     /// both poll the same transactions, so they share one script and one count.
     pub fn one_result(self) -> FrejaEndpoint {
@@ -377,6 +385,7 @@ impl FrejaEndpoint {
             .unwrap_or(self)
     }
 
+    /// An endpoint of the organisation context (`/organisation/…`).
     pub fn is_organisation(self) -> bool {
         use FrejaEndpoint::*;
         matches!(
@@ -390,6 +399,20 @@ impl FrejaEndpoint {
                 | OrgSignGetResults
                 | OrgSignCancel
         )
+    }
+
+    /// The cancel endpoint of this endpoint's service and context (itself for user management).
+    pub fn cancel(self) -> FrejaEndpoint {
+        FrejaEndpoint::ALL
+            .iter()
+            .copied()
+            .find(|e| {
+                e.call() == FrejaCall::Cancel
+                    && e.is_organisation() == self.is_organisation()
+                    && e.reference_field() == self.reference_field()
+            })
+            .filter(|_| self.call() != FrejaCall::ManageUser)
+            .unwrap_or(self)
     }
 
     /// `authRef` or `signRef`.
@@ -410,13 +433,16 @@ impl FrejaEndpoint {
     }
 }
 
-/// The four calls of a Freja transaction, whatever the service and context.
+/// The four calls of a Freja transaction, whatever the service and context, and the user
+/// management calls, which belong to no transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrejaCall {
     Init,
     GetOneResult,
     GetResults,
     Cancel,
+    /// `setCustomIdentifier`, `deleteCustomIdentifier`: answered 204 with no body.
+    ManageUser,
 }
 
 /// One scripted answer. An endpoint's answers are used in order; the last one repeats.

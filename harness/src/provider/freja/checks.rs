@@ -62,6 +62,21 @@ pub fn request_checks(requests: &[ObservedRequest], told: &Told) -> Vec<Check> {
         let Some(Value::Object(json)) = &r.request_json else {
             continue;
         };
+        if ep.call() == FrejaCall::ManageUser {
+            t.add(
+                CheckId::FrejaRequestCustomIdentifier,
+                None,
+                custom_identifier(ep, json),
+            );
+            if ep == FrejaEndpoint::SetCustomIdentifier {
+                t.add(
+                    CheckId::FrejaRequestUserInfo,
+                    None,
+                    user_info(ep, json, true),
+                );
+            }
+            continue;
+        }
         if ep.call() != FrejaCall::Init {
             continue;
         }
@@ -307,6 +322,36 @@ fn user_info(
         ),
         "SSN" => ssn(path, info),
         _ => (true, format!("`{path}`: {kind} `userInfo` given")),
+    }
+}
+
+/// `customIdentifier` "cannot be null or empty" and has a "Maximum length is 128 characters"
+/// (`RequestValidationService.validateIdentifier`, `SetCustomIdentifierRequestBuilder`).
+fn custom_identifier(ep: FrejaEndpoint, json: &serde_json::Map<String, Value>) -> (bool, String) {
+    let path = ep.path();
+    match json.get("customIdentifier") {
+        Some(Value::String(id)) if id.trim().is_empty() => {
+            (false, format!("`{path}`: `customIdentifier` is blank"))
+        }
+        Some(Value::String(id)) if id.chars().count() > 128 => (
+            false,
+            format!(
+                "`{path}`: `customIdentifier` has {} characters; at most 128 are allowed",
+                id.chars().count()
+            ),
+        ),
+        Some(Value::String(id)) => (
+            true,
+            format!(
+                "`{path}`: `customIdentifier` of {} characters",
+                id.chars().count()
+            ),
+        ),
+        Some(other) => (
+            false,
+            format!("`{path}`: `customIdentifier` is {other}, not a string"),
+        ),
+        None => (false, format!("`{path}`: `customIdentifier` is missing")),
     }
 }
 

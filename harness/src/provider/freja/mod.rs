@@ -60,12 +60,20 @@ impl FrejaUser {
                 user_info: r.user_info.clone(),
                 country: r.country.clone(),
             }),
-            // The token is minted by the mock for a fixed user (see `FrejaVerifyDetails`).
-            Operation::FrejaVerifyDetails(_) => Some(FrejaUser {
-                user_info_type: UserInfoType::Email,
-                user_info: "asa.oberg@example.se".into(),
-                country: None,
+            Operation::FrejaSetCustomIdentifier(r) => Some(FrejaUser {
+                user_info_type: r.user_info_type,
+                user_info: r.user_info.clone(),
+                country: r.country.clone(),
             }),
+            // The token is minted by the mock for a fixed user (see `FrejaVerifyDetails`); a
+            // deletion names no user, but the mock still needs one.
+            Operation::FrejaDeleteCustomIdentifier(_) | Operation::FrejaVerifyDetails(_) => {
+                Some(FrejaUser {
+                    user_info_type: UserInfoType::Email,
+                    user_info: "asa.oberg@example.se".into(),
+                    country: None,
+                })
+            }
             _ => None,
         }
     }

@@ -264,7 +264,7 @@ impl Core {
                 };
                 json!({ list: [self.result(ep, &approved())?] })
             }
-            FrejaCall::Cancel => json!({}),
+            FrejaCall::Cancel | FrejaCall::ManageUser => json!({}),
         })
     }
 
@@ -619,6 +619,11 @@ impl Responder {
                         Ok(t) => t,
                         Err(e) => internal(&e),
                     },
+                    // User management answers 204 with no body (the client library's
+                    // `HttpService` reads no body for NO_CONTENT).
+                    None if ep.call() == FrejaCall::ManageUser => {
+                        (ResponseTemplate::new(StatusCode::NO_CONTENT), 204)
+                    }
                     None => match self.core.happy_body(ep) {
                         Ok(v) => (json_template(StatusCode::OK, &v), 200),
                         Err(e) => internal(&e),
