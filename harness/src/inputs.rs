@@ -13,6 +13,8 @@ pub struct Inputs {
     pub pki: Pki,
     /// What could not be loaded or is invalid, with file:line:col; the rest still runs.
     pub errors: Vec<vector::Diagnostic>,
+    /// How many vectors, or whole files, `errors` cost: a vector with two errors counts once.
+    pub not_loaded: usize,
 }
 
 impl Inputs {
@@ -22,7 +24,11 @@ impl Inputs {
         let suites = Suites::load(root).map_err(|d| d.to_string())?;
         let pki = Pki::load(&root.join("vectors/keys")).map_err(|e| format!("error: {e}\n"))?;
         let (mut corpus, mut errors) = Corpus::load_lenient(root);
+        // A load error stands for the vector (or file) at its location.
+        let unloadable: std::collections::BTreeSet<_> =
+            errors.iter().map(|e| e.location.clone()).collect();
         let findings = crate::lint::lint(&corpus, &suites, &pki);
+        let not_loaded = unloadable.len() + findings.invalid.len();
         corpus
             .vectors
             .retain(|v| !findings.invalid.contains(v.id()));
@@ -35,6 +41,7 @@ impl Inputs {
             corpus,
             pki,
             errors,
+            not_loaded,
         })
     }
 }

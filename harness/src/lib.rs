@@ -30,3 +30,11 @@ pub fn default_corpus_root() -> PathBuf {
     }
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
+
+/// The text of a caught panic's payload.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".into())
+}

@@ -88,6 +88,15 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
         );
     }
     let s = &v.spec;
+    for (path, url) in fetch_targets(s) {
+        if crate::provider::ensure_loopback(&url).is_err() {
+            err(format!(
+                "`{path}` sends the RP to `{url}`, which is not on loopback: a vector may point \
+                 an RP only at 127.0.0.0/8, ::1 or localhost, where the harness's mocks and canary \
+                 listen"
+            ));
+        }
+    }
     if s.requirements.is_empty() {
         err("names no requirement; every vector traces to at least one".into());
     }
@@ -280,4 +289,52 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
         }
         ExpectedVerdict::Either => {}
     }
+}
+
+/// Members whose value is a place an RP may fetch or follow: header URLs (RFC 7515 §4.1.2,
+/// §4.1.5), redirect `Location`s, and metadata endpoints.
+fn is_fetch_target(member: &str) -> bool {
+    let m = member.to_ascii_lowercase();
+    matches!(m.as_str(), "jku" | "x5u" | "location" | "content-location")
+        || m.ends_with("_uri")
+        || m.ends_with("_endpoint")
+}
+
+/// Every absolute URL the vector hands the RP to fetch or follow (`provider`, `operation`,
+/// `environment`), with its path in the vector. Relative references are not destinations.
+fn fetch_targets(s: &crate::vector::model::VectorSpec) -> Vec<(String, String)> {
+    fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let here = format!("{path}.{k}");
+                    match v {
+                        serde_json::Value::String(url)
+                            if is_fetch_target(k) && url.contains("://") =>
+                        {
+                            out.push((here, url.clone()));
+                        }
+                        other => walk(other, &here, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(v, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (name, part) in [
+        ("provider", serde_json::to_value(&s.provider)),
+        ("operation", serde_json::to_value(&s.operation)),
+        ("environment", serde_json::to_value(&s.environment)),
+    ] {
+        if let Ok(v) = part {
+            walk(&v, name, &mut out);
+        }
+    }
+    out
 }

@@ -73,7 +73,7 @@ const ONE: &str = "vectors:
 fn lint_names_file_line_and_column_of_a_typo() {
     let dir = scratch(&ONE.replace("severity: low", "severity: low\n    expct: {}"));
     let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("vectors/t.yaml:6:5: unknown field `expct`"),
         "{}",
@@ -101,7 +101,7 @@ fn run_refuses_bad_input_with_exit_2() {
 fn an_unknown_requirement_is_a_lint_error() {
     let dir = scratch(&ONE.replace("[T-1]", "[T-2]"));
     let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o).contains("vectors/t.yaml:2:5: t.one: requirement `T-2` is not in any suite"),
         "{}",
@@ -436,7 +436,7 @@ fn lint_refuses_untraced_requirements_and_critical_without_must() {
     );
     std::fs::write(dir.path().join("vectors/t.yaml"), three).unwrap();
     let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains(
             "t.one: is critical, which is reserved for an authentication bypass under a MUST"
@@ -461,4 +461,62 @@ fn a_closed_stdout_ends_no_command_with_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_vector_may_point_an_rp_at_loopback_only() {
+    let targets = [
+        (
+            "details: {header: {jku: 'https://169.254.169.254/latest/meta-data'}}",
+            "jku",
+        ),
+        (
+            "details: {header: {x5u: 'http://10.0.0.8/chain.pem'}}",
+            "x5u",
+        ),
+        (
+            "freja: {auth_init: [{status: 302, headers: {Location: 'https://example.com/x'}}]}",
+            "Location",
+        ),
+    ];
+    for (provider, member) in targets {
+        let file = ONE.replace(
+            "    expect:",
+            &format!("    provider: {{{provider}}}\n    expect:"),
+        );
+        let dir = scratch(&file);
+        let o = eidconf(&["vectors", "lint", "--corpus", dir.path().to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{member}: {}", text(&o));
+        assert!(
+            text(&o).contains(member) && text(&o).contains("not on loopback"),
+            "{member}: {}",
+            text(&o)
+        );
+        // `run` drops the vector with the same error and sends nothing anywhere.
+        let out = dir.path().join("out");
+        let o = eidconf(&[
+            "run",
+            "--corpus",
+            dir.path().to_str().unwrap(),
+            "--report-dir",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{member}: {}", text(&o));
+        let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+        assert!(junit.contains("type=\"input_error\""), "{junit}");
+        let report = std::fs::read_to_string(out.join("report.json")).unwrap();
+        assert!(report.contains("\"not_loaded\": 1"), "{report}");
+    }
+    // Loopback, and relative references, are fine.
+    let file = ONE.replace(
+        "    expect:",
+        "    provider: {freja: {auth_get_one_result: [{body: {result: {status: APPROVED, details: {header: {jku: 'http://127.0.0.1:9/j', x5u: '/x'}}}}}]}}\n    expect:",
+    );
+    let o = eidconf(&[
+        "vectors",
+        "lint",
+        "--corpus",
+        scratch(&file).path().to_str().unwrap(),
+    ]);
+    assert!(!text(&o).contains("not on loopback"), "{}", text(&o));
 }

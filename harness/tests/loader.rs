@@ -237,3 +237,57 @@ fn every_yaml_line_break_reads_alike_and_errors_keep_their_lines() {
         assert!(e.contains("v.yaml:3:"), "{e}");
     }
 }
+
+#[test]
+fn a_comment_anchor_or_tag_after_the_dash_is_yaml_like_any_other() {
+    for dash in [
+        "- # the first one",
+        "- &one",
+        "- !!map",
+        "- &one # note",
+        "-\t# tab",
+    ] {
+        let text = GOOD.replace("  - id: t.one", &format!("  {dash}\n    id: t.one"));
+        let ids: Vec<String> = parse(&text)
+            .unwrap_or_else(|e| panic!("{dash:?}: {e}"))
+            .iter()
+            .map(|v| v.id().to_owned())
+            .collect();
+        assert_eq!(ids, ["t.one", "t.status-404", "t.status-500"], "{dash:?}");
+    }
+}
+
+#[test]
+fn a_file_the_loader_cannot_read_costs_that_file_only_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("vectors")).unwrap();
+    let good = dir.path().join("vectors/good.yaml");
+    let bad = dir.path().join("vectors/bad.yaml");
+    std::fs::write(&good, GOOD).unwrap();
+    std::fs::write(&bad, [0xff, 0xfe, b'x']).unwrap();
+    let (corpus, errors) = Corpus::load_files_lenient(dir.path(), &[good, bad]);
+    assert_eq!(corpus.vectors.len(), 3);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].to_string().starts_with("vectors/bad.yaml:1:1: "),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn a_matrix_that_would_make_a_million_vectors_is_refused_at_once() {
+    let axis: Vec<String> = (0..32).map(|i| i.to_string()).collect();
+    let axis = axis.join(", ");
+    let text = GOOD.replace(
+        "      status: [404, 500]",
+        &format!("      status: [404, 500]\n      a: [{axis}]\n      b: [{axis}]\n      c: [{axis}]\n      d: [{axis}]"),
+    );
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.contains(
+            "v.yaml:8:5: `matrix` expands to 2097152 vectors; one template may make at most 10000"
+        ),
+        "{err}"
+    );
+}

@@ -13,6 +13,9 @@ use crate::{Report, VectorResult, Verdict};
 /// - `fail` and `xpass` are `<failure>`, `error` is `<error>`, each with the failure kind as
 ///   `type`, the message, and the expectation, outcome and evidence in `<system-out>`;
 /// - `skip` and `xfail` are `<skipped>` (`xfail: <note>` for known failures);
+/// - every input that could not be loaded is an `<error>` testcase (type `input_error`, named
+///   by its file:line:col) in a testsuite `eidconf.inputs`, so that a CI view shows it and the
+///   totals count it;
 /// - `warn` is a passing testcase: JUnit has no warning status, and a `<failure>` would fail
 ///   every CI that reads the file, which a deviation from a SHOULD or HARDENING requirement must
 ///   not do. The warning is in `<system-out>` (which CI views show for passed tests too) and in
@@ -35,6 +38,13 @@ pub fn junit(report: &Report) -> String {
             suite.add_test_case(test_case(vector, name));
         }
     }
+    if !report.input_errors.is_empty() {
+        let mut suite = new_suite(report, INPUTS);
+        for e in &report.input_errors {
+            suite.add_test_case(input_case(e));
+        }
+        suites.insert(0, suite);
+    }
     for suite in &mut suites {
         let time = suite.test_cases.iter().filter_map(|c| c.time).sum();
         suite.set_time(time);
@@ -44,6 +54,26 @@ pub fn junit(report: &Report) -> String {
     // Writing into a Vec cannot fail; fall back to a minimal hand-written document anyway
     // so that a CI step always gets parseable XML that fails loudly.
     out.to_string().unwrap_or_else(|e| fallback(&e.to_string()))
+}
+
+/// The testsuite of inputs that could not be loaded.
+const INPUTS: &str = "eidconf.inputs";
+
+/// An input error `file:line:col: message` as an erroring testcase named by its location.
+fn input_case(error: &str) -> TestCase {
+    let first = error.lines().next().unwrap_or(error);
+    let (name, message) = match first.split_once(": ") {
+        Some((at, msg)) if at.contains(':') && !at.contains(' ') => (at, msg),
+        _ => ("input", first),
+    };
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status
+        .set_type("input_error")
+        .set_message(message)
+        .set_description(error);
+    let mut case = TestCase::new(name, status);
+    case.set_classname(INPUTS);
+    case
 }
 
 /// `freja.http` for `freja.http.status.500`; always a proper prefix when the id has a dot.

@@ -24,7 +24,7 @@ pub use model::{
 pub use render::{html, markdown};
 
 /// The report format version this crate writes. Readers accept any `1.x`.
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// Process exit codes of `eidconf run` and `eidconf report`. Stable: CI scripts branch on them.
 pub mod exit {

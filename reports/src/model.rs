@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// One run of eidconf against one relying party.
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Report {
-    /// `MAJOR.MINOR` of this format. This version writes `1.1`; readers accept any `1.x`.
+    /// `MAJOR.MINOR` of this format. This version writes `1.2`; readers accept any `1.x`.
     #[schemars(pattern(r"^[0-9]+\.[0-9]+$"))]
     pub schema_version: String,
     /// The tool that produced the report.
@@ -52,6 +52,15 @@ pub struct Report {
     /// did not run; the run fails with [`crate::exit::BAD_INPUT`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<String>,
+}
+
+impl Report {
+    /// Record what could not be loaded, and how many vectors or whole files that cost (one
+    /// vector may have several errors).
+    pub fn set_input_errors(&mut self, errors: Vec<String>, not_loaded: usize) {
+        self.summary.not_loaded = u32::try_from(not_loaded).unwrap_or(u32::MAX);
+        self.input_errors = errors;
+    }
 }
 
 /// The tool that produced a report.
@@ -96,10 +105,15 @@ pub struct Selection {
     pub timeout_secs: u64,
 }
 
-/// Verdict counts. `total` is the sum of the others.
+/// Verdict counts. `total` is the sum of the verdicts; `not_loaded` counts apart.
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Summary {
     pub total: u32,
+    /// Inputs that could not be loaded (since 1.2): each a vector dropped for an error, or a
+    /// whole vector file that did not parse, whose vectors nobody can count. Not in `total`;
+    /// `input_errors` says which.
+    #[serde(default)]
+    pub not_loaded: u32,
     pub pass: u32,
     /// Deviations from SHOULD or HARDENING requirements only (since 1.1).
     #[serde(default)]

@@ -398,12 +398,31 @@ fn write_all_writes_the_four_files() {
 #[test]
 fn input_errors_fail_the_run_as_bad_input_and_are_shown() {
     let mut r = report();
-    r.input_errors = vec!["vectors/x.yaml:3:5: unknown field `severty`".into()];
+    r.set_input_errors(
+        vec![
+            "vectors/x.yaml:3:5: unknown field `severty`".into(),
+            "vectors/y.yaml:1:1: did not find expected node content".into(),
+        ],
+        2,
+    );
     assert!(!r.passed());
     assert_eq!(r.exit_code(), eidconf_report::exit::BAD_INPUT);
-    assert!(markdown(&r).contains("Input errors"));
+    assert_eq!(r.summary.not_loaded, 2);
+    assert!(markdown(&r).contains("Input errors**: 2 vectors or whole files"));
     assert!(html(&r).contains("unknown field `severty`"));
     assert_eq!(from_json(&to_json(&r)).unwrap(), r);
+    // JUnit counts them: one erroring testcase each, named by its location.
+    let xml = junit(&r);
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+    let inputs = parsed
+        .test_suites
+        .iter()
+        .find(|s| s.name.as_str() == "eidconf.inputs")
+        .expect("an inputs testsuite");
+    let names: Vec<&str> = inputs.test_cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["vectors/x.yaml:3:5", "vectors/y.yaml:1:1"]);
+    assert!(xml.contains(r#"type="input_error""#), "{xml}");
+    assert_eq!(parsed.errors as usize, r.summary.error as usize + 2);
 }
 
 #[test]

@@ -38,10 +38,7 @@ pub(super) fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
     }
     let corpus = match Corpus::load_files(root, &files) {
         Ok(c) => c,
-        Err(d) => {
-            eprint!("{d}");
-            return exit::FAILURES;
-        }
+        Err(d) => return bad_input(d),
     };
     let findings = eidconf::lint::lint(&corpus, &suites, &pki);
     let mut problems = findings.errors;
@@ -49,9 +46,9 @@ pub(super) fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
     if paths.is_empty() {
         problems.extend(findings.coverage_gaps);
     }
+    // One rule for every command: a broken input is exit 2, as `run` and `list` give it.
     if !problems.is_empty() {
-        eprint!("{}", Diagnostics(problems));
-        return exit::FAILURES;
+        return bad_input(Diagnostics(problems));
     }
     outln!(
         "{} vectors in {} files: ok",

@@ -68,12 +68,21 @@ pub struct RunArgs {
 }
 
 pub(super) fn cmd_run(args: RunArgs) -> i32 {
+    // A panic, in an RP or in loading a file, becomes that vector's or file's error with the
+    // message, and the run still writes its reports; one line on stderr is enough.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "note: panic captured as an error of its vector or file: {}",
+            eidconf::panic_message(info.payload())
+        );
+    }));
     let root = args.select.corpus.root();
     let Inputs {
         suites,
         corpus,
         pki,
         errors: input_errors,
+        not_loaded,
     } = match Inputs::load(&root) {
         Ok(i) => i,
         Err(e) => return bad_input(e),
@@ -132,14 +141,6 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
             Err(e) => return bad_input(format!("error: --rp exec: {e}\n")),
         },
     };
-    // An RP's panic becomes that vector's `error` with the message; one line on stderr is enough.
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string());
-        let msg = msg
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        eprintln!("note: panic captured as a vector error: {msg}");
-    }));
     let tty = std::io::stderr().is_terminal();
     let result = runtime.block_on(run::run(rp.clone(), &corpus, &suites, &pki, &cfg, |p| {
         if tty {
@@ -158,7 +159,10 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return bad_input(format!("error: {e}\n")),
     };
-    report.input_errors = input_errors.iter().map(ToString::to_string).collect();
+    report.set_input_errors(
+        input_errors.iter().map(ToString::to_string).collect(),
+        not_loaded,
+    );
     print_summary(&report);
     match report::write_all(&report, &args.report_dir) {
         Ok(paths) => {

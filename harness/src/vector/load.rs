@@ -205,12 +205,13 @@ pub fn parse_file_lenient(display: &Path, text: &str) -> (Vec<Vector>, Vec<Diagn
         );
         return (Vec::new(), vec![d.with_excerpt(text)]);
     }
-    // The line each vector's text starts on (0-based): its first key's, or a lone `-` above it.
+    // The line each vector's text starts on (0-based): its first key's, or the dash above it
+    // when nothing but a comment, an anchor or a tag follows the dash.
     let firsts: Vec<usize> = starts
         .iter()
         .map(|&(line, _)| {
             let first = line as usize - 1;
-            if first > 0 && lines.get(first - 1).is_some_and(|l| l.trim() == "-") {
+            if first > 0 && lines.get(first - 1).is_some_and(|l| dash_only(l)) {
                 first - 1
             } else {
                 first
@@ -233,6 +234,21 @@ pub fn parse_file_lenient(display: &Path, text: &str) -> (Vec<Vector>, Vec<Diagn
         }
     }
     (out, errors)
+}
+
+/// A block sequence entry whose node starts on the next line: `-`, optionally followed by an
+/// anchor (`&a`), a tag (`!t`, `!!map`) and a comment.
+fn dash_only(line: &str) -> bool {
+    let Some(rest) = line.trim_start().strip_prefix('-') else {
+        return false;
+    };
+    if !rest.is_empty() && !rest.starts_with([' ', '\t', '\n']) {
+        return false;
+    }
+    let rest = rest.split_once(" #").map_or(rest, |(before, _)| before);
+    let rest = rest.trim_start().strip_prefix('#').map_or(rest, |_| "");
+    rest.split_whitespace()
+        .all(|token| token.starts_with('&') || token.starts_with('!'))
 }
 
 fn parse_entry(
@@ -268,6 +284,16 @@ fn parse_entry(
             row: None,
         }]);
     };
+    let n = matrix::count(&matrix);
+    if n > matrix::MAX_ROWS {
+        return Err(one(Diagnostic::new(
+            location,
+            format!(
+                "`matrix` expands to {n} vectors; one template may make at most {}",
+                matrix::MAX_ROWS
+            ),
+        )));
+    }
     let rows = matrix::rows(&matrix);
     if rows.is_empty() {
         return Err(one(Diagnostic::new(
@@ -433,7 +459,20 @@ impl Corpus {
             hasher.update(display.to_string_lossy().as_bytes());
             hasher.update([0]);
             hasher.update(text.as_bytes());
-            let (parsed, mut errs) = parse_file_lenient(&display, &text);
+            // A bug of the loader's must cost this file only, named, never the run.
+            let parsed = std::panic::catch_unwind(|| parse_file_lenient(&display, &text));
+            let (parsed, mut errs) = parsed.unwrap_or_else(|panic| {
+                let at = Location {
+                    file: display.clone(),
+                    line: 1,
+                    column: 1,
+                };
+                let message = format!(
+                    "eidconf failed on this file (a bug: please report it with the file): {}",
+                    crate::panic_message(panic.as_ref())
+                );
+                (Vec::new(), vec![Diagnostic::new(at, message)])
+            });
             errors.append(&mut errs);
             for v in parsed {
                 if let Some(first) = seen.get(v.id()) {

@@ -7,7 +7,22 @@ use super::model::{Matrix, MatrixValue};
 
 pub type Row = BTreeMap<String, MatrixValue>;
 
+/// The most vectors one template may expand to: far above any real family (the largest in the
+/// corpus has a few dozen), low enough that a typo in an axis cannot exhaust memory.
+pub const MAX_ROWS: usize = 10_000;
+
+/// How many vectors the matrix expands to, computed without expanding it (saturating).
+pub fn count(matrix: &Matrix) -> usize {
+    match matrix {
+        Matrix::Rows(rows) => rows.len(),
+        Matrix::Axes(axes) => axes
+            .values()
+            .fold(1usize, |n, values| n.saturating_mul(values.len())),
+    }
+}
+
 /// The rows of a matrix: explicit rows as given, axes as their cartesian product (in key order).
+/// Check [`count`] against [`MAX_ROWS`] first.
 pub fn rows(matrix: &Matrix) -> Vec<Row> {
     match matrix {
         Matrix::Rows(rows) => rows.clone(),
