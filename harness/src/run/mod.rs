@@ -5,6 +5,7 @@ pub mod execute;
 pub mod judge;
 pub mod known;
 pub mod plan;
+pub mod redact;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -222,14 +223,25 @@ fn vector_result(
         tags: s.tags.clone(),
         operation: s.operation.name().into(),
         result: j.result,
-        failure: j.failure,
-        note: j.note,
+        // A failure message may quote the RP's reply or a driver's stderr.
+        failure: j.failure.map(|mut f| {
+            if let Some(r) = redact::redact_text(&f.message, pki) {
+                f.message = r;
+            }
+            redact::cap(&mut f.message);
+            f
+        }),
+        note: j.note.map(|n| {
+            let mut n = redact::redact_text(&n, pki).unwrap_or(n);
+            redact::cap(&mut n);
+            n
+        }),
         expected: serde_json::to_value(&s.expect).unwrap_or_default(),
         outcome: exec
             .and_then(|e| e.outcome.as_ref().ok())
             .and_then(|o| serde_json::to_value(o).ok())
             .map(|mut o| {
-                redact(&mut o, pki);
+                redact::redact_value(&mut o, pki);
                 o
             }),
         duration_ms: exec.map(|e| e.duration.as_millis() as u64).unwrap_or(0),
@@ -250,50 +262,9 @@ pub fn evidence(exec: Option<&Execution>, pki: &Pki) -> serde_json::Value {
     if let Some(stderr) = &exec.driver_stderr {
         v["driver_stderr"] = serde_json::Value::String(stderr.clone());
     }
-    redact(&mut v, pki);
+    redact::redact_value(&mut v, pki);
     v
 }
-
-fn redact(v: &mut serde_json::Value, pki: &Pki) {
-    match v {
-        serde_json::Value::String(s) => {
-            if s.contains("PRIVATE KEY-----") {
-                *s = "[redacted private key]".into();
-            } else if s.contains("-----BEGIN CERTIFICATE-----") {
-                let names: Vec<String> = crate::pki::pem_all_der(s, "CERTIFICATE")
-                    .iter()
-                    .map(|der| {
-                        pki.names()
-                            .find(|n| pki.get(n).is_ok_and(|c| &c.cert_der == der))
-                            .map(|n| format!("certificate {n}"))
-                            .unwrap_or_else(|| {
-                                format!(
-                                    "certificate sha256:{}",
-                                    hex::encode(sha2::Sha256::digest(der))
-                                )
-                            })
-                    })
-                    .collect();
-                *s = names.join(", ");
-            }
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact(x, pki)),
-        serde_json::Value::Object(o) => {
-            // A JWK's private members (an RP that publishes them must not leak them further).
-            if o.contains_key("kty") {
-                for m in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
-                    if let Some(x) = o.get_mut(m) {
-                        *x = serde_json::Value::String("[redacted private key member]".into());
-                    }
-                }
-            }
-            o.values_mut().for_each(|x| redact(x, pki))
-        }
-        _ => {}
-    }
-}
-
-use sha2::Digest as _;
 
 /// `RFC 7519: JSON Web Token (JWT), §4: "…"; …`: the sources as one line, for readers of 1.0.
 fn one_line(sources: &[report::Source]) -> String {

@@ -13,16 +13,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
-use super::stdio::{command, kill_group, read_line};
+use super::stdio::{MAX_STDERR_BYTES, command, kill_group, read_stderr_line};
 use crate::adapter::protocol::{
     self, HarnessMessage, ParsedLine, PerformRequest, harness_hello, quote,
 };
 use crate::adapter::{
     AdapterError, Environment, Operation, Outcome, RelyingParty, RpDescription, Traced,
 };
-
-/// Per-vector cap on captured stderr.
-const MAX_STDERR_BYTES: usize = 64 << 10;
 
 /// An RP behind a command run once per vector.
 #[derive(Debug)]
@@ -132,11 +129,14 @@ async fn run_once(
     let stderr_task = tokio::spawn(async move {
         let Some(stderr) = stderr else { return };
         let mut r = BufReader::new(stderr);
-        while let Ok(Ok(Some(line))) = read_line(&mut r).await {
+        while let Ok(Some(line)) = read_stderr_line(&mut r, MAX_STDERR_BYTES).await {
             let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
             if s.len() < MAX_STDERR_BYTES {
                 s.push_str(&line);
                 s.push('\n');
+                if s.len() >= MAX_STDERR_BYTES {
+                    s.push_str("[stderr truncated]\n");
+                }
             }
         }
     });

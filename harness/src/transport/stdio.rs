@@ -31,8 +31,8 @@ use crate::adapter::{
     AdapterError, Environment, Operation, Outcome, RelyingParty, RpDescription, Traced,
 };
 
-/// Per-vector cap on captured stderr.
-const MAX_STDERR_BYTES: usize = 64 << 10;
+/// Per-vector cap on captured stderr (and on one stderr line).
+pub(crate) const MAX_STDERR_BYTES: usize = 64 << 10;
 /// How long a driver may take to exit after its stdin closed, and to flush stderr after exiting.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
@@ -317,6 +317,44 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
     Ok(Ok(Some(String::from_utf8_lossy(&buf).into_owned())))
 }
 
+/// Read one stderr line, keeping at most its first `cap` bytes and marking the cut: stderr is
+/// drained whatever a driver writes, so that the driver never blocks on a full pipe.
+pub(crate) async fn read_stderr_line<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    cap: usize,
+) -> std::io::Result<Option<String>> {
+    let mut buf = Vec::new();
+    let mut dropped = 0usize;
+    let mut read_any = false;
+    loop {
+        let chunk = r.fill_buf().await?;
+        if chunk.is_empty() {
+            if !read_any {
+                return Ok(None);
+            }
+            break;
+        }
+        read_any = true;
+        let newline = chunk.iter().position(|b| *b == b'\n');
+        let part = newline.unwrap_or(chunk.len());
+        let keep = part.min(cap.saturating_sub(buf.len()));
+        buf.extend_from_slice(&chunk[..keep]);
+        dropped += part - keep;
+        r.consume(part + usize::from(newline.is_some()));
+        if newline.is_some() {
+            break;
+        }
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    let mut line = String::from_utf8_lossy(&buf).into_owned();
+    if dropped > 0 {
+        line.push_str(&format!(" [line cut: {dropped} more bytes]"));
+    }
+    Ok(Some(line))
+}
+
 enum LineEvent {
     Line(String),
     TooLong(String),
@@ -520,7 +558,7 @@ impl Driver {
 
     async fn collect_stderr(self: Arc<Self>, stderr: tokio::process::ChildStderr) {
         let mut r = BufReader::new(stderr);
-        while let Ok(Ok(Some(line))) = read_line(&mut r).await {
+        while let Ok(Some(line)) = read_stderr_line(&mut r, MAX_STDERR_BYTES).await {
             let mut st = lock(&self.state);
             for p in st.pending.values_mut() {
                 if p.stderr.len() < MAX_STDERR_BYTES {
@@ -613,5 +651,27 @@ impl std::fmt::Debug for StdioRp {
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Driver").field("pid", &self.pid).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stderr_line_of_any_length_is_cut_and_reading_goes_on() {
+        let mut input = vec![b'x'; 5 << 20];
+        input.extend_from_slice(b"\nnext line\r\n");
+        let mut r = &input[..];
+        let first = read_stderr_line(&mut r, 100).await.unwrap().unwrap();
+        assert!(first.starts_with(&"x".repeat(100)), "{}", &first[..120]);
+        assert!(
+            first.ends_with(&format!(" [line cut: {} more bytes]", (5 << 20) - 100)),
+            "{}",
+            &first[100..]
+        );
+        let second = read_stderr_line(&mut r, 100).await.unwrap();
+        assert_eq!(second.as_deref(), Some("next line"));
+        assert_eq!(read_stderr_line(&mut r, 100).await.unwrap(), None);
     }
 }
