@@ -414,3 +414,206 @@ proptest! {
         let _ = csr::lint_cert("x", text.as_bytes(), Some(text.as_bytes()), 0);
     }
 }
+
+fn lint_fixture(name: &str) -> LintReport {
+    csr::lint_csr(name, &std::fs::read(fixture(name)).unwrap()).unwrap()
+}
+
+/// openssl's `req -verify` verdict on a fixture, or None without openssl.
+fn openssl_verifies(name: &str) -> Option<bool> {
+    if !openssl() {
+        eprintln!("openssl not installed: second opinion on {name} skipped");
+        return None;
+    }
+    let form = if name.ends_with(".der") { "DER" } else { "PEM" };
+    let out = Command::new("openssl")
+        .args(["req", "-noout", "-verify", "-inform", form, "-in"])
+        .arg(fixture(name))
+        .output()
+        .unwrap();
+    Some(out.status.success())
+}
+
+/// SHA-224, SHA3 and RSASSA-PSS signatures (with an RSA or an RSA-PSS key) verify; none is a
+/// finding, as the provider names no signature algorithm.
+#[test]
+fn sha224_sha3_and_pss_signatures_verify() {
+    for (file, alg) in [
+        ("test-sha224.csr", "sha224WithRSAEncryption"),
+        ("test-sha3-256.csr", "RSA-SHA3-256"),
+        ("test-sha3-384.csr", "RSA-SHA3-384"),
+        ("test-sha3-512.csr", "RSA-SHA3-512"),
+        (
+            "test-pss.csr",
+            "RSASSA-PSS (SHA-256, MGF1 with SHA-256, salt 32 bytes)",
+        ),
+        (
+            "test-pss-sha384-mgf1-sha256.csr",
+            "RSASSA-PSS (SHA-384, MGF1 with SHA-256, salt 20 bytes)",
+        ),
+        ("test-pss-key.csr", "RSASSA-PSS (SHA-256"),
+    ] {
+        let r = lint_fixture(file);
+        assert_eq!(fields(&r), [], "{file}: {r:?}");
+        assert!(r.notes.is_empty(), "{file}: {:?}", r.notes);
+        assert!(r.signature_algorithm.starts_with(alg), "{file}: {r:?}");
+        assert!(openssl_verifies(file).unwrap_or(true), "{file}");
+    }
+    assert_eq!(
+        lint_fixture("test-pss-key.csr").key.as_deref(),
+        Some("RSA-PSS 2048 bits")
+    );
+    // One changed letter in the signed part breaks each of them.
+    for file in [
+        "test-sha224.csr",
+        "test-sha3-512.csr",
+        "test-pss.csr",
+        "test-pss-key.csr",
+    ] {
+        let der = tampered(file);
+        let r = csr::lint_csr(file, &der).unwrap();
+        assert_eq!(fields(&r), [("signature", "invalid")], "{file}");
+    }
+}
+
+/// The DER of a PEM fixture with "Document" in the CN changed to "document".
+fn tampered(file: &str) -> Vec<u8> {
+    let pem = std::fs::read(fixture(file)).unwrap();
+    let (_, p) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let mut der = p.contents;
+    let i = der
+        .windows(8)
+        .position(|w| w == b"Document")
+        .expect("CN in the fixture");
+    der[i] ^= 0x20;
+    der
+}
+
+/// A UTF-8 BOM and indented base64 lines are read, as openssl reads them; UTF-16 (PowerShell's
+/// `>`) and an indented BEGIN line are read too but reported, as openssl cannot read them.
+#[test]
+fn pem_as_other_tools_write_it() {
+    for (file, expect, openssl_reads) in [
+        ("test-bom.csr", vec![], true),
+        ("test-indented-body.csr", vec![], true),
+        ("test-utf16le.csr", vec![("encoding", "utf-16")], false),
+        (
+            "test-indented-begin.csr",
+            vec![("encoding", "pem-indented")],
+            false,
+        ),
+    ] {
+        let r = lint_fixture(file);
+        assert_eq!(fields(&r), expect, "{file}");
+        assert_eq!(r.subject.len(), 5, "{file}");
+        if let Some(v) = openssl_verifies(file) {
+            assert_eq!(v, openssl_reads, "{file}: openssl's verdict");
+        }
+    }
+    let (code, out) = lint(&fixture("test-bom.csr"));
+    assert_eq!(code, 0, "{out}");
+}
+
+/// Bytes left inside a SEQUENCE or SET, which x509-parser skips, make openssl refuse the request:
+/// eidconf refuses it too (exit 2). Version 1 is read by both, with a warning from eidconf.
+#[test]
+fn structures_openssl_refuses_are_unreadable() {
+    for (file, text) in [
+        (
+            "test-malformed-trailing-in-spki.der",
+            "inside the subjectPKInfo",
+        ),
+        (
+            "test-malformed-trailing-in-key-algorithm.der",
+            "inside the subjectPKInfo algorithm",
+        ),
+        (
+            "test-malformed-trailing-in-attribute.der",
+            "inside the subject attribute",
+        ),
+        ("test-malformed-trailing-in-rdn.der", "wrong tag"),
+    ] {
+        let e = csr::lint_csr(file, &std::fs::read(fixture(file)).unwrap()).unwrap_err();
+        assert!(e.contains(text), "{file}: {e}");
+        let (code, out) = lint(&fixture(file));
+        assert_eq!(code, 2, "{file}: {out}");
+        assert!(!openssl_verifies(file).unwrap_or(false), "{file}");
+    }
+    let r = lint_fixture("test-version-1.der");
+    assert_eq!(fields(&r), [("version", "version")]);
+    assert!(r.findings[0].warning && !r.refused());
+    assert!(openssl_verifies("test-version-1.der").unwrap_or(true));
+}
+
+/// A chain file is linted on its client certificate, whichever order it is in, and says so.
+#[test]
+fn chain_files_lint_the_end_entity() {
+    let ca = std::fs::read(fixture("test-ca.pem")).unwrap();
+    // 2030-01-01: inside the fixtures' validity.
+    let now = 1_893_456_000;
+    for file in ["test-chain-ca-first.pem", "test-chain-client-first.pem"] {
+        let r =
+            csr::lint_cert(file, &std::fs::read(fixture(file)).unwrap(), Some(&ca), now).unwrap();
+        assert_eq!(fields(&r), [], "{file}: {r:?}");
+        assert!(
+            r.subject
+                .iter()
+                .any(|a| a.value == "Document signing service"),
+            "{file}"
+        );
+        let which = if file.contains("ca-first") { 2 } else { 1 };
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains(&format!("linted certificate {which} "))
+                    && n.contains("end entity")),
+            "{file}: {:?}",
+            r.notes
+        );
+    }
+}
+
+/// String types are named (not `Tag(20)`) and TeletexString, BMPString and UniversalString are
+/// read as text.
+#[test]
+fn string_types_are_named_and_decoded() {
+    let key =
+        KeyPair::from_pem(&std::fs::read_to_string(fixture("key-2048.pem")).unwrap()).unwrap();
+    let (c, _) = issue(&key, |p| {
+        p.distinguished_name.remove(DnType::CountryName);
+        p.distinguished_name.push(
+            DnType::CountryName,
+            DnValue::TeletexString("SE".try_into().unwrap()),
+        );
+        p.distinguished_name.push(
+            DnType::OrganizationalUnitName,
+            DnValue::BmpString("TEST ONLY".try_into().unwrap()),
+        );
+        p.distinguished_name.push(
+            DnType::LocalityName,
+            DnValue::UniversalString("Göteborg".try_into().unwrap()),
+        );
+    });
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let r = csr::lint_cert("c.pem", c.as_bytes(), None, now).unwrap();
+    assert_eq!(
+        fields(&r),
+        [("subject.C", "encoding"), ("subject.L", "unlisted")],
+        "{r:?}"
+    );
+    assert!(
+        r.findings[0].message.contains("C is a TeletexString"),
+        "{r:?}"
+    );
+    let value = |k: &str| {
+        r.subject
+            .iter()
+            .find(|a| a.kind == k)
+            .map(|a| a.value.as_str())
+    };
+    assert_eq!(
+        (value("C"), value("OU"), value("L")),
+        (Some("SE"), Some("TEST ONLY"), Some("Göteborg"))
+    );
+    assert!(!format!("{r:?}").contains("Tag("), "{r:?}");
+}

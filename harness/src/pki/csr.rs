@@ -15,6 +15,7 @@ use x509_parser::public_key::PublicKey;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
 use super::dn::{self, Policy};
+use super::{der, rsa};
 
 /// Smallest RSA modulus the provider takes.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -86,8 +87,19 @@ impl LintReport {
 
 /// Lint a certificate signing request. `Err` is unreadable input (exit 2).
 pub fn lint_csr(file: &str, bytes: &[u8]) -> Result<LintReport, String> {
-    let (der, notes) = der_of(bytes, &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"])?;
-    let (rest, csr) = X509CertificationRequest::from_der(&der)
+    let input = read_input(bytes, &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"])?;
+    let mut notes = input.notes;
+    if input.ders.len() > 1 {
+        notes.push(format!(
+            "the file holds {} requests; linted the first",
+            input.ders.len()
+        ));
+    }
+    let der_bytes = &input.ders[0];
+    // x509-parser skips bytes left inside a SEQUENCE; OpenSSL refuses them.
+    let version =
+        der::check_csr(der_bytes).map_err(|e| format!("not a PKCS#10 certificate request: {e}"))?;
+    let (rest, csr) = X509CertificationRequest::from_der(der_bytes)
         .map_err(|e| format!("not a PKCS#10 certificate request: {e}"))?;
     let info = &csr.certification_request_info;
     let mut r = LintReport {
@@ -97,21 +109,32 @@ pub fn lint_csr(file: &str, bytes: &[u8]) -> Result<LintReport, String> {
         key: None,
         signature_algorithm: alg_name(&csr.signature_algorithm),
         notes,
-        findings: Vec::new(),
+        findings: input.findings,
     };
     trailing(&mut r, rest);
+    if version != 0 {
+        let mut f = LintFinding::new(
+            "version",
+            "version",
+            format!(
+                "the request's version is {version}; RFC 2986 defines only 0 (v1). OpenSSL reads it, other tools may not"
+            ),
+        );
+        f.warning = true;
+        r.findings.push(f);
+    }
     subject(&mut r, &info.subject);
     key(&mut r, &info.subject_pki);
     signature_algorithm(&mut r, &csr.signature_algorithm);
-    if let Some(f) = verify(
+    verify(
+        &mut r,
         &info.subject_pki,
         &csr.signature_algorithm,
         &csr.signature_value.data,
         info.raw,
         "the request's own key",
-    ) {
-        r.findings.push(f);
-    }
+        "signature",
+    );
     Ok(r)
 }
 
@@ -123,9 +146,25 @@ pub fn lint_cert(
     ca: Option<&[u8]>,
     now: i64,
 ) -> Result<LintReport, String> {
-    let (der, notes) = der_of(bytes, &["CERTIFICATE"])?;
-    let (rest, cert) =
-        X509Certificate::from_der(&der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let input = read_input(bytes, &["CERTIFICATE"])?;
+    let mut certs = Vec::new();
+    for d in &input.ders {
+        certs.push(
+            X509Certificate::from_der(d).map_err(|e| format!("not an X.509 certificate: {e}"))?,
+        );
+    }
+    let mut notes = input.notes;
+    let pick = end_entity(&certs.iter().map(|(_, c)| c).collect::<Vec<_>>());
+    if certs.len() > 1 {
+        notes.push(format!(
+            "the file holds {} certificates; linted certificate {} (`{}`), {}",
+            certs.len(),
+            pick.0 + 1,
+            certs[pick.0].1.subject(),
+            pick.1
+        ));
+    }
+    let (rest, cert) = &certs[pick.0];
     let mut r = LintReport {
         file: file.to_owned(),
         kind: "certificate",
@@ -133,7 +172,7 @@ pub fn lint_cert(
         key: None,
         signature_algorithm: alg_name(&cert.signature_algorithm),
         notes,
-        findings: Vec::new(),
+        findings: input.findings,
     };
     trailing(&mut r, rest);
     subject(&mut r, cert.subject());
@@ -204,13 +243,44 @@ pub fn lint_cert(
         ));
     }
     if let Some(ca) = ca {
-        chain(&mut r, &cert, ca)?;
+        chain(&mut r, cert, ca)?;
     }
     Ok(r)
 }
 
+/// Which certificate of a chain file is the client's: one that issues none of the others and is
+/// not a CA, whatever the order. (index, why).
+fn end_entity(certs: &[&X509Certificate<'_>]) -> (usize, &'static str) {
+    let issues_none = |i: usize| {
+        !certs
+            .iter()
+            .enumerate()
+            .any(|(j, c)| j != i && c.issuer().as_raw() == certs[i].subject().as_raw())
+    };
+    let leaves: Vec<usize> = (0..certs.len()).filter(|i| issues_none(*i)).collect();
+    let non_ca: Vec<usize> = leaves
+        .iter()
+        .copied()
+        .filter(|i| !certs[*i].is_ca())
+        .collect();
+    match (non_ca.as_slice(), leaves.as_slice()) {
+        ([i], _) => (
+            *i,
+            "the end entity: it issues none of the others and is not a CA",
+        ),
+        ([i, ..], _) => (
+            *i,
+            "the first of several that issue none of the others and are not CAs",
+        ),
+        ([], [i, ..]) => (*i, "the first that issues none of the others (all are CAs)"),
+        ([], []) => (0, "the first: every certificate issues another"),
+    }
+}
+
 fn chain(r: &mut LintReport, cert: &X509Certificate<'_>, ca: &[u8]) -> Result<(), String> {
-    let ders = all_ders(ca, "CERTIFICATE").map_err(|e| format!("--ca: {e}"))?;
+    let ders = read_input(ca, &["CERTIFICATE"])
+        .map_err(|e| format!("--ca: {e}"))?
+        .ders;
     let mut cas = Vec::new();
     for d in &ders {
         match X509Certificate::from_der(d) {
@@ -234,70 +304,138 @@ fn chain(r: &mut LintReport, cert: &X509Certificate<'_>, ca: &[u8]) -> Result<()
         ));
         return Ok(());
     };
-    if let Some(mut f) = verify(
+    verify(
+        r,
         issuer.public_key(),
         &cert.signature_algorithm,
         &cert.signature_value.data,
         cert.tbs_certificate.as_ref(),
         "the CA's key",
-    ) {
-        f.field = "issuer".into();
-        r.findings.push(f);
-    }
+        "issuer",
+    );
     Ok(())
 }
 
-/// The DER of the first block with one of `labels`, or the input itself if it is not PEM.
-fn der_of(bytes: &[u8], labels: &[&str]) -> Result<(Vec<u8>, Vec<String>), String> {
+/// What a file holds: the DER of each block with a wanted label (or the file itself when it is
+/// not PEM), notes, and findings about the text itself.
+struct Input {
+    ders: Vec<Vec<u8>>,
+    notes: Vec<String>,
+    findings: Vec<LintFinding>,
+}
+
+/// Read PEM as OpenSSL does: a UTF-8 byte order mark, CRLF, and indented or space-padded base64
+/// lines are fine. UTF-16 (PowerShell's `>`) and an indented BEGIN line are read too, but OpenSSL
+/// cannot read them, so they are findings.
+fn read_input(bytes: &[u8], labels: &[&str]) -> Result<Input, String> {
     if bytes.is_empty() {
         return Err("the file is empty".into());
     }
-    if !looks_pem(bytes) {
-        return Ok((bytes.to_vec(), Vec::new()));
-    }
-    let mut notes = Vec::new();
-    let mut seen = Vec::new();
-    for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
-        let pem = pem.map_err(|e| format!("broken PEM: {e}"))?;
-        if labels.contains(&pem.label.as_str()) {
-            return Ok((pem.contents, notes));
-        }
-        // `openssl req -pubkey` writes the public key before the request, in the same file.
-        notes.push(format!(
-            "skipped a `{}` PEM block before the {}",
-            pem.label, labels[0]
+    let mut input = Input {
+        ders: Vec::new(),
+        notes: Vec::new(),
+        findings: Vec::new(),
+    };
+    let Some((text, utf16)) = text_of(bytes) else {
+        input.ders.push(bytes.to_vec());
+        return Ok(input);
+    };
+    if let Some(which) = utf16 {
+        input.findings.push(LintFinding::new(
+            "encoding",
+            "utf-16",
+            format!("the file is {which} text (PowerShell's `>` writes it); openssl cannot read it: save it as ASCII (`Get-Content in.csr | Set-Content -Encoding ascii out.csr`)"),
         ));
-        seen.push(pem.label);
     }
-    Err(if seen.is_empty() {
-        format!("no `-----BEGIN {}-----` block", labels[0])
-    } else {
-        format!("no `{}` PEM block (found: {})", labels[0], seen.join(", "))
-    })
-}
-
-fn all_ders(bytes: &[u8], label: &str) -> Result<Vec<Vec<u8>>, String> {
-    if bytes.is_empty() {
-        return Err("the file is empty".into());
-    }
-    if !looks_pem(bytes) {
-        return Ok(vec![bytes.to_vec()]);
-    }
-    let mut out = Vec::new();
-    for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
-        let pem = pem.map_err(|e| format!("broken PEM: {e}"))?;
-        if pem.label == label {
-            out.push(pem.contents);
+    let mut seen = Vec::new();
+    let mut indented = false;
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let t = line.trim();
+        let Some(label) = t
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        indented |= line.len() != line.trim_start().len();
+        let end = format!("-----END {label}-----");
+        let mut body = String::new();
+        let mut closed = false;
+        for line in lines.by_ref() {
+            let t = line.trim();
+            if t == end {
+                closed = true;
+                break;
+            }
+            if t.starts_with("-----") {
+                break;
+            }
+            if t.contains(':') {
+                return Err(format!(
+                    "the `{label}` PEM block has headers (`{t}`): encrypted or not plain PEM"
+                ));
+            }
+            body.extend(t.chars().filter(|c| !c.is_whitespace()));
+        }
+        if !closed {
+            return Err(format!("broken PEM: no `{end}` line"));
+        }
+        if labels.contains(&label) {
+            use base64::Engine;
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(body.as_bytes())
+                .map_err(|e| format!("broken PEM: the `{label}` block is not base64: {e}"))?;
+            input.ders.push(der);
+        } else {
+            // `openssl req -pubkey` writes the public key before the request, in the same file.
+            input.notes.push(format!("skipped a `{label}` PEM block"));
+            seen.push(label.to_owned());
         }
     }
-    if out.is_empty() {
-        return Err(format!("no `-----BEGIN {label}-----` block"));
+    if indented {
+        input.findings.push(LintFinding::new(
+            "encoding",
+            "pem-indented",
+            "a `-----BEGIN` line is indented; openssl cannot read the file: remove the spaces before it",
+        ));
     }
-    Ok(out)
+    if input.ders.is_empty() {
+        return Err(if seen.is_empty() {
+            format!("no `-----BEGIN {}-----` block", labels[0])
+        } else {
+            format!("no `{}` PEM block (found: {})", labels[0], seen.join(", "))
+        });
+    }
+    Ok(input)
 }
 
-fn looks_pem(bytes: &[u8]) -> bool {
-    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+/// The file as text if it looks like PEM, with the UTF-16 variant if it is one.
+fn text_of(bytes: &[u8]) -> Option<(String, Option<&'static str>)> {
+    let utf16 = |be: bool, b: &[u8]| -> String {
+        let units: Vec<u16> = b
+            .chunks_exact(2)
+            .map(|c| {
+                if be {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    let (text, which) = if let Some(b) = bytes.strip_prefix(b"\xff\xfe") {
+        (utf16(false, b), Some("UTF-16LE"))
+    } else if let Some(b) = bytes.strip_prefix(b"\xfe\xff") {
+        (utf16(true, b), Some("UTF-16BE"))
+    } else if bytes.windows(4).any(|w| w == b"-\0-\0") {
+        (utf16(false, bytes), Some("UTF-16LE"))
+    } else {
+        let b = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        (String::from_utf8_lossy(b).into_owned(), None)
+    };
+    text.contains("-----BEGIN ").then_some((text, which))
 }
 
 fn trailing(r: &mut LintReport, rest: &[u8]) {
@@ -322,9 +460,9 @@ fn subject(r: &mut LintReport, name: &X509Name<'_>) {
                     &format!("subject.{kind}"),
                     "encoding",
                     format!(
-                        "attribute {} ({kind}) is a {:?}, which eidconf cannot read as text",
+                        "attribute {} ({kind}) is a {}, which eidconf cannot read as text",
                         i + 1,
-                        a.attr_value().tag()
+                        tag_name(a.attr_value().tag())
                     ),
                 ));
                 String::from_utf8_lossy(a.attr_value().data).into_owned()
@@ -337,8 +475,8 @@ fn subject(r: &mut LintReport, name: &X509Name<'_>) {
                 "subject.C",
                 "encoding",
                 format!(
-                    "C is a {:?}; X.520 defines countryName as a PrintableString",
-                    a.attr_value().tag()
+                    "C is a {}; X.520 defines countryName as a PrintableString",
+                    tag_name(a.attr_value().tag())
                 ),
             ));
         }
@@ -372,6 +510,9 @@ fn decode(tag: x509_parser::der_parser::asn1_rs::Tag, data: &[u8]) -> Option<Str
         Tag::PrintableString | Tag::Utf8String | Tag::Ia5String | Tag::NumericString => {
             std::str::from_utf8(data).ok().map(str::to_owned)
         }
+        Tag::VisibleString if data.is_ascii() => std::str::from_utf8(data).ok().map(str::to_owned),
+        // OpenSSL and most tools read a TeletexString as Latin-1.
+        Tag::TeletexString => Some(data.iter().map(|b| char::from(*b)).collect()),
         Tag::BmpString if data.len().is_multiple_of(2) => {
             let units: Vec<u16> = data
                 .chunks(2)
@@ -385,6 +526,26 @@ fn decode(tag: x509_parser::der_parser::asn1_rs::Tag, data: &[u8]) -> Option<Str
             .collect(),
         _ => None,
     }
+}
+
+/// The ASN.1 name of a string type, e.g. `TeletexString` for tag 20.
+fn tag_name(tag: x509_parser::der_parser::asn1_rs::Tag) -> String {
+    let name = match tag.0 {
+        4 => "OCTET STRING",
+        12 => "UTF8String",
+        18 => "NumericString",
+        19 => "PrintableString",
+        20 => "TeletexString",
+        21 => "VideotexString",
+        22 => "IA5String",
+        25 => "GraphicString",
+        26 => "VisibleString",
+        27 => "GeneralString",
+        28 => "UniversalString",
+        30 => "BMPString",
+        n => return format!("value with ASN.1 tag {n}"),
+    };
+    name.to_owned()
 }
 
 /// Short names for the attribute types a CSR subject commonly holds; others by OID.
@@ -408,21 +569,37 @@ fn attr_name(oid: &str) -> String {
     .to_owned()
 }
 
+const RSA_PSS: &str = "1.2.840.113549.1.1.10";
+
+fn key_size(r: &mut LintReport, what: &str, modulus: &[u8]) {
+    let bits = rsa_bits(modulus);
+    r.key = Some(format!("{what} {bits} bits"));
+    if bits < MIN_RSA_BITS {
+        r.findings.push(LintFinding::new(
+            "publicKey",
+            "key-size",
+            format!(
+                "the RSA key has {bits} bits; the provider requires at least {MIN_RSA_BITS} (`openssl genrsa … 2048`)"
+            ),
+        ));
+    }
+}
+
 fn key(r: &mut LintReport, spki: &SubjectPublicKeyInfo<'_>) {
-    match spki.parsed() {
-        Ok(PublicKey::RSA(rsa)) => {
-            let bits = rsa_bits(rsa.modulus);
-            r.key = Some(format!("RSA {bits} bits"));
-            if bits < MIN_RSA_BITS {
-                r.findings.push(LintFinding::new(
-                    "publicKey",
-                    "key-size",
-                    format!(
-                        "the RSA key has {bits} bits; the provider requires at least {MIN_RSA_BITS} (`openssl genrsa … 2048`)"
-                    ),
-                ));
-            }
+    // An RSASSA-PSS key is an RSA key restricted to PSS signatures; x509-parser does not parse it.
+    if spki.algorithm.algorithm.to_id_string() == RSA_PSS {
+        match der::rsa_public_key(&spki.subject_public_key.data) {
+            Ok((n, _)) => key_size(r, "RSA-PSS", n),
+            Err(e) => r.findings.push(LintFinding::new(
+                "publicKey",
+                "malformed",
+                format!("the RSA-PSS public key cannot be read: {e}"),
+            )),
         }
+        return;
+    }
+    match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => key_size(r, "RSA", rsa.modulus),
         Ok(other) => {
             let what = match other {
                 PublicKey::EC(_) => "an EC",
@@ -469,20 +646,48 @@ const WEAK: &[(&str, &str)] = &[
     ("1.2.840.10040.4.3", "dsa-with-SHA1"),
 ];
 
+/// Names of the other signature algorithms. The provider's documentation names no signature
+/// algorithm, so none of these is a finding.
 const GOOD: &[(&str, &str)] = &[
     ("1.2.840.113549.1.1.11", "sha256WithRSAEncryption"),
     ("1.2.840.113549.1.1.12", "sha384WithRSAEncryption"),
     ("1.2.840.113549.1.1.13", "sha512WithRSAEncryption"),
     ("1.2.840.113549.1.1.14", "sha224WithRSAEncryption"),
-    ("1.2.840.113549.1.1.10", "RSASSA-PSS"),
+    ("1.2.840.113549.1.1.15", "sha512-224WithRSAEncryption"),
+    ("1.2.840.113549.1.1.16", "sha512-256WithRSAEncryption"),
+    ("2.16.840.1.101.3.4.3.13", "RSA-SHA3-224"),
+    ("2.16.840.1.101.3.4.3.14", "RSA-SHA3-256"),
+    ("2.16.840.1.101.3.4.3.15", "RSA-SHA3-384"),
+    ("2.16.840.1.101.3.4.3.16", "RSA-SHA3-512"),
+    (RSA_PSS, "RSASSA-PSS"),
+    ("1.2.840.10045.4.3.1", "ecdsa-with-SHA224"),
     ("1.2.840.10045.4.3.2", "ecdsa-with-SHA256"),
     ("1.2.840.10045.4.3.3", "ecdsa-with-SHA384"),
     ("1.2.840.10045.4.3.4", "ecdsa-with-SHA512"),
+    ("2.16.840.1.101.3.4.3.9", "ecdsa-with-SHA3-224"),
+    ("2.16.840.1.101.3.4.3.10", "ecdsa-with-SHA3-256"),
+    ("2.16.840.1.101.3.4.3.11", "ecdsa-with-SHA3-384"),
+    ("2.16.840.1.101.3.4.3.12", "ecdsa-with-SHA3-512"),
     ("1.3.101.112", "Ed25519"),
 ];
 
+/// The parameters of an RSASSA-PSS AlgorithmIdentifier.
+fn pss_of(alg: &AlgorithmIdentifier<'_>) -> Result<rsa::PssParams, String> {
+    let seq = alg
+        .parameters
+        .as_ref()
+        .filter(|p| p.tag() == x509_parser::der_parser::asn1_rs::Tag::Sequence)
+        .map(|p| p.data);
+    rsa::pss_params(seq)
+}
+
 fn alg_name(alg: &AlgorithmIdentifier<'_>) -> String {
     let oid = alg.algorithm.to_id_string();
+    if oid == RSA_PSS
+        && let Ok(p) = pss_of(alg)
+    {
+        return p.describe();
+    }
     WEAK.iter()
         .chain(GOOD)
         .find(|(o, _)| *o == oid)
@@ -492,7 +697,17 @@ fn alg_name(alg: &AlgorithmIdentifier<'_>) -> String {
 
 fn signature_algorithm(r: &mut LintReport, alg: &AlgorithmIdentifier<'_>) {
     let oid = alg.algorithm.to_id_string();
-    if let Some((_, name)) = WEAK.iter().find(|(o, _)| *o == oid) {
+    let weak = WEAK
+        .iter()
+        .find(|(o, _)| *o == oid)
+        .map(|(_, n)| (*n).to_owned())
+        .or_else(|| {
+            pss_of(alg)
+                .ok()
+                .filter(|p| oid == RSA_PSS && p.hash == rsa::Hash::Sha1)
+                .map(|p| p.describe())
+        });
+    if let Some(name) = weak {
         r.findings.push(LintFinding::new(
             "signatureAlgorithm",
             "weak-hash",
@@ -501,55 +716,70 @@ fn signature_algorithm(r: &mut LintReport, alg: &AlgorithmIdentifier<'_>) {
     }
 }
 
-/// Verify `sig` over `data` with `spki`. RSA PKCS#1 is checked with aws-lc's 1024-bit floor, so a
-/// short key is reported as short, not as a broken signature.
+/// Verify `sig` over `data` with `spki`, adding a finding (under `field`) if it does not verify
+/// and a note if eidconf cannot check the algorithm: that is eidconf's limit, not the file's.
 fn verify(
+    r: &mut LintReport,
     spki: &SubjectPublicKeyInfo<'_>,
     alg: &AlgorithmIdentifier<'_>,
     sig: &[u8],
     data: &[u8],
     whose: &str,
-) -> Option<LintFinding> {
-    use aws_lc_rs::signature as s;
+    field: &str,
+) {
     let oid = alg.algorithm.to_id_string();
-    let rsa: Option<&'static dyn s::VerificationAlgorithm> = match oid.as_str() {
-        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => {
-            Some(&s::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY)
-        }
-        "1.2.840.113549.1.1.11" => Some(&s::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY),
-        "1.2.840.113549.1.1.13" => Some(&s::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY),
-        _ => None,
-    };
-    let result = match rsa {
-        Some(a) => s::UnparsedPublicKey::new(a, &spki.subject_public_key.data)
-            .verify(data, sig)
-            .map_err(|_| x509_parser::error::X509Error::SignatureVerificationError),
-        None => x509_parser::verify::verify_signature(
-            spki,
-            alg,
-            &x509_parser::der_parser::asn1_rs::BitString::new(0, sig),
-            data,
-        ),
-    };
-    match result {
-        Ok(()) => None,
-        Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => {
-            Some(LintFinding::new(
-                "signature",
-                "unverifiable",
-                format!(
-                    "the signature ({}) cannot be verified: eidconf does not support that algorithm",
-                    alg_name(alg)
-                ),
-            ))
-        }
-        Err(_) => Some(LintFinding::new(
-            "signature",
+    let invalid = |field: &str| {
+        LintFinding::new(
+            field,
             "invalid",
             format!(
                 "the signature does not verify under {whose}: the file was altered after signing, or signed with another key"
             ),
+        )
+    };
+    let scheme = if oid == RSA_PSS {
+        match pss_of(alg) {
+            Ok(p) => Some(rsa::Scheme::Pss(p)),
+            Err(e) => {
+                r.findings.push(LintFinding::new(
+                    field,
+                    "pss-parameters",
+                    format!("the RSASSA-PSS parameters cannot be used: {e}"),
+                ));
+                return;
+            }
+        }
+    } else {
+        rsa::Hash::of_pkcs1(&oid).map(rsa::Scheme::Pkcs1)
+    };
+    if let Some(scheme) = scheme {
+        let key_oid = spki.algorithm.algorithm.to_id_string();
+        // A PSS key signs only with PSS (RFC 4055 1.2).
+        let fits = key_oid == "1.2.840.113549.1.1.1"
+            || key_oid == RSA_PSS && matches!(scheme, rsa::Scheme::Pss(_));
+        let key = der::rsa_public_key(&spki.subject_public_key.data);
+        match key {
+            Ok((n, e)) if fits => match rsa::verify(n, e, scheme, sig, data) {
+                Ok(true) => {}
+                Ok(false) => r.findings.push(invalid(field)),
+                Err(e) => r.notes.push(format!("the signature was not checked: {e}")),
+            },
+            _ => r.findings.push(invalid(field)),
+        }
+        return;
+    }
+    match x509_parser::verify::verify_signature(
+        spki,
+        alg,
+        &x509_parser::der_parser::asn1_rs::BitString::new(0, sig),
+        data,
+    ) {
+        Ok(()) => {}
+        Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => r.notes.push(format!(
+            "the signature ({}) was not checked: eidconf cannot verify that algorithm",
+            alg_name(alg)
         )),
+        Err(_) => r.findings.push(invalid(field)),
     }
 }
 

@@ -3,10 +3,12 @@
 //! Keys are generated once by `eidconf keys generate` and committed; a run only loads them.
 
 pub mod csr;
+mod der;
 pub mod dn;
 mod generate;
 pub mod ident;
 pub mod orgnr;
+mod rsa;
 
 pub use generate::{Spec, generate, specs};
 
