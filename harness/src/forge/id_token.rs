@@ -233,8 +233,16 @@ pub enum Mutation {
     ZipDef,
     /// `zip: DEF` over `megabytes` MiB of `A`: a decompression bomb (RFC 8725 §3.6).
     ZipBomb { megabytes: u32 },
-    /// Encrypt the finished JWE again, `depth` more times (unbounded nesting).
-    Nest { depth: u32 },
+    /// Encrypt the finished JWE again, `depth` more times (unbounded nesting), for `key`
+    /// (default: the recipe's encryption key), with `header` merged into each outer header
+    /// (`cty: null` removes it).
+    Nest {
+        depth: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<KeyName>,
+        #[serde(default, skip_serializing_if = "Map::is_empty")]
+        header: Map<String, Value>,
+    },
     /// Serialize the protected header with spaces and newlines (still valid: must be accepted).
     SpacedHeader,
     /// Merge members into the protected header after encryption: the AAD no longer matches.
@@ -471,6 +479,8 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     let mut cek_len = None;
     let mut zip: Option<Option<u32>> = None;
     let mut nest = 0;
+    let mut nest_for = None;
+    let mut nest_header = Map::new();
     let mut spaced = false;
     let mut segment_ops = Vec::new();
     for m in &recipe.mutations {
@@ -514,10 +524,16 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
                 return Err("zip_bomb: at most 1024 MiB".into());
             }
             Mutation::ZipBomb { megabytes } => zip = Some(Some(*megabytes)),
-            Mutation::Nest { depth } if *depth > 8 => {
+            Mutation::Nest { depth, .. } if *depth > 8 => {
                 return Err("nest: at most 8 levels (each one grows the token by a third)".into());
             }
-            Mutation::Nest { depth } => nest = *depth,
+            Mutation::Nest { depth, key, header } => {
+                nest = *depth;
+                if let Some(k) = key {
+                    nest_for = Some((k.0.clone(), pki.get(&k.0).map_err(|e| e.to_string())?));
+                }
+                nest_header = header.clone();
+            }
             Mutation::Extend { bytes, .. } if *bytes > 64 << 20 => {
                 return Err("extend: at most 64 MiB".into());
             }
@@ -595,17 +611,19 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             spaced,
             &plaintext,
         )?;
+        let (outer_kid, outer_key) = nest_for.unwrap_or((enc.key.0.clone(), wrap_for));
         let mut plain_outer = Map::new();
         plain_outer.insert("alg".into(), json!(key_alg.name()));
         plain_outer.insert("enc".into(), json!(content_enc.name()));
         plain_outer.insert("cty".into(), json!("JWT"));
-        plain_outer.insert("kid".into(), json!(enc.key.0));
+        plain_outer.insert("kid".into(), json!(outer_kid));
+        merge_members(&mut plain_outer, &nest_header);
         for _ in 0..nest {
             t = encrypt(
                 &plain_outer,
                 key_alg,
                 content_enc,
-                wrap_for,
+                outer_key,
                 None,
                 false,
                 t.as_bytes(),

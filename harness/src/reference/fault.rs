@@ -74,6 +74,8 @@ faults! {
         "subject DN check: checks each value but not the set of attributes: missing, repeated and unlisted ones pass",
     AcceptAlgNone = "accept-alg-none":
         "takes a details JWS with alg none (any spelling) as valid without a signature",
+    NoKeyAllowsAlgNone = "no-key-allows-alg-none":
+        "when the header names no pinned key (x5t or kid absent, unknown, another's) it verifies with no key, which takes alg none with an empty signature (node jsonwebtoken before v9); a named key still refuses none",
     HmacWithPublicKey = "hmac-with-public-key":
         "verifies an HS256/384/512 details JWS with the pinned certificate PEM as the HMAC secret (RS256/HS256 confusion)",
     TrustJwk = "trust-jwk":
@@ -110,6 +112,8 @@ faults! {
         "does not check the ID token's exp",
     IntegerNumericDates = "integer-numeric-dates":
         "refuses a NumericDate with a fraction or an exponent, which RFC 7519 §2 allows",
+    RecurseIntoNestedJwe = "recurse-into-nested-jwe":
+        "decrypts a JWE found inside the JWE too, and takes whatever it ends at as the token: a JWS is verified, bare claims are taken as an unsecured JWT (a generic parser behind cty JWT)",
     InflateZip = "inflate-zip":
         "inflates a `zip: DEF` JWE plaintext, with no bound, instead of refusing it",
     Pre2023HetuSigns = "pre-2023-hetu-signs":
