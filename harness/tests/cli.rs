@@ -182,8 +182,9 @@ fn known_failures_are_strict() {
         ])
     };
     // Every selected vector fails under always-accept and is listed: all xfail, the run passes.
+    // An entry for vectors outside the selection does not apply; it is not stale.
     let o = run(
-        "known_failures:\n  - {id: 'freja.http.auth-init-500-*', reason: retries on 5xx}\n  - {id: nothing.matches, reason: stale}\n",
+        "known_failures:\n  - {id: 'freja.http.auth-init-500-*', reason: retries on 5xx}\n  - {id: nothing.matches, reason: stale}\n  - {id: 'freja.cancel.*', reason: not selected}\n",
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
@@ -519,4 +520,83 @@ fn a_vector_may_point_an_rp_at_loopback_only() {
         scratch(&file).path().to_str().unwrap(),
     ]);
     assert!(!text(&o).contains("not on loopback"), "{}", text(&o));
+}
+
+#[test]
+fn ci_semantics_refuse_what_would_pass_silently() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--report-dir", dir];
+        args.extend_from_slice(extra);
+        let o = eidconf(&args);
+        (o.status.code(), text(&o))
+    };
+    // A selection that matches nothing is a mistake, unless said otherwise.
+    let (code, out) = run(&["--filter", "no.such.vector.*"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("matches no vector"), "{out}");
+    let (code, out) = run(&["--filter", "no.such.vector.*", "--allow-empty"]);
+    assert_eq!(code, Some(0), "{out}");
+    // Zero jobs or a zero timeout is refused, not quietly raised.
+    assert_eq!(run(&["-j", "0"]).0, Some(2));
+    assert_eq!(run(&["--timeout", "0"]).0, Some(2));
+    let (code, out) = run(&["--require-operations", "freja.teleport"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("`freja.teleport` is not an operation"),
+        "{out}"
+    );
+    // An unwritable report directory is found before the run, not after it.
+    // (a path below a regular file: no directory can be made there)
+    let blocker = tempfile::NamedTempFile::new().unwrap();
+    let below = blocker.path().join("reports");
+    let o = eidconf(&["run", "--report-dir", below.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot write the reports"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("vectors against"), "{}", text(&o));
+}
+
+#[test]
+fn required_operations_fail_where_they_would_be_skipped() {
+    // A driver that declares dn.validate only.
+    let hello = r#"read x; echo '{"type":"hello","protocol":1,"name":"dn-only","version":"1","operations":["dn.validate"]}'; cat >/dev/null"#;
+    let out = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--filter",
+            "freja.cancel.*",
+            "--rp",
+            "stdio",
+            "--report-dir",
+            out.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "sh", "-c", hello]);
+        let o = eidconf(&args);
+        (o.status.code(), text(&o))
+    };
+    let (code, out_text) = run(&[]);
+    assert_eq!(code, Some(0), "skipped by default: {out_text}");
+    for flag in [
+        &["--require-operations", "freja.cancel,freja.sign"][..],
+        &["--fail-on-skip"][..],
+    ] {
+        let (code, out_text) = run(flag);
+        assert_eq!(code, Some(1), "{flag:?}: {out_text}");
+        assert!(
+            out_text.contains("the RP does not declare the operation `freja.cancel`, which"),
+            "{out_text}"
+        );
+        let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+        assert!(junit.contains(r#"type="unsupported""#), "{junit}");
+    }
+    // Requiring another operation leaves these skipped.
+    let (code, out_text) = run(&["--require-operations", "freja.sign"]);
+    assert_eq!(code, Some(0), "{out_text}");
 }

@@ -13,6 +13,7 @@ use crate::{Report, VectorResult, Verdict};
 /// - `fail` and `xpass` are `<failure>`, `error` is `<error>`, each with the failure kind as
 ///   `type`, the message, and the expectation, outcome and evidence in `<system-out>`;
 /// - `skip` and `xfail` are `<skipped>` (`xfail: <note>` for known failures);
+/// - every testcase carries `file` and `line` attributes (the vector's, or the input error's);
 /// - every input that could not be loaded is an `<error>` testcase (type `input_error`, named
 ///   by its file:line:col) in a testsuite `eidconf.inputs`, so that a CI view shows it and the
 ///   totals count it;
@@ -73,7 +74,21 @@ fn input_case(error: &str) -> TestCase {
         .set_description(error);
     let mut case = TestCase::new(name, status);
     case.set_classname(INPUTS);
+    set_file_and_line(&mut case, name);
     case
+}
+
+/// `file` and `line` attributes from `path:line:col`, which GitHub and GitLab turn into
+/// annotations on the vector file.
+fn set_file_and_line(case: &mut TestCase, location: &str) {
+    let mut parts = location.rsplitn(3, ':');
+    let (Some(_col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    if line.parse::<u64>().is_ok() {
+        case.extra.insert("file".into(), file.into());
+        case.extra.insert("line".into(), line.into());
+    }
 }
 
 /// `freja.http` for `freja.http.status.500`; always a proper prefix when the id has a dot.
@@ -154,6 +169,7 @@ fn test_case(v: &VectorResult, classname: &str) -> TestCase {
     let mut case = TestCase::new(&v.id, status);
     case.set_classname(classname)
         .set_time(Duration::from_millis(v.duration_ms));
+    set_file_and_line(&mut case, &v.location);
     if v.result.is_failing() {
         case.set_system_out(system_out(v));
     }

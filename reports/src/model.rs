@@ -353,6 +353,9 @@ pub enum FailureKind {
     AdapterPanic,
     /// The harness could not stand the vector up.
     Harness,
+    /// The RP does not declare an operation the run requires (`--require-operations`,
+    /// `--fail-on-skip`; since 1.2).
+    Unsupported,
 }
 
 impl FailureKind {
@@ -368,6 +371,7 @@ impl FailureKind {
             Self::AdapterTimeout => "adapter_timeout",
             Self::AdapterPanic => "adapter_panic",
             Self::Harness => "harness",
+            Self::Unsupported => "unsupported",
         }
     }
 }

@@ -422,6 +422,11 @@ fn input_errors_fail_the_run_as_bad_input_and_are_shown() {
     let names: Vec<&str> = inputs.test_cases.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["vectors/x.yaml:3:5", "vectors/y.yaml:1:1"]);
     assert!(xml.contains(r#"type="input_error""#), "{xml}");
+    // File and line attributes, which CI systems turn into annotations.
+    assert!(
+        xml.contains(r#"file="vectors/x.yaml""#) && xml.contains(r#"line="3""#),
+        "{xml}"
+    );
     assert_eq!(parsed.errors as usize, r.summary.error as usize + 2);
 }
 

@@ -62,6 +62,16 @@ pub struct RunArgs {
     /// are `warn`).
     #[arg(long)]
     pub strict: bool,
+    /// Run even when the selection matches no vector (otherwise that is bad input, exit 2).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Operations the RP must implement: their vectors fail instead of being skipped when the RP
+    /// does not declare them (comma-separated or repeated, e.g. `freja.authenticate,freja.sign`).
+    #[arg(long, value_name = "OPS", value_delimiter = ',')]
+    pub require_operations: Vec<String>,
+    /// Every operation is required: no vector is skipped for an undeclared operation.
+    #[arg(long)]
+    pub fail_on_skip: bool,
     /// The driver command for `--rp stdio` and `--rp exec`, after `--`.
     #[arg(last = true, value_name = "CMD ARGS")]
     pub command: Vec<String>,
@@ -94,6 +104,27 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
             exit::BAD_INPUT
         );
     }
+    if args.jobs == 0 {
+        return bad_input("error: -j 0 would run nothing; give 1 or more\n");
+    }
+    if args.timeout == 0 {
+        return bad_input("error: --timeout 0 would give every vector no time; give 1 or more\n");
+    }
+    for op in &args.require_operations {
+        if !eidconf::adapter::Operation::NAMES.contains(&op.as_str()) {
+            return bad_input(format!(
+                "error: --require-operations: `{op}` is not an operation (known: {})\n",
+                eidconf::adapter::Operation::NAMES.join(", ")
+            ));
+        }
+    }
+    // The report directory is checked before anything runs, not after the whole run.
+    if let Err(e) = writable_dir(&args.report_dir) {
+        return bad_input(format!(
+            "error: cannot write the reports to {}: {e}\n",
+            args.report_dir.display()
+        ));
+    }
     let known = match &args.known_failures {
         Some(p) => match KnownFailures::load(p) {
             Ok(k) => k,
@@ -113,13 +144,26 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     }
     let cfg = RunConfig {
         selection: selection(&args.select),
-        jobs: args.jobs.max(1),
-        timeout: Duration::from_secs(args.timeout.max(1)),
+        jobs: args.jobs,
+        timeout: Duration::from_secs(args.timeout),
         loose_reasons: args.loose_reasons,
         strict: args.strict,
         known,
         faults: args.faults.iter().map(|f| f.name().to_owned()).collect(),
+        require_operations: args.require_operations.clone(),
+        fail_on_skip: args.fail_on_skip,
     };
+    match cfg.selection.apply(&corpus.vectors, &suites) {
+        // Vectors that did not load already make the run exit 2, with reports that say why.
+        Ok(v) if v.is_empty() && !args.allow_empty && input_errors.is_empty() => {
+            return bad_input(
+                "error: the selection matches no vector (check --filter, --suite and \
+                 --partition); --allow-empty runs it anyway\n",
+            );
+        }
+        Err(e) => return bad_input(format!("error: {e}\n")),
+        Ok(_) => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -227,4 +271,12 @@ fn print_summary(r: &report::Report) {
         s.xfail,
         s.xpass
     );
+}
+
+/// Create `dir` if needed and prove a file can be written there.
+fn writable_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(".eidconf-write-test");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }

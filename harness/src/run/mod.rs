@@ -35,6 +35,11 @@ pub struct RunConfig {
     pub known: KnownFailures,
     /// Fault names of the reference RP, for the report.
     pub faults: Vec<String>,
+    /// Operations the RP must implement: a vector of one it does not declare fails instead of
+    /// being skipped.
+    pub require_operations: Vec<String>,
+    /// Every operation is required (`--fail-on-skip`).
+    pub fail_on_skip: bool,
 }
 
 impl Default for RunConfig {
@@ -47,6 +52,8 @@ impl Default for RunConfig {
             strict: false,
             known: KnownFailures::default(),
             faults: Vec::new(),
+            require_operations: Vec::new(),
+            fail_on_skip: false,
         }
     }
 }
@@ -73,10 +80,30 @@ pub async fn run_one(
 ) -> (Option<Execution>, Judgement) {
     let op = vector.spec.operation.name();
     if !rp.describe().operations.iter().any(|o| o == op) {
-        let j = Judgement {
-            result: report::Verdict::Skip,
-            failure: None,
-            note: Some(format!("the RP does not declare the operation `{op}`")),
+        let flag = if cfg.fail_on_skip {
+            Some("--fail-on-skip")
+        } else {
+            cfg.require_operations
+                .iter()
+                .any(|o| o == op)
+                .then_some("--require-operations")
+        };
+        let j = match flag {
+            Some(flag) => Judgement {
+                result: report::Verdict::Fail,
+                failure: Some(report::Failure {
+                    kind: report::FailureKind::Unsupported,
+                    message: format!(
+                        "the RP does not declare the operation `{op}`, which {flag} requires"
+                    ),
+                }),
+                note: None,
+            },
+            None => Judgement {
+                result: report::Verdict::Skip,
+                failure: None,
+                note: Some(format!("the RP does not declare the operation `{op}`")),
+            },
         };
         return (None, j);
     }
@@ -199,7 +226,8 @@ pub async fn run(
         summary,
         failures_by_severity,
         requirements: requirements(&vectors, suites, &cfg.selection),
-        known_failures_unused: cfg.known.unused(selected.iter().map(|v| v.id())),
+        // Stale means it names no vector at all; one outside the selection just did not apply.
+        known_failures_unused: cfg.known.unused(corpus.vectors.iter().map(|v| v.id())),
         input_errors: Vec::new(),
         vectors,
     })
