@@ -600,3 +600,114 @@ fn required_operations_fail_where_they_would_be_skipped() {
     let (code, out_text) = run(&["--require-operations", "freja.sign"]);
     assert_eq!(code, Some(0), "{out_text}");
 }
+
+fn report_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// id → result of a report.json.
+fn results(report: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    report["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn report_commands_merge_shards_diff_baselines_and_write_known_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let at = |name: &str| tmp.path().join(name);
+    let run = |dir: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--filter",
+            "freja.http.*",
+            "--rp",
+            "always-accept",
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        eidconf(&args)
+    };
+    // Three shards merge into the unsharded run's results.
+    assert_eq!(run(&at("whole"), &[]).status.code(), Some(1));
+    let mut shards = Vec::new();
+    for k in 1..=3 {
+        let dir = at(&format!("shard{k}"));
+        let _ = run(&dir, &["--partition", &format!("hash:{k}/3")]);
+        shards.push(dir.join("report.json").to_str().unwrap().to_owned());
+    }
+    let merged_dir = at("merged");
+    let mut args = vec![
+        "report",
+        "merge",
+        "--report-dir",
+        merged_dir.to_str().unwrap(),
+    ];
+    args.splice(2..2, shards.iter().map(String::as_str));
+    let o = eidconf(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let (whole, merged) = (report_json(&at("whole")), report_json(&at("merged")));
+    assert_eq!(results(&merged), results(&whole));
+    assert_eq!(merged["summary"], whole["summary"]);
+    assert!(at("merged/junit.xml").exists() && at("merged/report.html").exists());
+
+    // The failures become a known-failures file under which the same run passes (all xfail).
+    let o = eidconf(&[
+        "report",
+        "known-failures",
+        at("whole/report.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::fs::write(at("known.yaml"), &o.stdout).unwrap();
+    let o = run(
+        &at("waived"),
+        &["--known-failures", at("known.yaml").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // A diff against the reference RP's run: the always-accept run regresses (exit 1); the
+    // other way round only fixes (exit 0).
+    let o = eidconf(&[
+        "run",
+        "--filter",
+        "freja.http.*",
+        "--report-dir",
+        at("reference").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (reference, accept) = (at("reference/report.json"), at("whole/report.json"));
+    let o = eidconf(&[
+        "report",
+        "diff",
+        reference.to_str().unwrap(),
+        accept.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("new failures ("), "{}", text(&o));
+    let o = eidconf(&[
+        "report",
+        "diff",
+        accept.to_str().unwrap(),
+        reference.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("fixed ("), "{}", text(&o));
+
+    // Render writes every format again; a file that is not a report is bad input.
+    std::fs::remove_file(at("reference/report.html")).unwrap();
+    let o = eidconf(&["report", "render", reference.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(at("reference/report.html").exists());
+    std::fs::write(at("junk.json"), "{\"not\": \"a report\"}").unwrap();
+    let o = eidconf(&["report", "render", at("junk.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}

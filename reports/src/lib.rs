@@ -9,6 +9,7 @@
 
 mod junit;
 mod model;
+mod ops;
 mod render;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ pub use model::{
     Failure, FailureKind, Harness, Report, RequirementResult, RequirementStatus, RpInfo, Selection,
     Source, Summary, VectorResult, Verdict,
 };
+pub use ops::{Diff, diff, known_failures_yaml, merge};
 pub use render::{html, markdown};
 
 /// The report format version this crate writes. Readers accept any `1.x`.

@@ -19,11 +19,13 @@ macro_rules! out {
 mod lint;
 mod list;
 mod pki;
+mod reports;
 mod run;
 
 use lint::cmd_lint;
 use list::{ListArgs, cmd_list};
 use pki::{CertCommand, CsrCommand, KeysCommand, cmd_pki_lint};
+use reports::{ReportCommand, cmd_report};
 use run::{RunArgs, cmd_run};
 
 use std::path::PathBuf;
@@ -40,7 +42,8 @@ use eidconf_report::{self as report, exit};
 /// vector whether the RP did the right thing.
 ///
 /// Exit codes: 0 everything as expected; 1 a vector failed, errored or passed unexpectedly (xpass),
-/// or lint found problems; 2 bad input (vectors, suites, keys, known-failures file) or usage.
+/// or `report diff` found a regression; 2 bad input (vectors, suites, keys, known-failures file,
+/// reports) or usage.
 #[derive(Debug, Parser)]
 #[command(name = "eidconf", version, max_term_width = 100)]
 pub struct Cli {
@@ -75,6 +78,9 @@ pub enum Command {
     /// Check an issued client certificate.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Work with reports: render, diff against a baseline, merge shards, known failures.
+    #[command(subcommand)]
+    Report(ReportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +139,7 @@ pub struct SelectArgs {
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => cmd_run(args),
+        Command::Report(cmd) => cmd_report(cmd),
         Command::List(args) => cmd_list(args),
         Command::Faults => {
             for f in Fault::ALL {

@@ -1,0 +1,111 @@
+//! `eidconf report`: what CI does with reports after a run (re-render, compare with a baseline,
+//! merge shards, write a known-failures file).
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use eidconf_report::{self as report, Report, exit};
+
+use super::bad_input;
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Write every format (report.json, junit.xml, summary.md, report.html) again from a
+    /// report.json, e.g. after an eidconf upgrade.
+    Render {
+        report: PathBuf,
+        /// Where to write (default: the report's folder).
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
+    },
+    /// Compare a run with a baseline: new failures, fixed, failing for another reason, added
+    /// and removed vectors. Exit 1 when some vector fails that did not.
+    Diff { base: PathBuf, new: PathBuf },
+    /// Merge the reports of the shards of one run (`--partition hash:K/N`) into one, and write
+    /// every format.
+    Merge {
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        #[arg(long, default_value = "target/eidconf")]
+        report_dir: PathBuf,
+    },
+    /// Print a known-failures file (for `--known-failures`) listing the run's failures, each
+    /// with its failure as the reason.
+    KnownFailures { report: PathBuf },
+}
+
+fn read(path: &Path) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("error: cannot read {}: {e}\n", path.display()))?;
+    report::from_json(&text).map_err(|e| format!("error: {}: {e}\n", path.display()))
+}
+
+fn write(r: &Report, dir: &Path) -> i32 {
+    match report::write_all(r, dir) {
+        Ok(paths) => {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("reports: {}", names.join(", "));
+            exit::SUCCESS
+        }
+        Err(e) => bad_input(format!(
+            "error: cannot write the reports to {}: {e}\n",
+            dir.display()
+        )),
+    }
+}
+
+pub(super) fn cmd_report(cmd: ReportCommand) -> i32 {
+    match cmd {
+        ReportCommand::Render { report, report_dir } => {
+            let r = match read(&report) {
+                Ok(r) => r,
+                Err(e) => return bad_input(e),
+            };
+            let dir = report_dir.unwrap_or_else(|| {
+                report
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("."))
+            });
+            write(&r, &dir)
+        }
+        ReportCommand::Diff { base, new } => {
+            let (base, new) = match (read(&base), read(&new)) {
+                (Ok(b), Ok(n)) => (b, n),
+                (Err(e), _) | (_, Err(e)) => return bad_input(e),
+            };
+            let d = report::diff(&base, &new);
+            out!("{}", d.render());
+            if d.regressed() {
+                exit::FAILURES
+            } else {
+                exit::SUCCESS
+            }
+        }
+        ReportCommand::Merge { shards, report_dir } => {
+            let mut reports = Vec::with_capacity(shards.len());
+            for s in &shards {
+                match read(s) {
+                    Ok(r) => reports.push(r),
+                    Err(e) => return bad_input(e),
+                }
+            }
+            let merged = match report::merge(reports) {
+                Ok(m) => m,
+                Err(e) => return bad_input(format!("error: {e}\n")),
+            };
+            outln!("eidconf: {}", report::headline(&merged));
+            match write(&merged, &report_dir) {
+                exit::SUCCESS => merged.exit_code(),
+                code => code,
+            }
+        }
+        ReportCommand::KnownFailures { report } => match read(&report) {
+            Ok(r) => {
+                out!("{}", report::known_failures_yaml(&r));
+                exit::SUCCESS
+            }
+            Err(e) => bad_input(e),
+        },
+    }
+}
