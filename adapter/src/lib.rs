@@ -408,6 +408,10 @@ pub struct IdTokenRequest {
     /// The `acr_values` the RP requested; the token's `acr` must be one of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acr_values: Vec<String>,
+    /// The `access_token` of the same token response, when the vector gives one: an `at_hash`
+    /// in the ID token is checked against it (OpenID Connect Core §3.1.3.8, §3.2.2.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
 }
 
 /// Inputs of `oidc.begin_login`. A vector leaves `session` out; the harness fills it in.

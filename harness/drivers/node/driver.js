@@ -560,6 +560,11 @@ class IdTokenValidator {
     if (acrValues.length && !(typeof c.acr === 'string' && acrValues.includes(c.acr))) {
       throw badClaim('acr', 'acr is not one of the requested values');
     }
+    // Core 3.1.3.8: an at_hash binds the access token of the same response (RS256: SHA-256).
+    if (request.access_token != null && has(c, 'at_hash')) {
+      const digest = createHash('sha256').update(request.access_token, 'latin1').digest();
+      if (c.at_hash !== digest.subarray(0, 16).toString('base64url')) throw badClaim('at_hash', 'at_hash is not the hash of the access token');
+    }
     if (typeof c.sub !== 'string' || !c.sub) throw badClaim('sub', 'sub is missing or empty');
     for (const name of HETU_CLAIMS) if (has(c, name)) checkIdentifier(name, c[name], hetu);
     if (has(c, 'nin')) {

@@ -574,6 +574,12 @@ class IdTokenValidator:
         acr_values = request.get("acr_values") or []
         if acr_values and not (isinstance(c.get("acr"), str) and c["acr"] in acr_values):
             raise bad_claim("acr", "acr is not one of the requested values")
+        # Core 3.1.3.8: an at_hash binds the access token of the same response (RS256: SHA-256).
+        token = request.get("access_token")
+        if token is not None and "at_hash" in c:
+            digest = hashlib.sha256(token.encode("ascii", "replace")).digest()
+            if c["at_hash"] != base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode():
+                raise bad_claim("at_hash", "at_hash is not the hash of the access token")
         if not isinstance(c.get("sub"), str) or not c["sub"]:
             raise bad_claim("sub", "sub is missing or empty")
         for name in HETU_CLAIMS:

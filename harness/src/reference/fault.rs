@@ -108,6 +108,8 @@ faults! {
         "does not check the ID token's iss",
     IgnoreNonce = "ignore-nonce":
         "does not compare the ID token's nonce with the one it sent",
+    SkipAtHash = "skip-at-hash":
+        "never compares the ID token's at_hash with the access token of the same response",
     IgnoreExp = "ignore-exp":
         "does not check the ID token's exp",
     IntegerNumericDates = "integer-numeric-dates":

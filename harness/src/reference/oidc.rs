@@ -520,6 +520,16 @@ impl<'a> Validator<'a> {
                 return Err(claim("acr", "acr is not one of the requested values"));
             }
         }
+        // Core §3.1.3.8: an at_hash, when present, binds the access token of the same response.
+        if let (Some(token), Some(at_hash)) = (&req.access_token, c.get("at_hash"))
+            && !self.has(Fault::SkipAtHash)
+            && at_hash.as_str() != Some(&at_hash_of(token))
+        {
+            return Err(claim(
+                "at_hash",
+                "at_hash is not the hash of the access token of this response",
+            ));
+        }
         if c.get("sub")
             .and_then(Value::as_str)
             .is_none_or(str::is_empty)
@@ -592,4 +602,11 @@ fn spki_pem(n: &[u8], e: &[u8]) -> String {
     }
     pem.push_str("-----END PUBLIC KEY-----\n");
     pem
+}
+
+/// `at_hash` for an RS256 ID token: the left half of SHA-256 of the access token's ASCII octets,
+/// base64url-encoded (Core §3.2.2.9).
+fn at_hash_of(access_token: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }

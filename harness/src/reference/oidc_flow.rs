@@ -314,6 +314,7 @@ async fn finish(
     id_req.id_token = token.id_token;
     id_req.nonce = Some(pending.nonce.clone());
     id_req.acr_values = broker.acr_values.clone();
+    id_req.access_token = token.access_token.clone();
     let mut claims = with_refresh(faults, &http, broker, &mut cache, |jwks| {
         let v = Validator::new(faults, oidc, jwks);
         (v.id_token(&id_req), v.inner_kid_unknown())
