@@ -226,10 +226,14 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
         }
         let freja_init = matches!(
             s.operation,
-            Operation::FrejaAuthenticate(_) | Operation::FrejaSign(_) | Operation::FrejaCancel(_)
+            Operation::FrejaAuthenticate(_)
+                | Operation::FrejaSign(_)
+                | Operation::FrejaCancel(_)
+                | Operation::FrejaSetCustomIdentifier(_)
+                | Operation::FrejaDeleteCustomIdentifier(_)
         );
         if !sent.init_request.is_empty() && !freja_init {
-            err("`expect.sent.init_request` is the Freja init request; only freja.authenticate, freja.sign and freja.cancel send one".into());
+            err("`expect.sent.init_request` is the request that opens a Freja operation; only the freja.* operations that call the provider send one".into());
         }
     }
     for pattern in &s.expect.checks {

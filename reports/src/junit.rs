@@ -81,13 +81,9 @@ fn input_case(error: &str) -> TestCase {
 /// `file` and `line` attributes from `path:line:col`, which GitHub and GitLab turn into
 /// annotations on the vector file.
 fn set_file_and_line(case: &mut TestCase, location: &str) {
-    let mut parts = location.rsplitn(3, ':');
-    let (Some(_col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
-        return;
-    };
-    if line.parse::<u64>().is_ok() {
+    if let Some((file, line, _)) = crate::split_location(location) {
         case.extra.insert("file".into(), file.into());
-        case.extra.insert("line".into(), line.into());
+        case.extra.insert("line".into(), line.to_string().into());
     }
 }
 

@@ -145,6 +145,14 @@ pub(crate) fn severity_rank(severity: &str) -> usize {
         .unwrap_or(ORDER.len())
 }
 
+/// `path:line:col` (a vector's `location`, or the start of an input error) as its parts.
+pub(crate) fn split_location(location: &str) -> Option<(&str, u64, u64)> {
+    let mut parts = location.rsplitn(3, ':');
+    let column = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    Some((parts.next()?, line, column))
+}
+
 /// Severity to the number of vectors with that severity that fail the run (`fail`, `error`,
 /// `xpass`): the value of [`Report::failures_by_severity`].
 pub fn failures_by_severity(vectors: &[VectorResult]) -> BTreeMap<String, u32> {

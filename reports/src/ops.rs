@@ -189,49 +189,49 @@ pub fn merge(shards: Vec<Report>) -> Result<Report, String> {
     Ok(out)
 }
 
-/// `path:line:col` as a sort key (file, line, column).
+/// A vector's place in the corpus as a sort key (file, line, column).
 fn corpus_order(location: &str) -> (String, u64, u64) {
-    let mut parts = location.rsplitn(3, ':');
-    let col = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
-    let line = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
-    let file = parts.next().unwrap_or(location).to_owned();
-    (file, line, col)
+    match crate::split_location(location) {
+        Some((file, line, column)) => (file.to_owned(), line, column),
+        None => (location.to_owned(), 0, 0),
+    }
 }
 
 /// A known-failures file (`--known-failures`) listing every vector that fails the run
 /// (`fail`, `error`) with its failure as the reason: the starting point for adopting eidconf
 /// on an RP that does not pass yet. Entries already waived (`xfail`) are kept.
 pub fn known_failures_yaml(report: &Report) -> String {
-    let mut out = String::from(
+    let entries: Vec<String> = report
+        .vectors
+        .iter()
+        .filter_map(|v| {
+            let reason = match v.result {
+                Verdict::Fail | Verdict::Error => reason(v),
+                Verdict::Xfail => v.note.clone().unwrap_or_else(|| reason(v)),
+                _ => return None,
+            };
+            let reason = reason.lines().next().unwrap_or("").trim();
+            let reason: String = if reason.chars().count() > 200 {
+                reason.chars().take(199).chain(['…']).collect()
+            } else {
+                reason.to_owned()
+            };
+            Some(format!(
+                "  - {{id: {}, reason: {}}}\n",
+                yaml_string(&v.id),
+                yaml_string(&reason)
+            ))
+        })
+        .collect();
+    let list = if entries.is_empty() {
+        "known_failures: []\n".to_owned()
+    } else {
+        format!("known_failures:\n{}", entries.concat())
+    };
+    format!(
         "# Known failures of this RP, written by `eidconf report known-failures` from a run's\n\
-         # report. Each entry waives one vector: fix it, then delete the entry.\n\
-         known_failures:\n",
-    );
-    let mut any = false;
-    for v in &report.vectors {
-        let reason = match v.result {
-            Verdict::Fail | Verdict::Error => reason(v),
-            Verdict::Xfail => v.note.clone().unwrap_or_else(|| reason(v)),
-            _ => continue,
-        };
-        let reason = reason.lines().next().unwrap_or("").trim();
-        let reason: String = if reason.chars().count() > 200 {
-            reason.chars().take(199).chain(['…']).collect()
-        } else {
-            reason.to_owned()
-        };
-        let _ = writeln!(
-            out,
-            "  - {{id: {}, reason: {}}}",
-            yaml_string(&v.id),
-            yaml_string(&reason)
-        );
-        any = true;
-    }
-    if !any {
-        out = out.replace("known_failures:\n", "known_failures: []\n");
-    }
-    out
+         # report. Each entry waives one vector: fix it, then delete the entry.\n{list}"
+    )
 }
 
 /// A YAML double-quoted scalar: JSON's escaping, and `\uXXXX` for what YAML refuses raw (DEL,

@@ -220,7 +220,8 @@ fn sent_members(
     }
 }
 
-/// `expect.sent.init_request`: the members of every Freja init request's JSON.
+/// `expect.sent.init_request`: the members of every request's JSON that opens a Freja operation
+/// (an init, or a custom-identifier call).
 fn sent_init_members(
     want: &serde_json::Map<String, serde_json::Value>,
     requests: &[super::ObservedRequest],
@@ -228,14 +229,18 @@ fn sent_init_members(
 ) {
     let seen = requests
         .iter()
-        .filter(|r| r.endpoint.is_some_and(|e| e.call() == FrejaCall::Init))
+        .filter(|r| {
+            r.endpoint
+                .is_some_and(|e| matches!(e.call(), FrejaCall::Init | FrejaCall::ManageUser))
+        })
         .enumerate()
         .map(|(i, r)| {
             let json = match &r.request_json {
                 Some(serde_json::Value::Object(m)) => m.clone(),
                 _ => serde_json::Map::new(),
             };
-            (format!("init request {}", i + 1), json)
+            let what = r.endpoint.map(|e| e.path()).unwrap_or("init");
+            (format!("request {} ({what})", i + 1), json)
         })
         .collect();
     same_members("init_request", want, seen, problems);

@@ -188,6 +188,8 @@ faults! {
         "polls getOneResult again as soon as an answer arrives, ignoring the poll interval",
     NoContentIsFailure = "no-content-is-failure":
         "takes a 204 (no body) answer to cancel or to a custom-identifier call for a failure, because it expects a JSON body",
+    TruncateCustomIdentifier = "truncate-custom-identifier":
+        "keeps at most 64 characters of a custom identifier, as a VARCHAR(64) column would, where the provider takes 128",
     CustomIdentifierWithoutUserInfo = "custom-identifier-without-user-info":
         "sets a custom identifier sending `userInfoType` and `customIdentifier` but no `userInfo` (jsFreja's NewCustomIdentifier)",
     RelyingPartyIdInJson = "relying-party-id-in-json":

@@ -462,8 +462,9 @@ impl<'a> Rp<'a> {
         if !self.has(Fault::AcceptLowerRegistrationLevel)
             && !level_satisfies(signed_level, requested_level)
         {
+            let signed_level = signed_level.unwrap_or("(absent)");
             let mut r = Rejection::new(Reason::ClaimsInvalid).detail(format!(
-                "the signed minRegistrationLevel {signed_level:?} is below the requested {requested_level}"
+                "the signed minRegistrationLevel {signed_level} is below the requested {requested_level}"
             ));
             r.claim = Some("minRegistrationLevel".into());
             return Err(r);
@@ -702,19 +703,7 @@ pub(crate) async fn cancel(
         rp.call(cancel, &json!({ ref_field: reference })).await?;
         Ok(())
     };
-    let limit = Duration::from_millis(env.flow_timeout_ms);
-    match tokio::time::timeout(limit, run).await {
-        Ok(Ok(())) => Outcome::accepted(BTreeMap::new()),
-        Ok(Err(r)) => r.into(),
-        Err(_) => reject(
-            Reason::Timeout,
-            format!(
-                "the cancellation did not end within {} ms",
-                env.flow_timeout_ms
-            ),
-        )
-        .into(),
-    }
+    done_within_flow_deadline(env, "the cancellation did not end", run).await
 }
 
 /// Verify a given `details` token (`freja.verify_details`) as if an APPROVED result carried it.
@@ -851,7 +840,12 @@ pub(crate) async fn manage_custom_identifier(
                     wire_user_info(r.user_info_type, &r.user_info, r.country.as_deref());
                 m.insert("userInfo".into(), Value::String(user_info));
             }
-            m.insert("customIdentifier".into(), json!(r.custom_identifier));
+            let id: String = if rp.has(Fault::TruncateCustomIdentifier) {
+                r.custom_identifier.chars().take(64).collect()
+            } else {
+                r.custom_identifier.clone()
+            };
+            m.insert("customIdentifier".into(), Value::String(id));
             (FrejaEndpoint::SetCustomIdentifier, Value::Object(m))
         }
         Operation::FrejaDeleteCustomIdentifier(r) => (
@@ -860,17 +854,24 @@ pub(crate) async fn manage_custom_identifier(
         ),
         _ => return Outcome::Unsupported,
     };
+    let what = format!("{} did not answer", ep.name());
+    done_within_flow_deadline(env, &what, async { rp.call(ep, &request).await.map(drop) }).await
+}
+
+/// An operation that returns no identity, bounded by the flow deadline: accepted (empty
+/// identity) when `run` succeeds in time.
+async fn done_within_flow_deadline(
+    env: &FrejaEnvironment,
+    what: &str,
+    run: impl std::future::Future<Output = Result<(), Rejection>>,
+) -> Outcome {
     let limit = Duration::from_millis(env.flow_timeout_ms);
-    match tokio::time::timeout(limit, rp.call(ep, &request)).await {
-        Ok(Ok(_)) => Outcome::accepted(BTreeMap::new()),
+    match tokio::time::timeout(limit, run).await {
+        Ok(Ok(())) => Outcome::accepted(BTreeMap::new()),
         Ok(Err(r)) => r.into(),
         Err(_) => reject(
             Reason::Timeout,
-            format!(
-                "{} did not answer within {} ms",
-                ep.name(),
-                env.flow_timeout_ms
-            ),
+            format!("{what} within {} ms", env.flow_timeout_ms),
         )
         .into(),
     }

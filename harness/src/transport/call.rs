@@ -90,7 +90,9 @@ async fn call(
                 e => AdapterFailure::Adapter(e),
             })
         }
-        Ok(Err(e)) if e.is_panic() => Err(AdapterFailure::Panic(panic_message(e.into_panic()))),
+        Ok(Err(e)) if e.is_panic() => Err(AdapterFailure::Panic(crate::panic_message(
+            e.into_panic().as_ref(),
+        ))),
         Ok(Err(e)) => Err(AdapterFailure::Harness(format!(
             "the adapter task ended abnormally: {e}"
         ))),
@@ -99,8 +101,4 @@ async fn call(
             Err(AdapterFailure::Adapter(AdapterError::Timeout(timeout)))
         }
     }
-}
-
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    crate::panic_message(p.as_ref())
 }

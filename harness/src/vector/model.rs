@@ -403,6 +403,9 @@ impl FrejaEndpoint {
 
     /// The cancel endpoint of this endpoint's service and context (itself for user management).
     pub fn cancel(self) -> FrejaEndpoint {
+        if self.call() == FrejaCall::ManageUser {
+            return self;
+        }
         FrejaEndpoint::ALL
             .iter()
             .copied()
@@ -411,7 +414,6 @@ impl FrejaEndpoint {
                     && e.is_organisation() == self.is_organisation()
                     && e.reference_field() == self.reference_field()
             })
-            .filter(|_| self.call() != FrejaCall::ManageUser)
             .unwrap_or(self)
     }
 
@@ -632,7 +634,8 @@ pub struct SentExpect {
     /// Claims of the `private_key_jwt` client assertion.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub client_assertion: serde_json::Map<String, serde_json::Value>,
-    /// Members of every Freja init request's JSON (`initAuthRequest`, `initSignRequest`).
+    /// Members of every request's JSON that opens a Freja operation: the init request
+    /// (`initAuthRequest`, `initSignRequest`), or the one request of a custom-identifier call.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub init_request: serde_json::Map<String, serde_json::Value>,
 }
