@@ -20,7 +20,7 @@ const GOOD: &str = r#"vectors:
     operation: {op: freja.authenticate, user_info_type: EMAIL, user_info: a@example.com}
     provider:
       freja:
-        auth_init: [{status: ${status}}]
+        auth_init: [{status: "${status}"}]
     expect: {verdict: rejected, reason: http_status}
     matrix:
       status: [404, 500]
@@ -46,6 +46,23 @@ fn matrices_expand_with_typed_values_and_derived_ids() {
 }
 
 #[test]
+fn a_bare_placeholder_in_a_flow_collection_is_refused_with_the_fix() {
+    // `[{status: ${status}}]` is not YAML: `{` opens a flow mapping in a flow collection.
+    let err = parse(&GOOD.replace("\"${status}\"}]", "${status}}]")).unwrap_err();
+    assert!(
+        err.contains("v.yaml:15:") && err.contains("quote it, as `\"${name}\"`"),
+        "{err}"
+    );
+    // In block context the bare form is YAML, and keeps its type.
+    let block = GOOD.replace(
+        "        auth_init: [{status: \"${status}\"}]",
+        "        auth_init:\n          - status: ${status}",
+    );
+    let v = parse(&block).unwrap();
+    assert_eq!(v[2].spec.provider.freja.values().next().unwrap()[0].status, 500);
+}
+
+#[test]
 fn a_typo_names_file_line_and_column() {
     let err = parse(&GOOD.replace("    severity: low", "    severty: low")).unwrap_err();
     assert!(err.contains("v.yaml:5:5: unknown field `severty`"), "{err}");
@@ -53,7 +70,7 @@ fn a_typo_names_file_line_and_column() {
 
 #[test]
 fn a_wrong_type_names_file_line_and_column() {
-    let err = parse(&GOOD.replace("{status: ${status}}", "{status: [1]}")).unwrap_err();
+    let err = parse(&GOOD.replace("{status: \"${status}\"}", "{status: [1]}")).unwrap_err();
     assert!(err.contains("v.yaml:15:"), "{err}");
     let err = parse(&GOOD.replace("[404, 500]", "[404, nope]")).unwrap_err();
     assert!(

@@ -10,6 +10,10 @@ use eidconf_report::exit;
 use super::bad_input;
 
 pub(super) fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
+    let files = match files_of(paths, root) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let suites = match Suites::load(root) {
         Ok(s) => s,
         Err(d) => return bad_input(d),
@@ -18,24 +22,6 @@ pub(super) fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
         Ok(p) => p,
         Err(e) => return bad_input(format!("error: {e}\n")),
     };
-    let mut files = Vec::new();
-    let targets = if paths.is_empty() {
-        vec![root.join("vectors")]
-    } else {
-        paths.to_vec()
-    };
-    for p in &targets {
-        if p.is_dir() {
-            match vector::load::vector_files(p) {
-                Ok(mut f) => files.append(&mut f),
-                Err(d) => return bad_input(Diagnostics(vec![d])),
-            }
-        } else if p.exists() {
-            files.push(p.clone());
-        } else {
-            return bad_input(format!("error: {}: no such file or folder\n", p.display()));
-        }
-    }
     let corpus = match Corpus::load_files(root, &files) {
         Ok(c) => c,
         Err(d) => return bad_input(d),
@@ -56,4 +42,52 @@ pub(super) fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
         files.len()
     );
     exit::SUCCESS
+}
+
+/// `eidconf vectors expand`: what a matrix template became, as the run sees it.
+pub(super) fn cmd_expand(paths: &[PathBuf], root: &Path) -> i32 {
+    let files = match files_of(paths, root) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let corpus = match Corpus::load_files(root, &files) {
+        Ok(c) => c,
+        Err(d) => return bad_input(d),
+    };
+    for v in &corpus.vectors {
+        let line = serde_json::json!({
+            "id": v.id(),
+            "location": v.location.to_string(),
+            "row": v.row,
+            "vector": v.spec,
+        });
+        outln!("{line}");
+    }
+    exit::SUCCESS
+}
+
+/// The vector files named (folders walked), or the corpus's; Err is the exit code.
+fn files_of(paths: &[PathBuf], root: &Path) -> Result<Vec<PathBuf>, i32> {
+    let mut files = Vec::new();
+    let targets = if paths.is_empty() {
+        vec![root.join("vectors")]
+    } else {
+        paths.to_vec()
+    };
+    for p in &targets {
+        if p.is_dir() {
+            match vector::load::vector_files(p) {
+                Ok(mut f) => files.append(&mut f),
+                Err(d) => return Err(bad_input(Diagnostics(vec![d]))),
+            }
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            return Err(bad_input(format!(
+                "error: {}: no such file or folder\n",
+                p.display()
+            )));
+        }
+    }
+    Ok(files)
 }

@@ -22,7 +22,7 @@ mod pki;
 mod reports;
 mod run;
 
-use lint::cmd_lint;
+use lint::{cmd_expand, cmd_lint};
 use list::{ListArgs, cmd_list};
 use pki::{CertCommand, CsrCommand, KeysCommand, cmd_pki_lint};
 use reports::{ReportCommand, cmd_report};
@@ -92,6 +92,14 @@ pub enum VectorsCommand {
         #[command(flatten)]
         corpus: CorpusArg,
     },
+    /// Print every vector as the run sees it, matrix templates expanded: one JSON object per
+    /// line with its id, where it was written, the matrix row and the vector.
+    Expand {
+        /// Files or folders (default: the corpus's vectors/).
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        corpus: CorpusArg,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -155,6 +163,9 @@ pub fn main(cli: Cli) -> i32 {
         }
         Command::Vectors(VectorsCommand::Lint { paths, corpus }) => {
             cmd_lint(&paths, &corpus.root())
+        }
+        Command::Vectors(VectorsCommand::Expand { paths, corpus }) => {
+            cmd_expand(&paths, &corpus.root())
         }
         Command::Schema { what } => {
             let schema = match what {

@@ -171,11 +171,23 @@ fn lf_breaks(text: &str) -> std::borrow::Cow<'_, str> {
 /// Parse one vector file, keeping every vector that parses and reporting the others.
 pub fn parse_file_lenient(display: &Path, text: &str) -> (Vec<Vector>, Vec<Diagnostic>) {
     let text = &*lf_breaks(text);
-    let index: FileIndex =
-        match serde_saphyr::from_str_with_options(&neutralise_placeholders(text), options()) {
-            Ok(i) => i,
-            Err(e) => return (Vec::new(), vec![yaml_error(display, text, &e, "")]),
-        };
+    // The file as written must be YAML to every tool (editors, linters, other parsers), so it
+    // is parsed before any placeholder is expanded.
+    let index: FileIndex = match serde_saphyr::from_str_with_options(text, options()) {
+        Ok(i) => i,
+        Err(e) => {
+            let neutral = serde_saphyr::from_str_with_options::<FileIndex>(
+                &neutralise_placeholders(text),
+                options(),
+            );
+            let context = if neutral.is_ok() {
+                "a `${name}` placeholder inside a flow collection (`[…]`, `{…}`) is not valid YAML: quote it, as `\"${name}\"` (the value, typed) or `\"text-${name}\"`"
+            } else {
+                ""
+            };
+            return (Vec::new(), vec![yaml_error(display, text, &e, context)]);
+        }
+    };
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let starts: Vec<(u64, u64)> = index
         .vectors

@@ -85,6 +85,22 @@ pub fn substitute(text: &str, row: &Row) -> Result<(String, Vec<String>), Placeh
             used.push(name.to_owned());
             let before = &line[..col + start];
             let after = &rest[start + len + 1..];
+            // `"${x}"`, a quoted scalar that is only the placeholder, stands for the value
+            // itself, typed: a flow collection stays valid YAML before expansion.
+            let whole_quote = ['"', '\''].into_iter().find(|&q| {
+                !is_id_line
+                    && before.ends_with(q)
+                    && after.starts_with(q)
+                    && quote_context(&before[..before.len() - 1]).is_none()
+                    && closes(&after[1..])
+            });
+            if whole_quote.is_some() {
+                out.push_str(&rest[..start - 1]);
+                out.push_str(&typed(value));
+                col += start + len + 2;
+                rest = &after[1..];
+                continue;
+            }
             out.push_str(&rest[..start]);
             out.push_str(&render(value, before, after, is_id_line));
             col += start + len + 1;
@@ -101,26 +117,15 @@ fn render(value: &MatrixValue, before: &str, after: &str, is_id_line: bool) -> S
     }
     let whole_scalar = {
         let b = before.trim_end_matches(' ');
-        let a = after.trim_start_matches(' ');
         let opens = b.ends_with(':')
             || b.ends_with('-')
             || b.ends_with('[')
             || b.ends_with(',')
             || b.ends_with('{');
-        let closes = a.is_empty()
-            || a.starts_with('\n')
-            || a.starts_with("\r\n")
-            || a.starts_with(',')
-            || a.starts_with(']')
-            || a.starts_with('}')
-            || a.starts_with('#');
-        opens && closes && quote_context(before).is_none()
+        opens && closes(after) && quote_context(before).is_none()
     };
     if whole_scalar {
-        return match value {
-            MatrixValue::Str(s) => double_quoted(s),
-            other => plain(other),
-        };
+        return typed(value);
     }
     let text = plain(value);
     match quote_context(before) {
@@ -130,6 +135,26 @@ fn render(value: &MatrixValue, before: &str, after: &str, is_id_line: bool) -> S
         }
         Some('\'') => text.replace('\'', "''"),
         _ => text,
+    }
+}
+
+/// Does a scalar end here (end of line, a flow separator or a comment, after blanks)?
+fn closes(after: &str) -> bool {
+    let a = after.trim_start_matches(' ');
+    a.is_empty()
+        || a.starts_with('\n')
+        || a.starts_with("\r\n")
+        || a.starts_with(',')
+        || a.starts_with(']')
+        || a.starts_with('}')
+        || a.starts_with('#')
+}
+
+/// The value as a YAML scalar of its own type: strings double-quoted, the rest plain.
+fn typed(value: &MatrixValue) -> String {
+    match value {
+        MatrixValue::Str(s) => double_quoted(s),
+        other => plain(other),
     }
 }
 
@@ -219,6 +244,24 @@ mod tests {
         ]);
         let (t, _) = substitute("status: ${s}\nmsg: ${m}\nlist: [${s}, x]\n", &r).unwrap();
         assert_eq!(t, "status: 404\nmsg: \"a: b # c\"\nlist: [404, x]\n");
+    }
+
+    #[test]
+    fn a_quoted_lone_placeholder_is_the_typed_value() {
+        let r = row(&[
+            ("s", MatrixValue::Int(404)),
+            ("b", MatrixValue::Bool(true)),
+            ("m", MatrixValue::Str("it's \"x\"".into())),
+        ]);
+        let text = "a: {status: \"${s}\", ok: '${b}'}\nm: [\"${m}\", \"k-${s}\"]\nn: \"${s}\" # c\n";
+        let (t, _) = substitute(text, &r).unwrap();
+        assert_eq!(
+            t,
+            "a: {status: 404, ok: true}\nm: [\"it's \\\"x\\\"\", \"k-404\"]\nn: 404 # c\n"
+        );
+        // On the id line a value is always slugged into the text.
+        let (t, _) = substitute("- id: \"a.${m}\"\n", &r).unwrap();
+        assert_eq!(t, "- id: \"a.it-s-x\"\n");
     }
 
     #[test]
