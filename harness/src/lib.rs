@@ -3,6 +3,7 @@
 //! It plays the provider (a mock Freja eID services host over mutual TLS), drives the RP through
 //! the [`adapter::RelyingParty`] trait, and judges each vector's outcome.
 
+pub mod corpus;
 pub mod forge;
 mod inputs;
 mod json;
@@ -21,13 +22,9 @@ pub use inputs::Inputs;
 
 use std::path::PathBuf;
 
-/// The folder holding `vectors/` and `suites/`: the current folder if it has them, else the
-/// repository eidconf was built from.
+/// The checkout eidconf was built from (`vectors/`, `suites/`): what the tests read. The binary
+/// carries its own copy ([`corpus::Embedded`]).
 pub fn default_corpus_root() -> PathBuf {
-    let here = PathBuf::from(".");
-    if here.join("vectors").is_dir() && here.join("suites").is_dir() {
-        return here;
-    }
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 

@@ -8,3 +8,6 @@ fn main() {
     let cli = cli::Cli::parse();
     std::process::exit(cli::main(cli));
 }
+
+/// The default corpus, embedded at build time (see build.rs).
+static CORPUS: eidconf::corpus::Embedded = include!(concat!(env!("OUT_DIR"), "/corpus.rs"));

@@ -59,7 +59,10 @@ fn a_bare_placeholder_in_a_flow_collection_is_refused_with_the_fix() {
         "        auth_init:\n          - status: ${status}",
     );
     let v = parse(&block).unwrap();
-    assert_eq!(v[2].spec.provider.freja.values().next().unwrap()[0].status, 500);
+    assert_eq!(
+        v[2].spec.provider.freja.values().next().unwrap()[0].status,
+        500
+    );
 }
 
 #[test]

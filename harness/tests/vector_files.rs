@@ -26,7 +26,11 @@ fn every_vector_file_is_yaml_to_another_parser_and_valid_against_the_schema() {
     let validator = validator();
     let mut problems = Vec::new();
     for file in vector_files() {
-        let name = file.strip_prefix(root()).unwrap_or(&file).display().to_string();
+        let name = file
+            .strip_prefix(root())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         let text = std::fs::read_to_string(&file).expect("readable");
         let value: serde_json::Value = match serde_norway::from_str(&text) {
             Ok(v) => v,
@@ -51,7 +55,10 @@ fn every_vector_file_is_yaml_to_another_parser_and_valid_against_the_schema() {
                 .collect();
             errors.sort_by_key(|e| std::cmp::Reverse(e.len()));
             errors.truncate(4);
-            problems.push(format!("{name}: vector {i} `{id}`:\n    {}", errors.join("\n    ")));
+            problems.push(format!(
+                "{name}: vector {i} `{id}`:\n    {}",
+                errors.join("\n    ")
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -63,7 +70,10 @@ fn every_vector_file_names_the_schema_by_its_relative_path() {
         let text = std::fs::read_to_string(&file).expect("readable");
         let first = text.lines().next().unwrap_or_default();
         let Some(path) = first.strip_prefix("# yaml-language-server: $schema=") else {
-            panic!("{}: the first line is not the schema modeline", file.display());
+            panic!(
+                "{}: the first line is not the schema modeline",
+                file.display()
+            );
         };
         let schema = file.parent().expect("folder").join(path);
         assert!(

@@ -27,7 +27,10 @@ pub enum ListFormat {
 }
 
 pub(super) fn cmd_list(args: ListArgs) -> i32 {
-    let root = args.select.corpus.root();
+    let root = match args.select.corpus.root() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     // JSON lists what loads and names each input error, so a harness can fail those alone.
     let (suites, corpus, errors) = match Inputs::load(&root) {
         Ok(i) if i.errors.is_empty() || matches!(args.format, ListFormat::Json) => {

@@ -69,6 +69,9 @@ pub enum Command {
         #[arg(value_enum)]
         what: SchemaKind,
     },
+    /// The corpus (vectors, TEST-ONLY keys, suites) this binary carries.
+    #[command(subcommand)]
+    Corpus(CorpusCommand),
     /// Manage the TEST-ONLY key material under vectors/keys/.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -102,6 +105,23 @@ pub enum VectorsCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum CorpusCommand {
+    /// Write the built-in corpus to DIR, to extend it; then run with `--corpus DIR`.
+    Export {
+        dir: PathBuf,
+        /// Write into a folder that already holds vectors/ or suites/ (overwrites those files).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the folder a run reads the corpus from (the built-in one is written to a cache
+    /// folder on first use).
+    Path {
+        #[command(flatten)]
+        corpus: CorpusArg,
+    },
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SchemaKind {
     /// The vector file format (vectors/schema.json).
@@ -114,17 +134,27 @@ pub enum SchemaKind {
 
 #[derive(Debug, Args)]
 pub struct CorpusArg {
-    /// The folder holding vectors/ and suites/ (default: the current folder if it has them,
-    /// else the corpus eidconf was built with).
+    /// The folder holding vectors/ and suites/ (default: the corpus built into eidconf; write it
+    /// out with `eidconf corpus export DIR` to extend it).
     #[arg(long, env = "EIDCONF_CORPUS")]
     pub corpus: Option<PathBuf>,
 }
 
 impl CorpusArg {
-    pub fn root(&self) -> PathBuf {
-        self.corpus
-            .clone()
-            .unwrap_or_else(eidconf::default_corpus_root)
+    /// The corpus folder; Err is the exit code, the problem printed.
+    pub fn root(&self) -> Result<PathBuf, i32> {
+        if let Some(dir) = &self.corpus {
+            return Ok(dir.clone());
+        }
+        if crate::CORPUS.is_empty() {
+            // Built outside a checkout: only an explicit corpus will do.
+            return Err(bad_input(
+                "error: this eidconf was built without its corpus; pass --corpus DIR\n",
+            ));
+        }
+        crate::CORPUS
+            .root()
+            .map_err(|e| bad_input(format!("error: {e}\n")))
     }
 }
 
@@ -161,12 +191,34 @@ pub fn main(cli: Cli) -> i32 {
             }
             exit::SUCCESS
         }
-        Command::Vectors(VectorsCommand::Lint { paths, corpus }) => {
-            cmd_lint(&paths, &corpus.root())
+        Command::Vectors(VectorsCommand::Lint { paths, corpus }) => match corpus.root() {
+            Ok(root) => cmd_lint(&paths, &root),
+            Err(code) => code,
+        },
+        Command::Vectors(VectorsCommand::Expand { paths, corpus }) => match corpus.root() {
+            Ok(root) => cmd_expand(&paths, &root),
+            Err(code) => code,
+        },
+        Command::Corpus(CorpusCommand::Export { dir, force }) => {
+            match crate::CORPUS.export(&dir, force) {
+                Ok(n) => {
+                    eprintln!(
+                        "wrote {n} files to {} (vectors/, TEST-ONLY vectors/keys/, suites/); run with --corpus {}",
+                        dir.display(),
+                        dir.display()
+                    );
+                    exit::SUCCESS
+                }
+                Err(e) => bad_input(format!("error: {e}\n")),
+            }
         }
-        Command::Vectors(VectorsCommand::Expand { paths, corpus }) => {
-            cmd_expand(&paths, &corpus.root())
-        }
+        Command::Corpus(CorpusCommand::Path { corpus }) => match corpus.root() {
+            Ok(root) => {
+                outln!("{}", root.display());
+                exit::SUCCESS
+            }
+            Err(code) => code,
+        },
         Command::Schema { what } => {
             let schema = match what {
                 SchemaKind::Vectors => vector::schema(),

@@ -86,7 +86,10 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
             eidconf::panic_message(info.payload())
         );
     }));
-    let root = args.select.corpus.root();
+    let root = match args.select.corpus.root() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let Inputs {
         suites,
         corpus,

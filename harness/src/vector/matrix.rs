@@ -253,7 +253,8 @@ mod tests {
             ("b", MatrixValue::Bool(true)),
             ("m", MatrixValue::Str("it's \"x\"".into())),
         ]);
-        let text = "a: {status: \"${s}\", ok: '${b}'}\nm: [\"${m}\", \"k-${s}\"]\nn: \"${s}\" # c\n";
+        let text =
+            "a: {status: \"${s}\", ok: '${b}'}\nm: [\"${m}\", \"k-${s}\"]\nn: \"${s}\" # c\n";
         let (t, _) = substitute(text, &r).unwrap();
         assert_eq!(
             t,

@@ -65,11 +65,19 @@ fn allow_placeholders(schema: &mut serde_json::Value, inside: bool) {
         }
     }
     let only_ref = o.contains_key("$ref")
-        && o.keys().all(|k| k == "$ref" || k == "description" || k == "default");
+        && o.keys()
+            .all(|k| k == "$ref" || k == "description" || k == "default");
     let plain_string = o.get("type") == Some(&json!("string"))
-        && !["enum", "const", "pattern", "format", "minLength", "maxLength"]
-            .iter()
-            .any(|k| o.contains_key(*k));
+        && ![
+            "enum",
+            "const",
+            "pattern",
+            "format",
+            "minLength",
+            "maxLength",
+        ]
+        .iter()
+        .any(|k| o.contains_key(*k));
     if inside || only_ref || plain_string || o.is_empty() {
         return;
     }
