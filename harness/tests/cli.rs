@@ -711,3 +711,41 @@ fn report_commands_merge_shards_diff_baselines_and_write_known_failures() {
     let o = eidconf(&["report", "render", at("junk.json").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn failures_print_as_they_happen_quiet_prints_the_headline_and_colour_is_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let base = [
+        "run",
+        "--filter",
+        "freja.http.*",
+        "--rp",
+        "always-accept",
+        "--report-dir",
+        dir,
+    ];
+    let plain = eidconf(&base);
+    let out = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        out.lines()
+            .filter(|l| l.starts_with("FAIL  freja.http."))
+            .count()
+            > 10,
+        "{out}"
+    );
+    assert!(
+        !out.contains('\x1b'),
+        "no colour unless asked for off a terminal"
+    );
+
+    let quiet = eidconf(&[&base[..], &["--quiet"]].concat());
+    let out = String::from_utf8_lossy(&quiet.stdout);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.starts_with("eidconf: FAIL: "), "{out}");
+    assert_eq!(quiet.status.code(), plain.status.code());
+
+    let coloured = eidconf(&[&base[..], &["--color", "always"]].concat());
+    let out = String::from_utf8_lossy(&coloured.stdout);
+    assert!(out.contains("\x1b[1;31mFAIL \x1b[0m freja.http."), "{out}");
+}

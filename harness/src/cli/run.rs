@@ -17,6 +17,54 @@ use eidconf_report::{self as report, exit};
 use super::{SelectArgs, bad_input, selection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// NO_COLOR (no-color.org): any non-empty value turns `auto` colour off.
+    fn enabled(self) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// ANSI styles, or nothing when colour is off.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn verdict(self, v: &report::Verdict) -> Option<String> {
+        let (tag, code) = match v {
+            report::Verdict::Pass => return None,
+            report::Verdict::Warn => ("WARN ", "33"),
+            report::Verdict::Fail => ("FAIL ", "1;31"),
+            report::Verdict::Error => ("ERROR", "1;31"),
+            report::Verdict::Skip => ("SKIP ", "2"),
+            report::Verdict::Xfail => ("XFAIL", "35"),
+            report::Verdict::Xpass => ("XPASS", "1;31"),
+        };
+        Some(self.paint(code, tag))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RpKind {
     /// The built-in correct RP (with --fault: a deliberately broken one).
     Reference,
@@ -73,6 +121,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub fail_on_skip: bool,
     /// The driver command for `--rp stdio` and `--rp exec`, after `--`.
+    /// Print only the headline and the counts (the reports are written as always).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Colour the terminal output: `auto` when stdout is a terminal and NO_COLOR is not set.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorWhen,
     #[arg(last = true, value_name = "CMD ARGS")]
     pub command: Vec<String>,
 }
@@ -188,8 +242,19 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
             Err(e) => return bad_input(format!("error: --rp exec: {e}\n")),
         },
     };
-    let tty = std::io::stderr().is_terminal();
+    // Each vector that does not simply pass is printed as it finishes; the progress line (on a
+    // terminal) is cleared first and drawn again after it.
+    let tty = std::io::stderr().is_terminal() && !args.quiet;
+    let paint = Paint(args.color.enabled());
     let result = runtime.block_on(run::run(rp.clone(), &corpus, &suites, &pki, &cfg, |p| {
+        if let Some(v) = p.finished.filter(|_| !args.quiet) {
+            if let Some(line) = vector_line(v, paint) {
+                if tty {
+                    eprint!("\r\x1b[K");
+                }
+                outln!("{line}");
+            }
+        }
         if tty {
             eprint!(
                 "\r  {}/{}  pass {}  fail {}  error {}   ",
@@ -210,7 +275,7 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         input_errors.iter().map(ToString::to_string).collect(),
         not_loaded,
     );
-    print_summary(&report);
+    print_summary(&report, paint, args.quiet);
     match report::write_all(&report, &args.report_dir) {
         Ok(paths) => {
             let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -227,39 +292,35 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     report.exit_code()
 }
 
-fn print_summary(r: &report::Report) {
+/// One line for a vector that did not simply pass: `FAIL  id [severity] why`.
+fn vector_line(v: &report::VectorResult, paint: Paint) -> Option<String> {
+    let tag = paint.verdict(&v.result)?;
+    let why = v
+        .failure
+        .as_ref()
+        .map(|f| f.message.clone())
+        .or_else(|| v.note.clone())
+        .unwrap_or_default();
+    let level = match v.level.as_deref() {
+        Some(l) if v.result == report::Verdict::Warn => format!(" {l}"),
+        _ => String::new(),
+    };
+    Some(format!("{tag} {} [{}{level}] {why}", v.id, v.severity))
+}
+
+/// After the run: input errors, stale waivers, the headline and the counts (the vectors were
+/// printed as they finished).
+fn print_summary(r: &report::Report, paint: Paint, quiet: bool) {
     let mut out = std::io::stdout().lock();
-    for v in &r.vectors {
-        let tag = match v.result {
-            report::Verdict::Pass => continue,
-            report::Verdict::Warn => "WARN ",
-            report::Verdict::Fail => "FAIL ",
-            report::Verdict::Error => "ERROR",
-            report::Verdict::Skip => "SKIP ",
-            report::Verdict::Xfail => "XFAIL",
-            report::Verdict::Xpass => "XPASS",
-        };
-        let why = v
-            .failure
-            .as_ref()
-            .map(|f| f.message.clone())
-            .or_else(|| v.note.clone())
-            .unwrap_or_default();
-        let level = match v.level.as_deref() {
-            Some(l) if v.result == report::Verdict::Warn => format!(" {l}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "{tag} {} [{}{level}] {why}", v.id, v.severity);
-    }
-    for e in &r.input_errors {
+    for e in r.input_errors.iter().filter(|_| !quiet) {
         let first = e.lines().next().unwrap_or_default();
         let _ = writeln!(out, "INPUT {first}");
     }
-    for u in &r.known_failures_unused {
+    for u in r.known_failures_unused.iter().filter(|_| !quiet) {
         let _ = writeln!(out, "UNUSED known failure entry `{u}` matched no vector");
     }
     let s = &r.summary;
-    let _ = writeln!(out, "eidconf: {}", report::headline(r));
+    let _ = writeln!(out, "eidconf: {}", headline(r, paint));
     let _ = writeln!(
         out,
         "eidconf: {} vectors against {} in {:.1}s: {} passed, {} warned, {} failed, {} errors, {} skipped, {} xfail, {} xpass",
@@ -274,6 +335,16 @@ fn print_summary(r: &report::Report) {
         s.xfail,
         s.xpass
     );
+}
+
+fn headline(r: &report::Report, paint: Paint) -> String {
+    let text = report::headline(r);
+    let code = if r.exit_code() == exit::SUCCESS {
+        "1;32"
+    } else {
+        "1;31"
+    };
+    paint.paint(code, &text)
 }
 
 /// Create `dir` if needed and prove a file can be written there.

@@ -58,14 +58,16 @@ impl Default for RunConfig {
     }
 }
 
-/// Counts so far, for a progress line.
+/// Counts so far, for a progress line, and the vector that just finished (so a failure can be
+/// shown as it happens).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Progress {
+pub struct Progress<'a> {
     pub done: usize,
     pub total: usize,
     pub pass: usize,
     pub fail: usize,
     pub error: usize,
+    pub finished: Option<&'a report::VectorResult>,
 }
 
 /// Run one vector and judge it: the unit the libtest bridge and the CLI share. `level` is the
@@ -148,7 +150,7 @@ pub async fn run(
     suites: &Suites,
     pki: &Pki,
     cfg: &RunConfig,
-    mut progress: impl FnMut(Progress),
+    mut progress: impl FnMut(Progress<'_>),
 ) -> Result<report::Report, String> {
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -181,7 +183,10 @@ pub async fn run(
             report::Verdict::Error => state.error += 1,
             report::Verdict::Skip => {}
         }
-        progress(state);
+        progress(Progress {
+            finished: Some(&r),
+            ..state
+        });
         results.push((i, r));
     }
     results.sort_by_key(|(i, _)| *i);
