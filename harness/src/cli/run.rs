@@ -247,13 +247,15 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
     let tty = std::io::stderr().is_terminal() && !args.quiet;
     let paint = Paint(args.color.enabled());
     let result = runtime.block_on(run::run(rp.clone(), &corpus, &suites, &pki, &cfg, |p| {
-        if let Some(v) = p.finished.filter(|_| !args.quiet) {
-            if let Some(line) = vector_line(v, paint) {
-                if tty {
-                    eprint!("\r\x1b[K");
-                }
-                outln!("{line}");
+        if let Some(line) = p
+            .finished
+            .filter(|_| !args.quiet)
+            .and_then(|v| vector_line(v, paint))
+        {
+            if tty {
+                eprint!("\r\x1b[K");
             }
+            outln!("{line}");
         }
         if tty {
             eprint!(
