@@ -23,7 +23,7 @@ pub use model::{
     Source, Summary, VectorResult, Verdict,
 };
 pub use ops::{Diff, diff, known_failures_yaml, merge};
-pub use render::{html, markdown};
+pub use render::{html, json_digest, markdown};
 
 /// The report format version this crate writes. Readers accept any `1.x`.
 pub const SCHEMA_VERSION: &str = "1.2";
@@ -254,11 +254,13 @@ pub const REPORT_FILES: [&str; 4] = ["report.json", "junit.xml", "summary.md", "
 /// missing) and returns their paths in that order.
 pub fn write_all(report: &Report, dir: &Path) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
+    let json = to_json(report);
+    let digest = json_digest(&json);
     let contents = [
-        to_json(report),
+        json,
         junit(report),
-        markdown(report),
-        html(report),
+        render::markdown_of(report, &digest),
+        render::html_of(report, &digest),
     ];
     let mut written = Vec::with_capacity(contents.len());
     for (name, content) in REPORT_FILES.iter().zip(contents) {

@@ -19,13 +19,32 @@ const REPORT_HTML: &str = include_str!("../templates/report.html");
 /// `summary.md`: a deterministic Markdown summary for CI (e.g. `$GITHUB_STEP_SUMMARY`) and
 /// pull requests. Contains no durations; the only time is `started_at` in the header.
 pub fn markdown(report: &Report) -> String {
-    render("summary.md", &View::new(report, false))
+    markdown_of(report, &json_digest(&crate::to_json(report)))
+}
+
+/// `summary.md` for a report whose `report.json` has this digest.
+pub(crate) fn markdown_of(report: &Report, digest: &str) -> String {
+    render("summary.md", &View::new(report, false, digest))
+}
+
+/// `sha256:<hex>` of a `report.json`'s bytes: what the HTML and Markdown name as their source,
+/// so a reader can tie them to a signed `report.json` (`sha256sum report.json`).
+pub fn json_digest(json: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(json.as_bytes());
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// `report.html`: one self-contained page (inline CSS, no scripts, no external assets) with the
 /// same content as [`markdown`] plus every vector's expectation, outcome and evidence.
 pub fn html(report: &Report) -> String {
-    render("report.html", &View::new(report, true))
+    html_of(report, &json_digest(&crate::to_json(report)))
+}
+
+/// `report.html` for a report whose `report.json` has this digest.
+pub(crate) fn html_of(report: &Report, digest: &str) -> String {
+    render("report.html", &View::new(report, true, digest))
 }
 
 fn render(name: &str, view: &View) -> String {
@@ -95,6 +114,8 @@ struct View<'a> {
     duration_ms: u64,
     vector_set_digest: &'a str,
     known_failures_digest: Option<&'a str>,
+    /// The digest of the report.json this page was rendered from.
+    report_json_digest: &'a str,
     selection: &'a crate::Selection,
     summary: Summary,
     failing: u32,
@@ -185,7 +206,7 @@ struct VectorRow<'a> {
 }
 
 impl<'a> View<'a> {
-    fn new(report: &'a Report, with_vectors: bool) -> Self {
+    fn new(report: &'a Report, with_vectors: bool, report_json_digest: &'a str) -> Self {
         let mut severities: Vec<SeverityCount<'a>> = report
             .failures_by_severity
             .iter()
@@ -288,6 +309,7 @@ impl<'a> View<'a> {
             duration_ms: report.duration_ms,
             vector_set_digest: &report.vector_set_digest,
             known_failures_digest: report.known_failures_digest.as_deref(),
+            report_json_digest,
             selection: &report.selection,
             summary: report.summary,
             failing: report.summary.failing(),

@@ -21,6 +21,7 @@ mod list;
 mod pki;
 mod reports;
 mod run;
+mod signing;
 
 use lint::{cmd_expand, cmd_lint};
 use list::{ListArgs, cmd_list};

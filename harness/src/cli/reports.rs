@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use eidconf_report::{self as report, Report, exit};
 
-use super::bad_input;
+use super::{bad_input, signing};
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -32,6 +32,26 @@ pub enum ReportCommand {
     /// Print a known-failures file (for `--known-failures`) listing the run's failures, each
     /// with its failure as the reason.
     KnownFailures { report: PathBuf },
+    /// Sign a report.json with an OpenSSH private key (ed25519, unencrypted): writes
+    /// report.json.sig, which `ssh-keygen -Y verify -n eidconf-report` checks.
+    Sign {
+        report: PathBuf,
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+    },
+    /// Check report.json.sig against an allowed-signers file, as `ssh-keygen -Y verify` does.
+    /// Exit 0 good, 1 bad signature or signer, 2 unreadable input.
+    Verify {
+        report: PathBuf,
+        /// Default: REPORT.sig.
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: PathBuf,
+        /// Only this principal's keys count (ssh-keygen's -I).
+        #[arg(long)]
+        identity: Option<String>,
+    },
 }
 
 fn read(path: &Path) -> Result<Report, String> {
@@ -98,6 +118,40 @@ pub(super) fn cmd_report(cmd: ReportCommand) -> i32 {
             match write(&merged, &report_dir) {
                 exit::SUCCESS => merged.exit_code(),
                 code => code,
+            }
+        }
+        ReportCommand::Sign { report, key } => match signing::sign_file(&report, &key) {
+            Ok(sig) => {
+                eprintln!("signature: {}", sig.display());
+                exit::SUCCESS
+            }
+            Err(e) => bad_input(format!("error: {e}\n")),
+        },
+        ReportCommand::Verify {
+            report,
+            signature,
+            allowed_signers,
+            identity,
+        } => {
+            let signature = signature.unwrap_or_else(|| {
+                let mut s = report.as_os_str().to_owned();
+                s.push(".sig");
+                PathBuf::from(s)
+            });
+            match signing::verify_file(&report, &signature, &allowed_signers, identity.as_deref()) {
+                Ok(principal) => {
+                    outln!(
+                        "Good \"{}\" signature for {principal} on {}",
+                        signing::NAMESPACE,
+                        report.display()
+                    );
+                    exit::SUCCESS
+                }
+                Err(signing::Verification::Bad(e)) => {
+                    eprintln!("verification failed: {e}");
+                    exit::FAILURES
+                }
+                Err(signing::Verification::Input(e)) => bad_input(format!("error: {e}\n")),
             }
         }
         ReportCommand::KnownFailures { report } => match read(&report) {

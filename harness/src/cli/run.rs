@@ -121,6 +121,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub fail_on_skip: bool,
     /// The driver command for `--rp stdio` and `--rp exec`, after `--`.
+    /// Sign report.json with this OpenSSH private key (ed25519, unencrypted): writes
+    /// report.json.sig, which `ssh-keygen -Y verify -n eidconf-report` checks.
+    #[arg(long, value_name = "KEY")]
+    pub sign_with: Option<PathBuf>,
     /// Print only the headline and the counts (the reports are written as always).
     #[arg(short, long)]
     pub quiet: bool,
@@ -282,6 +286,12 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         Ok(paths) => {
             let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             eprintln!("reports: {}", names.join(", "));
+            if let Some(key) = &args.sign_with {
+                match super::signing::sign_file(&args.report_dir.join("report.json"), key) {
+                    Ok(sig) => eprintln!("signature: {}", sig.display()),
+                    Err(e) => return bad_input(format!("error: --sign-with: {e}\n")),
+                }
+            }
         }
         Err(e) => {
             eprintln!(
