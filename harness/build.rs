@@ -15,6 +15,7 @@ fn main() {
         walk(&root, &path, &mut files);
     }
     files.sort();
+    git_commit(&root);
     // FNV-1a over names and contents: names the cache folder the binary writes them to.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (relative, absolute) in &files {
@@ -54,6 +55,32 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
                 .join("/");
             let absolute = path.canonicalize().unwrap_or(path.clone());
             out.push((relative, absolute));
+        }
+    }
+}
+
+/// `EIDCONF_GIT_COMMIT` for the report, when built from a git checkout; rebuilt on a new commit.
+fn git_commit(root: &Path) {
+    let git = root.join(".git");
+    let Ok(head) = std::fs::read_to_string(git.join("HEAD")) else {
+        return; // Not a plain checkout (a worktree's .git is a file; a crate has none).
+    };
+    println!("cargo:rerun-if-changed={}", git.join("HEAD").display());
+    if let Some(r) = head.trim().strip_prefix("ref: ") {
+        println!("cargo:rerun-if-changed={}", git.join(r).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            git.join("packed-refs").display()
+        );
+    }
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root)
+        .output();
+    if let Some(out) = out.ok().filter(|o| o.status.success()) {
+        let commit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if commit.len() == 40 {
+            println!("cargo:rustc-env=EIDCONF_GIT_COMMIT={commit}");
         }
     }
 }

@@ -26,7 +26,7 @@ pub use ops::{Diff, diff, known_failures_yaml, merge};
 pub use render::{html, json_digest, markdown};
 
 /// The report format version this crate writes. Readers accept any `1.x`.
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// Process exit codes of `eidconf run` and `eidconf report`. Stable: CI scripts branch on them.
 pub mod exit {

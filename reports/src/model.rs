@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// One run of eidconf against one relying party.
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Report {
-    /// `MAJOR.MINOR` of this format. This version writes `1.2`; readers accept any `1.x`.
+    /// `MAJOR.MINOR` of this format. This version writes `1.3`; readers accept any `1.x`.
     #[schemars(pattern(r"^[0-9]+\.[0-9]+$"))]
     pub schema_version: String,
     /// The tool that produced the report.
@@ -52,6 +52,12 @@ pub struct Report {
     /// did not run; the run fails with [`crate::exit::BAD_INPUT`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_errors: Vec<String>,
+    /// Who ran it, as given with `--operator` (since 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// The operator's note for the reader, as given with `--note` (since 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Report {
@@ -70,6 +76,9 @@ pub struct Harness {
     pub name: String,
     /// The harness version (semver).
     pub version: String,
+    /// The git commit eidconf was built from, when it was built from a checkout (since 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// The relying party under test.
@@ -81,6 +90,10 @@ pub struct RpInfo {
     pub operations: Vec<String>,
     /// Fault injections the adapter declared it supports.
     pub faults: Vec<String>,
+    /// How the RP was plugged in, as `eidconf run` arguments (`--rp stdio -- python3 driver.py`):
+    /// what a re-run of one vector needs (since 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation: Option<String>,
 }
 
 /// How the vectors were selected and run (the relevant command-line options).

@@ -130,6 +130,60 @@ struct View<'a> {
     input_errors: &'a [String],
     /// Only for HTML: every vector with its evidence.
     vectors: Vec<VectorRow<'a>>,
+    /// Only for HTML: the requirements by suite, each with its vectors' results and a chart.
+    suites: Vec<SuiteSection<'a>>,
+    /// Only for HTML: vectors waived by the known-failures file (xfail, xpass), with the reason.
+    waived: Vec<NotRunRow<'a>>,
+    /// Only for HTML: skipped vectors by operation.
+    skipped_operations: Vec<SkippedOperation<'a>>,
+    operator: Option<&'a str>,
+    note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SuiteSection<'a> {
+    name: &'a str,
+    requirements: Vec<RequirementRow<'a>>,
+    chart: Chart,
+}
+
+/// Results by requirement family (the id up to its second `-`), as horizontal stacked bars.
+#[derive(Serialize)]
+struct Chart {
+    height: u32,
+    bars: Vec<Bar>,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    label: String,
+    y: u32,
+    text_y: u32,
+    total: u32,
+    segments: Vec<Segment>,
+}
+
+#[derive(Serialize)]
+struct Segment {
+    class: &'static str,
+    x: u32,
+    width: u32,
+    count: u32,
+}
+
+#[derive(Serialize)]
+struct ResultRow<'a> {
+    id: &'a str,
+    verdict: &'static str,
+    severity: &'a str,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct SkippedOperation<'a> {
+    operation: &'a str,
+    count: usize,
+    ids: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -165,6 +219,8 @@ struct RequirementRow<'a> {
     label: &'static str,
     /// What kept it from being fully tested, e.g. `3 skipped, 1 waived`.
     gaps: String,
+    /// Only for HTML: each vector's result and a one-line reason.
+    results: Vec<ResultRow<'a>>,
 }
 
 #[derive(Serialize, Default)]
@@ -203,6 +259,8 @@ struct VectorRow<'a> {
     expected: String,
     outcome: Option<String>,
     evidence: String,
+    /// For a failing vector: the command that runs just it against the same RP.
+    rerun: Option<String>,
 }
 
 impl<'a> View<'a> {
@@ -233,6 +291,8 @@ impl<'a> View<'a> {
             .map(FailureRow::new)
             .collect();
 
+        let by_id: std::collections::HashMap<&str, &VectorResult> =
+            report.vectors.iter().map(|v| (v.id.as_str(), v)).collect();
         let mut requirement_counts = RequirementCounts::default();
         let requirements = report
             .requirements
@@ -274,6 +334,20 @@ impl<'a> View<'a> {
                     status,
                     label,
                     gaps: gaps(&r.counts),
+                    results: if with_vectors {
+                        r.vectors
+                            .iter()
+                            .filter_map(|id| by_id.get(id.as_str()))
+                            .map(|v| ResultRow {
+                                id: &v.id,
+                                verdict: v.result.as_str(),
+                                severity: &v.severity,
+                                reason: one_line(v),
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                 }
             })
             .collect();
@@ -293,10 +367,49 @@ impl<'a> View<'a> {
             })
             .collect();
 
+        let invocation = report.rp.invocation.as_deref();
         let vectors = if with_vectors {
-            report.vectors.iter().map(VectorRow::new).collect()
+            report
+                .vectors
+                .iter()
+                .map(|v| VectorRow::new(v, invocation))
+                .collect()
         } else {
             Vec::new()
+        };
+        let waived = report
+            .vectors
+            .iter()
+            .filter(|v| with_vectors && matches!(v.result, Verdict::Xfail | Verdict::Xpass))
+            .map(|v| NotRunRow {
+                id: &v.id,
+                verdict: v.result.as_str(),
+                reason: v.note.as_deref().unwrap_or("no reason recorded"),
+            })
+            .collect();
+        let mut skipped: Vec<SkippedOperation<'a>> = Vec::new();
+        for v in report
+            .vectors
+            .iter()
+            .filter(|v| with_vectors && v.result == Verdict::Skip)
+        {
+            match skipped.iter_mut().find(|s| s.operation == v.operation) {
+                Some(s) => {
+                    s.count += 1;
+                    s.ids.push(&v.id);
+                }
+                None => skipped.push(SkippedOperation {
+                    operation: &v.operation,
+                    count: 1,
+                    ids: vec![&v.id],
+                }),
+            }
+        }
+        // HTML reads the requirements by suite; Markdown as one table.
+        let (requirements, suites) = if with_vectors {
+            (Vec::new(), by_suite(requirements))
+        } else {
+            (requirements, Vec::new())
         };
 
         Self {
@@ -322,7 +435,119 @@ impl<'a> View<'a> {
             known_failures_unused: &report.known_failures_unused,
             input_errors: &report.input_errors,
             vectors,
+            suites,
+            waived,
+            skipped_operations: skipped,
+            operator: report.operator.as_deref(),
+            note: report.note.as_deref(),
         }
+    }
+}
+
+/// Requirement rows grouped by suite, in first-seen order, each suite with its chart.
+fn by_suite(rows: Vec<RequirementRow<'_>>) -> Vec<SuiteSection<'_>> {
+    let mut suites: Vec<SuiteSection<'_>> = Vec::new();
+    for r in rows {
+        match suites.iter_mut().find(|s| s.name == r.suite) {
+            Some(s) => s.requirements.push(r),
+            None => suites.push(SuiteSection {
+                name: r.suite,
+                requirements: vec![r],
+                chart: Chart {
+                    height: 0,
+                    bars: Vec::new(),
+                },
+            }),
+        }
+    }
+    for s in &mut suites {
+        s.chart = chart(&s.requirements);
+    }
+    suites
+}
+
+/// A vector's result in one line: the failure or note, cut at 160 characters.
+fn one_line(v: &VectorResult) -> String {
+    let text = v
+        .failure
+        .as_ref()
+        .map(|f| f.message.as_str())
+        .or(v.note.as_deref())
+        .unwrap_or("");
+    let line = text.lines().next().unwrap_or("");
+    match line.char_indices().nth(160) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_owned(),
+    }
+}
+
+/// The family of a requirement id: `FREJA-JWS-ALG` → `FREJA-JWS`.
+fn family(id: &str) -> &str {
+    match id.match_indices('-').nth(1) {
+        Some((i, _)) => &id[..i],
+        None => id,
+    }
+}
+
+/// One bar per requirement family, its vectors' results stacked, 400 units wide.
+fn chart(requirements: &[RequirementRow<'_>]) -> Chart {
+    const CLASSES: [&str; 4] = ["pass", "warn", "fail", "other"];
+    let mut families: Vec<(String, [u32; 4])> = Vec::new();
+    for r in requirements {
+        let f = family(r.id);
+        let i = match families.iter().position(|(n, _)| n == f) {
+            Some(i) => i,
+            None => {
+                families.push((f.to_owned(), [0; 4]));
+                families.len() - 1
+            }
+        };
+        for v in &r.results {
+            let slot = match v.verdict {
+                "pass" => 0,
+                "warn" => 1,
+                "fail" | "error" | "xpass" => 2,
+                _ => 3,
+            };
+            families[i].1[slot] += 1;
+        }
+    }
+    let bars: Vec<Bar> = families
+        .into_iter()
+        .filter(|(_, counts)| counts.iter().any(|c| *c > 0))
+        .enumerate()
+        .map(|(i, (label, counts))| {
+            let total: u32 = counts.iter().sum();
+            let mut x = 0;
+            let segments = counts
+                .iter()
+                .zip(CLASSES)
+                .filter(|(c, _)| **c > 0)
+                .map(|(c, class)| {
+                    let width = (c * 400).div_ceil(total.max(1));
+                    let s = Segment {
+                        class,
+                        x,
+                        width,
+                        count: *c,
+                    };
+                    x += width;
+                    s
+                })
+                .collect();
+            let y = i as u32 * 22;
+            Bar {
+                label,
+                y,
+                text_y: y + 14,
+                total,
+                segments,
+            }
+        })
+        .collect();
+    Chart {
+        height: bars.len() as u32 * 22,
+        bars,
     }
 }
 
@@ -366,7 +591,11 @@ impl<'a> FailureRow<'a> {
 }
 
 impl<'a> VectorRow<'a> {
-    fn new(v: &'a VectorResult) -> Self {
+    fn new(v: &'a VectorResult, invocation: Option<&str>) -> Self {
+        let rerun = v.result.is_failing().then(|| {
+            let rp = invocation.map(|i| format!(" {i}")).unwrap_or_default();
+            format!("eidconf run --filter '{}'{rp}", v.id.replace('\'', ""))
+        });
         let pretty = |value: &serde_json::Value| {
             serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("<unprintable: {e}>"))
         };
@@ -388,6 +617,7 @@ impl<'a> VectorRow<'a> {
             expected: pretty(&v.expected),
             outcome: v.outcome.as_ref().map(pretty),
             evidence: pretty(&v.evidence),
+            rerun,
         }
     }
 }

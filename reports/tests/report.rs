@@ -292,6 +292,34 @@ fn markdown_of_a_green_run() {
     insta::assert_snapshot!("summary_md_green", md);
 }
 
+/// The audit layout of a small failing run with a waived vector and a skipped operation:
+/// summary, requirement traceability with per-vector tables and charts, failures, deviations
+/// and waivers, evidence.
+#[test]
+fn html_snapshot() {
+    let mut r = report();
+    r.operator = Some("A. Auditor, Example Oy".into());
+    r.note = Some("Staging RP, ticket SEC-1".into());
+    r.rp.invocation = Some("--rp stdio -- python3 driver.py".into());
+    let html = html(&r);
+    for section in [
+        "summary",
+        "requirements",
+        "failures",
+        "deviations",
+        "evidence",
+    ] {
+        assert!(
+            html.contains(&format!("<section id=\"{section}\">")),
+            "{section}"
+        );
+    }
+    assert!(html.contains(
+        "eidconf run --filter &#x27;freja.http.status.500&#x27; --rp stdio -- python3 driver.py"
+    ));
+    insta::assert_snapshot!("report_html", html);
+}
+
 #[test]
 fn junit_snapshot() {
     insta::assert_snapshot!("junit_xml", junit(&report()));
@@ -325,8 +353,9 @@ fn html_escapes_evidence_and_is_self_contained() {
         html.contains("<a href=\"https:&#x2f;&#x2f;example.test&#x2f;freja\">Freja eID RP API</a>")
     );
     assert!(html.contains("<style>"));
-    // One collapsible evidence block per vector, failing ones open.
-    assert_eq!(html.matches("<details").count(), 7);
+    // One collapsible evidence block per vector (and one listing the skipped operation's
+    // vectors), failing ones open.
+    assert_eq!(html.matches("<details").count(), 8);
     assert_eq!(html.matches("class=\"failing\" open").count(), 4);
     assert!(html.trim_end().ends_with("</html>"));
     assert!(!html.contains("could not render"));
@@ -445,7 +474,7 @@ fn a_warning_passes_the_run_and_is_shown_in_every_format() {
     assert!(md.contains("`freja.http.retry-after`"), "{md}");
     assert!(md.contains("| SHOULD | medium | wire |"), "{md}");
     let page = html(&r);
-    assert!(page.contains("<h2>Warnings</h2>") && page.contains("freja.http.retry-after"));
+    assert!(page.contains("<h3>Warnings</h3>") && page.contains("freja.http.retry-after"));
     // JUnit: a passing testcase that carries the warning (no <failure>, so CI stays green).
     let xml = junit(&r);
     let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");

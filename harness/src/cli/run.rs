@@ -125,6 +125,12 @@ pub struct RunArgs {
     /// report.json.sig, which `ssh-keygen -Y verify -n eidconf-report` checks.
     #[arg(long, value_name = "KEY")]
     pub sign_with: Option<PathBuf>,
+    /// Who runs it, for the report's summary (e.g. an auditor's name and organisation).
+    #[arg(long, value_name = "TEXT")]
+    pub operator: Option<String>,
+    /// A note for the report's reader (scope, environment, ticket).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
     /// Print only the headline and the counts (the reports are written as always).
     #[arg(short, long)]
     pub quiet: bool,
@@ -277,6 +283,9 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return bad_input(format!("error: {e}\n")),
     };
+    report.operator = args.operator.clone();
+    report.note = args.note.clone();
+    report.rp.invocation = Some(invocation(&args));
     report.set_input_errors(
         input_errors.iter().map(ToString::to_string).collect(),
         not_loaded,
@@ -347,6 +356,30 @@ fn print_summary(r: &report::Report, paint: Paint, quiet: bool) {
         s.xfail,
         s.xpass
     );
+}
+
+/// The `eidconf run` arguments that plug this RP in: what re-running one vector needs.
+fn invocation(args: &RunArgs) -> String {
+    let rp = args.rp.to_possible_value().map(|v| v.get_name().to_owned());
+    let mut out = vec![format!("--rp {}", rp.unwrap_or_default())];
+    out.extend(args.faults.iter().map(|f| format!("--fault {}", f.name())));
+    if !args.command.is_empty() {
+        out.push("--".into());
+        out.extend(args.command.iter().map(|a| shell_word(a)));
+    }
+    out.join(" ")
+}
+
+/// `a` quoted for a POSIX shell when it needs it.
+fn shell_word(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if plain {
+        a.to_owned()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
 }
 
 fn headline(r: &report::Report, paint: Paint) -> String {

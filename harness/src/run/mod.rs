@@ -207,12 +207,14 @@ pub async fn run(
         harness: report::Harness {
             name: "eidconf".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            commit: option_env!("EIDCONF_GIT_COMMIT").map(str::to_owned),
         },
         rp: report::RpInfo {
             name: desc.name,
             version: desc.version,
             operations: desc.operations,
             faults: cfg.faults.clone(),
+            invocation: None,
         },
         started_at,
         duration_ms: start.elapsed().as_millis() as u64,
@@ -235,6 +237,8 @@ pub async fn run(
         known_failures_unused: cfg.known.unused(corpus.vectors.iter().map(|v| v.id())),
         input_errors: Vec::new(),
         vectors,
+        operator: None,
+        note: None,
     })
 }
 
