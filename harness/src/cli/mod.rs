@@ -55,7 +55,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run vectors against an RP and write the reports.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the vectors a run would hold, one id per line.
     List(ListArgs),
     /// List the reference RP's deliberate faults (each must be caught by some vector).
@@ -177,7 +177,7 @@ pub struct SelectArgs {
 /// Run the CLI; returns the process exit code.
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
-        Command::Run(args) => cmd_run(args),
+        Command::Run(args) => cmd_run(*args),
         Command::Report(cmd) => cmd_report(cmd),
         Command::List(args) => cmd_list(args),
         Command::Faults => {
