@@ -53,12 +53,20 @@ pub fn registration(
         .broker_keys
         .clone()
         .unwrap_or_else(|| vec![KeyName::new(BROKER_KEY), KeyName::new("ftn-broker-sig-2")]);
+    for name in o.broker_jwk.keys() {
+        if !broker.iter().any(|k| &k.0 == name) {
+            return Err(format!(
+                "environment.oidc.broker_jwk names `{name}`, which is not among the broker keys"
+            ));
+        }
+    }
     let mut jwks = Vec::new();
     for k in &broker {
-        jwks.push(public_jwk(
-            pki.get(&k.0).map_err(|e| e.to_string())?,
-            "sig",
-        )?);
+        let mut jwk = public_jwk(pki.get(&k.0).map_err(|e| e.to_string())?, "sig")?;
+        if let (Some(over), Some(m)) = (o.broker_jwk.get(&k.0), jwk.as_object_mut()) {
+            crate::forge::merge_members(m, over);
+        }
+        jwks.push(jwk);
     }
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut env = OidcEnvironment::default();
@@ -69,7 +77,10 @@ pub fn registration(
         .unwrap_or_else(|| DEFAULT_CLIENT_ID.into());
     env.rp_keys = keys;
     env.broker_jwks = json!({ "keys": jwks });
-    env.id_token_signing_alg_values = strings(&["RS256"]);
+    env.id_token_signing_alg_values = o
+        .signing_alg_values
+        .clone()
+        .unwrap_or_else(|| strings(&["RS256"]));
     env.id_token_encryption_alg_values = o
         .encryption_alg_values
         .clone()
