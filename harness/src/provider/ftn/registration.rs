@@ -53,13 +53,6 @@ pub fn registration(
         .broker_keys
         .clone()
         .unwrap_or_else(|| vec![KeyName::new(BROKER_KEY), KeyName::new("ftn-broker-sig-2")]);
-    for name in o.broker_jwk.keys() {
-        if !broker.iter().any(|k| &k.0 == name) {
-            return Err(format!(
-                "environment.oidc.broker_jwk names `{name}`, which is not among the broker keys"
-            ));
-        }
-    }
     let mut jwks = Vec::new();
     for k in &broker {
         let mut jwk = public_jwk(pki.get(&k.0).map_err(|e| e.to_string())?, "sig")?;
@@ -109,6 +102,17 @@ pub fn stand_up(
         REGISTERED_ALG_VALUES,
         REGISTERED_ENC_VALUES,
     )?;
+    let trusted = o
+        .broker_keys
+        .clone()
+        .unwrap_or_else(|| vec![KeyName::new(BROKER_KEY), KeyName::new("ftn-broker-sig-2")]);
+    for name in o.broker_jwk.keys() {
+        if !trusted.iter().any(|k| &k.0 == name) {
+            return Err(format!(
+                "environment.oidc.broker_jwk names `{name}`, which is not among the broker keys"
+            ));
+        }
+    }
     if req.id_token.is_empty() {
         let recipe = spec.provider.id_token.clone().unwrap_or_default();
         req.id_token = build(&recipe, pki, &TokenContext::now())?.token;
@@ -136,6 +140,11 @@ pub async fn stand_up_broker(
                 .map(|s| s.to_string())
                 .collect()
         }),
+        signing_alg_values: o
+            .signing_alg_values
+            .clone()
+            .unwrap_or_else(|| vec!["RS256".into()]),
+        broker_jwk: o.broker_jwk.clone(),
     };
     let broker = super::BrokerMock::start(&vector.spec.provider, ctx)
         .await
