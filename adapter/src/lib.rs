@@ -495,7 +495,9 @@ pub struct OidcEnvironment {
     /// The broker's public signing keys as a JWKS (`{"keys": [...]}`), selected by the inner `kid`.
     /// Empty in flow operations: the RP fetches `broker.jwks_uri`.
     pub broker_jwks: serde_json::Value,
-    /// Registered `id_token_signed_response_alg` values (`RS256`).
+    /// Signing algorithms the broker publishes and the RP registered (`RS256` unless a vector
+    /// lists others: RS512, PS256, ES256, …). The inner JWS alg must be one of them, and the broker
+    /// JWK named by its `kid` must allow it (its `alg`, `use`, `key_ops`, key type).
     pub id_token_signing_alg_values: Vec<String>,
     /// Registered `id_token_encrypted_response_alg` values; no other is decrypted.
     pub id_token_encryption_alg_values: Vec<String>,

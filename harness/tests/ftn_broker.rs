@@ -72,6 +72,8 @@ async fn start(provider_yaml: &str) -> (BrokerMock, OidcEnvironment) {
         client_id: CLIENT_ID.into(),
         redirect_uri: REDIRECT_URI.into(),
         acr_values: vec![LOA2.into()],
+        signing_alg_values: vec!["RS256".into()],
+        broker_jwk: Default::default(),
     };
     let broker = BrokerMock::start(&spec, ctx).await.expect("broker starts");
     let env = broker
@@ -709,6 +711,8 @@ async fn a_scripted_token_answer_replaces_the_token_response() {
         client_id: CLIENT_ID.into(),
         redirect_uri: REDIRECT_URI.into(),
         acr_values: vec![LOA2.into()],
+        signing_alg_values: vec!["RS256".into()],
+        broker_jwk: Default::default(),
     };
     assert!(
         BrokerMock::start(&bad, ctx).await.is_err(),
@@ -994,4 +998,68 @@ async fn rp_keys_runs_the_jwks_checks_on_what_the_rp_publishes() {
     assert!(by_id("jwks.key_size"));
     assert!(by_id("jwks.use_separation"));
     assert!(by_id("jwks.kid"));
+}
+
+/// A broker that publishes several algorithms: discovery lists them, and the JWKS carries each
+/// key's JWK with the members the vector merged over it (an EC key, a key without alg).
+#[tokio::test]
+async fn discovery_and_jwks_publish_several_algorithms_and_per_key_members() {
+    let spec: ProviderSpec = serde_saphyr::from_str(
+        "broker:\n  logins:\n    - {jwks: [ftn-broker-sig-1, ftn-broker-ec-1]}\n",
+    )
+    .unwrap();
+    let mut broker_jwk = std::collections::BTreeMap::new();
+    broker_jwk.insert(
+        "ftn-broker-sig-1".to_owned(),
+        json!({"alg": null, "key_ops": ["verify"]})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let ctx = BrokerContext {
+        pki: pki(),
+        client_id: CLIENT_ID.into(),
+        redirect_uri: REDIRECT_URI.into(),
+        acr_values: vec![LOA2.into()],
+        signing_alg_values: vec!["RS256".into(), "ES256".into()],
+        broker_jwk: broker_jwk.clone(),
+    };
+    let broker = BrokerMock::start(&spec, ctx).await.expect("broker starts");
+    let env = broker.environment(&EnvironmentSpec::default()).unwrap();
+    let client = Client::new(&env);
+    let d: Value = client
+        .http
+        .get(&reg(&env).discovery_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        d["id_token_signing_alg_values_supported"],
+        json!(["RS256", "ES256"])
+    );
+    broker.start_login(1, "s1", None);
+    let jwks = client.jwks().await;
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys[0]["kid"], "ftn-broker-sig-1");
+    assert!(keys[0].get("alg").is_none());
+    assert_eq!(keys[0]["key_ops"], json!(["verify"]));
+    assert_eq!(keys[1]["kty"], "EC");
+    assert_eq!(keys[1]["crv"], "P-256");
+    assert_eq!(keys[1]["alg"], "ES256");
+    broker.shutdown().await;
+
+    // A member override for a key no login publishes is a spec error.
+    broker_jwk.insert("ftn-broker-sig-2".to_owned(), Map::new());
+    let ctx = BrokerContext {
+        pki: pki(),
+        client_id: CLIENT_ID.into(),
+        redirect_uri: REDIRECT_URI.into(),
+        acr_values: vec![LOA2.into()],
+        signing_alg_values: vec!["RS256".into()],
+        broker_jwk,
+    };
+    assert!(BrokerMock::start(&spec, ctx).await.is_err());
 }

@@ -337,3 +337,57 @@ async fn freja_details_built_by_other_libraries_are_accepted() {
     }
     mock.shutdown().await;
 }
+
+/// The forge's ES256, PS256 and RS512 signatures and its ECDH-ES key agreement, checked by
+/// josekit: the forge and the reference RP share `jwe::ecdh_es_cek`, so only an independent
+/// implementation shows that both follow RFC 7518 §4.6 (and §3.4's r || s).
+#[test]
+fn forged_es256_ps256_rs512_and_ecdh_es_tokens_open_under_josekit() {
+    use josekit::jws::JwsVerifier;
+    let pki = pki();
+    let recipe = |yaml: &str| -> TokenRecipe { serde_saphyr::from_str(yaml).unwrap() };
+    for (alg, key) in [
+        ("ES256", "ftn-broker-ec-1"),
+        ("PS256", "ftn-broker-sig-2"),
+        ("RS512", "ftn-broker-sig-3"),
+    ] {
+        let r = recipe(&format!(
+            "{{key: {key}, alg: {alg}, mutations: [unencrypted]}}"
+        ));
+        let jws = id_token::build(&r, &pki, &TokenContext::now())
+            .unwrap()
+            .token;
+        let mut jwk = id_token::public_jwk(pki.get(key).unwrap(), "sig").unwrap();
+        jwk["alg"] = json!(alg);
+        let jwk = josekit::jwk::Jwk::from_map(jwk.as_object().unwrap().clone()).unwrap();
+        let verifier: Box<dyn JwsVerifier> = match alg {
+            "ES256" => Box::new(josekit::jws::ES256.verifier_from_jwk(&jwk).unwrap()),
+            "PS256" => Box::new(josekit::jws::PS256.verifier_from_jwk(&jwk).unwrap()),
+            _ => Box::new(josekit::jws::RS512.verifier_from_jwk(&jwk).unwrap()),
+        };
+        let (payload, _) = josekit::jws::deserialize_compact(&jws, &*verifier)
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        let claims: Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(claims["nonce"], json!(DEFAULT_NONCE), "{alg}");
+    }
+    // ECDH-ES (direct) to the RP's EC key, for each content encryption.
+    for enc in ["A128CBC-HS256", "A128GCM", "A256GCM"] {
+        let r = recipe(&format!(
+            "{{encryption: {{key: ftn-rp-enc-ec, alg: ECDH-ES, enc: {enc}}}}}"
+        ));
+        let token = id_token::build(&r, &pki, &TokenContext::now())
+            .unwrap()
+            .token;
+        let decrypter = josekit::jwe::ECDH_ES
+            .decrypter_from_pem(pki.get("ftn-rp-enc-ec").unwrap().key_pem.as_bytes())
+            .unwrap();
+        let (inner, header) = josekit::jwe::deserialize_compact(&token, &decrypter)
+            .unwrap_or_else(|e| panic!("ECDH-ES {enc}: {e}"));
+        assert_eq!(header.content_encryption(), Some(enc));
+        assert_eq!(
+            String::from_utf8(inner).unwrap().split('.').count(),
+            3,
+            "{enc}"
+        );
+    }
+}

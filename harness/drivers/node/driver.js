@@ -52,6 +52,8 @@ const ORG_ENDPOINTS = {
 // Custom identifier management (the provider's client, MethodUrl.java and RequestTemplate.java).
 const SET_CUSTOM_IDENTIFIER = ['/user/manage/1.0/setCustomIdentifier', 'setCustomIdentifierRequest'];
 const DELETE_CUSTOM_IDENTIFIER = ['/user/manage/1.0/deleteCustomIdentifier', 'deleteCustomIdentifierRequest'];
+// Inner JWS algorithms this driver verifies; the registration narrows them.
+const VERIFIABLE = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256'];
 const PENDING = new Set(['STARTED', 'DELIVERED_TO_MOBILE']);
 const FINAL = new Set(['CANCELED', 'RP_CANCELED', 'EXPIRED', 'REJECTED']);
 // Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
@@ -411,6 +413,25 @@ function rawCode(text) {
 
 // --- FTN ID tokens (OpenID Connect) ---------------------------------------------------------
 
+// The broker JWK as a key for `alg`: use sig (if given), key_ops with verify (if given; RFC 7517
+// §4.2, §4.3), its own alg only (RFC 8725 §3.1), a key type that does `alg`.
+function usableKey(jwk, alg) {
+  if ((jwk.use ?? 'sig') !== 'sig') throw new Rejected('key_unknown', `the broker key is published for use ${JSON.stringify(jwk.use)}`);
+  if (has(jwk, 'key_ops') && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
+    throw new Rejected('key_unknown', "the broker key's key_ops do not include verify");
+  }
+  if (has(jwk, 'alg') && jwk.alg !== alg) throw new Rejected('algorithm_rejected', `the broker key is for ${JSON.stringify(jwk.alg)}, not ${alg}`);
+  const ec = alg === 'ES256';
+  const fits = ec ? jwk.kty === 'EC' && jwk.crv === 'P-256' : jwk.kty === 'RSA';
+  if (!fits) throw new Rejected('algorithm_rejected', `${alg} cannot verify with a ${JSON.stringify(jwk.kty)} key`);
+  try {
+    const pub = ec ? { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } : { kty: 'RSA', n: jwk.n, e: jwk.e };
+    return createPublicKey({ key: pub, format: 'jwk' });
+  } catch {
+    throw new Rejected('key_unknown', 'the broker key does not parse');
+  }
+}
+
 const MAX_ID_TOKEN = 64 * 1024; // refuse anything larger before decoding (eidconf's choice)
 const MAX_AGE_SECONDS = 3600; // brokers issue tokens valid for minutes; an hour-old iat is a replay
 // The key management algorithms this RP can do at all; the registration narrows them further.
@@ -495,15 +516,18 @@ class IdTokenValidator {
     } catch {
       throw notSigned;
     }
-    const key = this.brokerKey(header);
-    if (header.alg !== 'RS256' || !this.env.id_token_signing_alg_values.includes(header.alg)) {
-      throw new Rejected('algorithm_rejected', `inner JWS alg ${JSON.stringify(header.alg)} is not registered`);
+    const jwk = this.brokerKey(header);
+    const alg = header.alg;
+    // What the broker publishes and the registration names, within what this RP verifies.
+    if (!VERIFIABLE.includes(alg) || !this.env.id_token_signing_alg_values.includes(alg)) {
+      throw new Rejected('algorithm_rejected', `inner JWS alg ${JSON.stringify(alg)} is not registered`);
     }
     if (has(header, 'crit')) throw new Rejected('algorithm_rejected', 'the inner JWS header has crit; no extension is understood');
+    const key = usableKey(jwk, alg);
     try {
-      await compactVerify(text, key, { algorithms: ['RS256'] });
+      await compactVerify(text, key, { algorithms: [alg] });
     } catch {
-      throw new Rejected('signature_invalid', 'the RS256 signature does not verify');
+      throw new Rejected('signature_invalid', `the ${alg} signature does not verify`);
     }
     try {
       return strictObject(payload);
@@ -516,14 +540,8 @@ class IdTokenValidator {
   // Only the pinned JWKS, by the inner kid: jku, jwk, x5u and x5c are never looked at.
   brokerKey(header) {
     const kid = header.kid;
-    const jwk = (this.env.broker_jwks.keys ?? []).find(
-      (k) => typeof kid === 'string' && k.kid === kid && k.kty === 'RSA' && (k.use ?? 'sig') === 'sig',
-    );
-    try {
-      if (jwk) return createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' });
-    } catch {
-      // a broken entry is no key
-    }
+    const jwk = (this.env.broker_jwks.keys ?? []).find((k) => typeof kid === 'string' && k.kid === kid);
+    if (jwk) return jwk;
     throw new Rejected('key_unknown', "the inner kid names none of the broker's signing keys");
   }
 

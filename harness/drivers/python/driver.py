@@ -65,6 +65,8 @@ ORG_ENDPOINTS = {
 # Custom identifier management (the provider's client, MethodUrl.java and RequestTemplate.java).
 SET_CUSTOM_IDENTIFIER = ("/user/manage/1.0/setCustomIdentifier", "setCustomIdentifierRequest")
 DELETE_CUSTOM_IDENTIFIER = ("/user/manage/1.0/deleteCustomIdentifier", "deleteCustomIdentifierRequest")
+# Inner JWS algorithms this driver verifies; the registration narrows them.
+VERIFIABLE = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256"}
 PENDING = {"STARTED", "DELIVERED_TO_MOBILE"}
 FINAL = {"CANCELED", "RP_CANCELED", "EXPIRED", "REJECTED"}
 # Registration levels in ascending order (Freja eID Relying Party Developers' Documentation).
@@ -502,19 +504,24 @@ class IdTokenValidator:
             b64url(s)
         except ValueError:  # also: not three segments
             raise not_signed
-        key = self.broker_key(header)
+        k = self.broker_key(header)
         alg = header.get("alg")
-        if alg != "RS256" or alg not in self.env["id_token_signing_alg_values"]:
+        # What the broker publishes and the registration names, within what this RP verifies.
+        if alg not in VERIFIABLE or alg not in self.env["id_token_signing_alg_values"]:
             raise Rejected("algorithm_rejected", f"inner JWS alg {alg!r} is not registered")
         if "crit" in header:
             raise Rejected("algorithm_rejected", "the inner JWS header has crit; no extension is understood")
+        key = self.usable_key(k, alg)
+        # ES256 is exactly r || s, 64 octets (RFC 7518 §3.4): never DER, never padded.
+        if alg == "ES256" and len(b64url(s)) != 64:
+            raise Rejected("signature_invalid", "an ES256 signature is 64 octets")
         token = jws.JWS()
         try:
             token.deserialize(text)
-            token.allowed_algs = ["RS256"]
-            token.verify(key, alg="RS256")
+            token.allowed_algs = [alg]
+            token.verify(key, alg=alg)
         except Exception:  # noqa: BLE001 — jwcrypto raises several types; all mean "does not verify"
-            raise Rejected("signature_invalid", "the RS256 signature does not verify")
+            raise Rejected("signature_invalid", f"the {alg} signature does not verify")
         try:
             return strict_object(payload)
         except DuplicateMember as e:
@@ -526,13 +533,28 @@ class IdTokenValidator:
         # Only the pinned JWKS, by the inner kid: jku, jwk, x5u and x5c are never looked at.
         kid = header.get("kid")
         for k in self.env["broker_jwks"].get("keys", []):
-            if (isinstance(kid, str) and k.get("kid") == kid and k.get("kty") == "RSA"
-                    and k.get("use", "sig") == "sig"):
-                try:
-                    return jwk.JWK(kty="RSA", n=k["n"], e=k["e"])
-                except Exception:  # noqa: BLE001 — a broken entry is no key
-                    break
+            if isinstance(kid, str) and k.get("kid") == kid:
+                return k
         raise Rejected("key_unknown", "the inner kid names none of the broker's signing keys")
+
+    @staticmethod
+    def usable_key(k, alg):
+        """The broker JWK `k` as a key for `alg`: use sig (if given), key_ops with verify (if
+        given; RFC 7517 §4.2, §4.3), its own alg only (RFC 8725 §3.1), a key type that does alg."""
+        if k.get("use", "sig") != "sig":
+            raise Rejected("key_unknown", f"the broker key is published for use {k.get('use')!r}")
+        if "key_ops" in k and not (isinstance(k["key_ops"], list) and "verify" in k["key_ops"]):
+            raise Rejected("key_unknown", "the broker key's key_ops do not include verify")
+        if "alg" in k and k["alg"] != alg:
+            raise Rejected("algorithm_rejected", f"the broker key is for {k['alg']!r}, not {alg!r}")
+        try:
+            if alg == "ES256" and k.get("kty") == "EC" and k.get("crv") == "P-256":
+                return jwk.JWK(kty="EC", crv="P-256", x=k["x"], y=k["y"])
+            if alg != "ES256" and k.get("kty") == "RSA":
+                return jwk.JWK(kty="RSA", n=k["n"], e=k["e"])
+        except Exception:  # noqa: BLE001 — a broken entry is no key
+            raise Rejected("key_unknown", "the broker key does not parse")
+        raise Rejected("algorithm_rejected", f"{alg} cannot verify with a {k.get('kty')!r} key")
 
     def check_claims(self, c, request):
         env = self.env

@@ -1,11 +1,9 @@
-//! FTN ID tokens: an RS256 JWS inside a JWE (`cty: JWT`), built from a recipe in the vector.
+//! FTN ID tokens: a JWS (RS256 unless the recipe says otherwise) inside a JWE (`cty: JWT`), built from a recipe in the vector.
 //!
 //! A recipe names keys, overrides header members and claims (relative times such as `+10m` for
 //! `exp`, `iat`, `nbf`, `auth_time`), and lists named mutations applied in order. Everything is
 //! assembled by hand from primitives so that every byte is under the vector's control.
 
-use aws_lc_rs::agreement;
-use aws_lc_rs::rand::SystemRandom;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use schemars::JsonSchema;
@@ -13,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::jwe::{self, Compact, ContentEnc, KeyAlg, b64u};
+use super::jws::SigAlg;
 use super::{ForgeError, jws, merge_members};
 use crate::pki::{Credential, Pki};
 
@@ -26,6 +25,8 @@ pub const DEFAULT_NONCE: &str = "n-0S6_WzA2Mj-eidconf";
 pub const DEFAULT_ACR: &str = "http://ftn.ficora.fi/2017/loa2";
 pub const BROKER_KEY: &str = "ftn-broker-sig-1";
 pub const RP_ENC_KEY: &str = "ftn-rp-enc-1";
+/// The fixed sender key whose public point is the `epk` of every forged ECDH-ES token.
+pub const EPK_KEY: &str = "ftn-jwe-epk";
 
 /// A key of the test PKI by name (`vectors/keys/manifest.yaml`); unknown names are load errors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -69,8 +70,12 @@ pub struct TokenRecipe {
     /// The inner JWS signing key (default `ftn-broker-sig-1`).
     #[serde(default = "broker_key")]
     pub key: KeyName,
-    /// Members merged over the inner header `{"alg":"RS256","typ":"JWT","kid":<key name>}`;
-    /// `null` removes one. The signature is RS256 whatever `alg` says.
+    /// The algorithm the inner JWS is really signed with (default RS256; ES256 needs an EC
+    /// P-256 key); the header's `alg` names it unless `header` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<SigAlg>,
+    /// Members merged over the inner header `{"alg":<alg>,"typ":"JWT","kid":<key name>}`;
+    /// `null` removes one. The signature is made with `alg` whatever the header says.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub header: Map<String, Value>,
     /// Claims merged over the defaults (issuer, client, nonce, loa2, a Telia-shaped identity);
@@ -89,6 +94,7 @@ impl Default for TokenRecipe {
     fn default() -> Self {
         TokenRecipe {
             key: broker_key(),
+            alg: None,
             header: Map::new(),
             claims: Map::new(),
             encryption: EncryptionRecipe::default(),
@@ -174,6 +180,23 @@ pub enum SignatureChange {
     Truncate,
     /// Append a zero byte.
     Extend,
+    /// An ES256 `r || s` re-encoded as a DER `ECDSA-Sig-Value`, the form OpenSSL-style APIs
+    /// produce (RFC 7518 §3.4 requires the 64-byte form).
+    Der,
+}
+
+/// An `epk` (ECDH-ES ephemeral public key) no recipient may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EpkPoint {
+    /// The P-256 generator with y + 1: not on the curve (the invalid-curve attack).
+    OffCurve,
+    /// x = y = 0 on P-256: not on the curve (no affine encoding of the identity exists).
+    Origin,
+    /// An X25519 public key u = 0, of small order: the shared secret is all zeros (RFC 7748 §6.1).
+    X25519Zero,
+    /// An X25519 public key u = 1, of small order (order 4).
+    X25519One,
 }
 
 fn none_alg() -> String {
@@ -224,6 +247,9 @@ pub enum Mutation {
     DuplicateClaim { name: String, value: Value },
     /// The inner payload is this text verbatim (not JSON, deep nesting, …).
     InnerPayloadText { text: String },
+    /// Replace the `epk` of an ECDH-ES header with a point no recipient may use (RFC 7518 §4.6;
+    /// the invalid-curve attack).
+    Epk { point: EpkPoint },
     /// Wrap the CEK for another key while the header keeps the recipe's `kid`.
     EncryptTo { key: KeyName },
     /// Wrap a random CEK of this many bytes instead of the one that encrypted (CEK length
@@ -379,8 +405,32 @@ pub fn rsa_public(cred: &Credential) -> Result<RsaPublic, ForgeError> {
     })
 }
 
-/// The public JWK of a test key, `kid` = its name.
+/// The uncompressed point (`04 || x || y`) of a test-PKI EC P-256 key; `None` for other keys.
+pub fn ec_point(cred: &Credential) -> Option<Vec<u8>> {
+    let (_, cert) = x509_parser::parse_x509_certificate(&cred.cert_der).ok()?;
+    let spki = cert.public_key();
+    match spki.parsed() {
+        Ok(x509_parser::public_key::PublicKey::EC(p)) if p.data().len() == 65 => {
+            Some(p.data().to_vec())
+        }
+        _ => None,
+    }
+}
+
+/// The public JWK of a test key, `kid` = its name: RSA (`alg` RS256 or RSA-OAEP) or EC P-256
+/// (`alg` ES256 or ECDH-ES).
 pub fn public_jwk(cred: &Credential, use_: &str) -> Result<Value, ForgeError> {
+    if let Some(point) = ec_point(cred) {
+        return Ok(json!({
+            "kty": "EC",
+            "use": use_,
+            "alg": if use_ == "sig" { "ES256" } else { "ECDH-ES" },
+            "kid": cred.name,
+            "crv": "P-256",
+            "x": b64u(&point[1..33]),
+            "y": b64u(&point[33..]),
+        }));
+    }
     let p = rsa_public(cred)?;
     Ok(json!({
         "kty": "RSA",
@@ -392,8 +442,31 @@ pub fn public_jwk(cred: &Credential, use_: &str) -> Result<Value, ForgeError> {
     }))
 }
 
-fn rs256(pki: &Pki, cred: &Credential, input: &[u8]) -> Result<Vec<u8>, ForgeError> {
-    jws::rsa_sign(pki, &cred.name, jws::SigAlg::RS256, input)
+fn sign_with(
+    pki: &Pki,
+    cred: &Credential,
+    alg: SigAlg,
+    input: &[u8],
+) -> Result<Vec<u8>, ForgeError> {
+    jws::sign(pki, &cred.name, alg, input)
+}
+
+/// DER `ECDSA-Sig-Value` of a raw `r || s` (each half an unsigned big-endian integer).
+fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
+    let int = |b: &[u8]| {
+        let i = b
+            .iter()
+            .position(|x| *x != 0)
+            .unwrap_or(b.len().saturating_sub(1));
+        let mut v = b[i..].to_vec();
+        if v.first().is_none_or(|x| x & 0x80 != 0) {
+            v.insert(0, 0);
+        }
+        [vec![0x02, v.len() as u8], v].concat()
+    };
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let body = [int(r), int(s)].concat();
+    [vec![0x30, body.len() as u8], body].concat()
 }
 
 fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, ForgeError> {
@@ -431,7 +504,7 @@ fn hmac_sign(alg: &str, key: &[u8], input: &[u8]) -> Result<Vec<u8>, ForgeError>
 }
 
 enum Sign {
-    Rs256,
+    Key,
     None { keep: bool },
     Hmac { alg: String, form: KeyForm },
 }
@@ -448,8 +521,9 @@ fn parts_json(m: &Map<String, Value>, spaced: bool) -> Vec<u8> {
 /// a key that is missing), never panics.
 pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forged, ForgeError> {
     let signer = pki.get(&recipe.key.0).map_err(|e| e.to_string())?;
+    let sig_alg = recipe.alg.unwrap_or_default();
     let mut header = Map::new();
-    header.insert("alg".into(), json!("RS256"));
+    header.insert("alg".into(), json!(sig_alg.name()));
     header.insert("typ".into(), json!("JWT"));
     header.insert("kid".into(), json!(recipe.key.0));
     merge_members(&mut header, &recipe.header);
@@ -468,7 +542,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
 
     let enc = &recipe.encryption;
     let (key_alg, content_enc) = (enc.alg.unwrap_or(ctx.alg), enc.enc.unwrap_or(ctx.enc));
-    let mut sign = Sign::Rs256;
+    let mut sign = Sign::Key;
     let mut sign_key = signer;
     let mut sig_changes = Vec::new();
     let mut duplicates: Vec<(String, Value)> = Vec::new();
@@ -483,6 +557,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     let mut nest_header = Map::new();
     let mut spaced = false;
     let mut segment_ops = Vec::new();
+    let mut epk = None;
     for m in &recipe.mutations {
         match m {
             Mutation::Unencrypted => encrypted = false,
@@ -538,6 +613,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
                 return Err("extend: at most 64 MiB".into());
             }
             Mutation::SpacedHeader => spaced = true,
+            Mutation::Epk { point } => epk = Some(*point),
             Mutation::Reheader { .. }
             | Mutation::Tamper { .. }
             | Mutation::Truncate { .. }
@@ -560,9 +636,9 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     let p = b64u(&payload);
     let input = format!("{h}.{p}");
     let mut sig = match &sign {
-        Sign::Rs256 => rs256(pki, sign_key, input.as_bytes())?,
+        Sign::Key => sign_with(pki, sign_key, sig_alg, input.as_bytes())?,
         Sign::None { keep: false } => Vec::new(),
-        Sign::None { keep: true } => rs256(pki, sign_key, input.as_bytes())?,
+        Sign::None { keep: true } => sign_with(pki, sign_key, sig_alg, input.as_bytes())?,
         Sign::Hmac { alg, form } => hmac_sign(alg, &key_form(sign_key, *form)?, input.as_bytes())?,
     };
     for c in &sig_changes {
@@ -578,6 +654,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
                 sig.pop();
             }
             SignatureChange::Extend => sig.push(0),
+            SignatureChange::Der => sig = ecdsa_der(&sig),
         }
     }
     let jws = format!("{input}.{}", b64u(&sig));
@@ -603,11 +680,11 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             }
         };
         let mut t = encrypt(
+            pki,
             &outer,
-            key_alg,
-            content_enc,
+            (key_alg, content_enc),
             wrap_for,
-            cek_len,
+            (cek_len, epk),
             spaced,
             &plaintext,
         )?;
@@ -620,11 +697,11 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
         merge_members(&mut plain_outer, &nest_header);
         for _ in 0..nest {
             t = encrypt(
+                pki,
                 &plain_outer,
-                key_alg,
-                content_enc,
+                (key_alg, content_enc),
                 outer_key,
-                None,
+                (None, None),
                 false,
                 t.as_bytes(),
             )?;
@@ -638,16 +715,16 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
 }
 
 fn encrypt(
+    pki: &Pki,
     header: &Map<String, Value>,
-    alg: KeyAlg,
-    enc: ContentEnc,
+    (alg, enc): (KeyAlg, ContentEnc),
     recipient: &Credential,
-    cek_len: Option<usize>,
+    (cek_len, epk): (Option<usize>, Option<EpkPoint>),
     spaced: bool,
     plaintext: &[u8],
 ) -> Result<String, ForgeError> {
     let mut header = header.clone();
-    let cek = jwe::random(enc.cek_len());
+    let mut cek = jwe::random(enc.cek_len());
     let wrapped_cek = match cek_len {
         Some(n) => jwe::random(n),
         None => cek.clone(),
@@ -657,7 +734,7 @@ fn encrypt(
             jwe::wrap_rsa(alg, &rsa_public(recipient)?.spki_der, &wrapped_cek)?
         }
         KeyAlg::Dir => Vec::new(),
-        KeyAlg::A128Kw => jwe::random(wrapped_cek.len() + 8),
+        KeyAlg::A128Kw | KeyAlg::A256Kw => jwe::random(wrapped_cek.len() + 8),
         KeyAlg::Pbes2Hs512A256Kw => {
             header
                 .entry("p2s")
@@ -668,8 +745,23 @@ fn encrypt(
             jwe::random(wrapped_cek.len() + 8)
         }
         KeyAlg::EcdhEs => {
+            // A fixed sender key (a run generates no key). For an EC recipient the CEK is really
+            // agreed, so an RP that decrypts ECDH-ES gets the token; for an RSA one it stays
+            // random.
+            let sender = pki.get(EPK_KEY).map_err(|e| e.to_string())?;
+            let point = ec_point(sender).ok_or("ftn-jwe-epk is not an EC P-256 key")?;
+            if let Some(peer) = ec_point(recipient) {
+                cek = jwe::ecdh_es_cek(enc, &sender.key_der, &peer)
+                    .map_err(|_| "ECDH-ES agreement failed")?;
+            }
             if !header.contains_key("epk") {
-                header.insert("epk".into(), ephemeral_p256()?);
+                header.insert(
+                    "epk".into(),
+                    json!({"kty": "EC", "crv": "P-256", "x": b64u(&point[1..33]), "y": b64u(&point[33..])}),
+                );
+            }
+            if let Some(p) = epk {
+                header.insert("epk".into(), bad_epk(p));
             }
             Vec::new()
         }
@@ -687,15 +779,36 @@ fn encrypt(
     .serialize())
 }
 
-fn ephemeral_p256() -> Result<Value, ForgeError> {
-    let k = agreement::EphemeralPrivateKey::generate(&agreement::ECDH_P256, &SystemRandom::new())
-        .map_err(|_| "P-256 key generation failed")?;
-    let public = k.compute_public_key().map_err(|_| "P-256 public key")?;
-    let b = public.as_ref();
-    if b.len() != 65 {
-        return Err("unexpected P-256 public key encoding".into());
+/// The P-256 generator (FIPS 186-4 D.1.2.3).
+const P256_GX: &str = "6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296";
+const P256_GY: &str = "4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5";
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+fn bad_epk(p: EpkPoint) -> Value {
+    match p {
+        EpkPoint::OffCurve => {
+            let mut y = hex(P256_GY);
+            if let Some(last) = y.last_mut() {
+                *last = last.wrapping_add(1);
+            }
+            json!({"kty": "EC", "crv": "P-256", "x": b64u(&hex(P256_GX)), "y": b64u(&y)})
+        }
+        EpkPoint::Origin => {
+            json!({"kty": "EC", "crv": "P-256", "x": b64u(&[0; 32]), "y": b64u(&[0; 32])})
+        }
+        EpkPoint::X25519Zero => json!({"kty": "OKP", "crv": "X25519", "x": b64u(&[0; 32])}),
+        EpkPoint::X25519One => {
+            let mut u = [0u8; 32];
+            u[0] = 1;
+            json!({"kty": "OKP", "crv": "X25519", "x": b64u(&u)})
+        }
     }
-    Ok(json!({"kty": "EC", "crv": "P-256", "x": b64u(&b[1..33]), "y": b64u(&b[33..])}))
 }
 
 fn segment_index(parts: usize, s: Segment) -> Result<usize, ForgeError> {

@@ -39,6 +39,8 @@ pub enum KeyAlg {
     Dir,
     #[serde(rename = "A128KW")]
     A128Kw,
+    #[serde(rename = "A256KW")]
+    A256Kw,
     #[serde(rename = "PBES2-HS512+A256KW")]
     Pbes2Hs512A256Kw,
     #[serde(rename = "ECDH-ES")]
@@ -53,6 +55,7 @@ impl KeyAlg {
             KeyAlg::Rsa15 => "RSA1_5",
             KeyAlg::Dir => "dir",
             KeyAlg::A128Kw => "A128KW",
+            KeyAlg::A256Kw => "A256KW",
             KeyAlg::Pbes2Hs512A256Kw => "PBES2-HS512+A256KW",
             KeyAlg::EcdhEs => "ECDH-ES",
         }
@@ -65,6 +68,7 @@ impl KeyAlg {
             KeyAlg::Rsa15,
             KeyAlg::Dir,
             KeyAlg::A128Kw,
+            KeyAlg::A256Kw,
             KeyAlg::Pbes2Hs512A256Kw,
             KeyAlg::EcdhEs,
         ]
@@ -195,6 +199,46 @@ pub fn unwrap_rsa_oaep(alg: KeyAlg, pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<
         .map_err(|_| DecryptError)?
         .len();
     out.truncate(n);
+    Ok(out)
+}
+
+/// ECDH-ES in Direct Key Agreement mode (RFC 7518 §4.6): the CEK derived by the Concat KDF
+/// (NIST SP 800-56A, SHA-256) from the P-256 agreement between `private_pkcs8` and the peer's
+/// uncompressed point `peer`, with `AlgorithmID` = the `enc` name and empty `apu`/`apv`. The
+/// sender calls it with the epk's private key and the recipient's point, the recipient the other
+/// way round. An invalid point (off the curve, the identity) fails: aws-lc-rs validates it.
+pub fn ecdh_es_cek(
+    enc: ContentEnc,
+    private_pkcs8: &[u8],
+    peer: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
+    use aws_lc_rs::agreement::{ECDH_P256, PrivateKey, UnparsedPublicKey, agree};
+    let key =
+        PrivateKey::from_private_key_der(&ECDH_P256, private_pkcs8).map_err(|_| DecryptError)?;
+    let z = agree(
+        &key,
+        UnparsedPublicKey::new(&ECDH_P256, peer),
+        DecryptError,
+        |z| Ok(z.to_vec()),
+    )?;
+    let bits = (enc.cek_len() * 8) as u32;
+    let mut other = Vec::new();
+    for field in [enc.name().as_bytes(), b"", b""] {
+        other.extend((field.len() as u32).to_be_bytes());
+        other.extend(field);
+    }
+    other.extend(bits.to_be_bytes());
+    let mut out = Vec::new();
+    let mut counter = 1u32;
+    while out.len() < enc.cek_len() {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        ctx.update(&counter.to_be_bytes());
+        ctx.update(&z);
+        ctx.update(&other);
+        out.extend(ctx.finish().as_ref());
+        counter += 1;
+    }
+    out.truncate(enc.cek_len());
     Ok(out)
 }
 

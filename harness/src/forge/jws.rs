@@ -1,9 +1,9 @@
-//! JWS compact serialization built by hand from primitives (aws-lc-rs for RSA and HMAC), so that
+//! JWS compact serialization built by hand from primitives (aws-lc-rs for RSA, ECDSA and HMAC), so that
 //! every byte of a token is under the recipe's control, malformed ones included.
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, RsaEncoding, RsaKeyPair};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, RsaEncoding, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use schemars::JsonSchema;
@@ -16,7 +16,7 @@ use crate::pki::{Credential, Pki};
 pub use super::ForgeError;
 pub(crate) use super::err;
 
-/// RSA signature algorithms the forge signs with.
+/// Signature algorithms the forge signs with: RSA, and ES256 (raw `r || s`, RFC 7518 §3.4).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum SigAlg {
     #[default]
@@ -26,17 +26,33 @@ pub enum SigAlg {
     PS256,
     PS384,
     PS512,
+    ES256,
 }
 
 impl SigAlg {
-    fn encoding(self) -> &'static dyn RsaEncoding {
-        match self {
+    /// The RSA encoding; `None` for ES256.
+    fn encoding(self) -> Option<&'static dyn RsaEncoding> {
+        Some(match self {
             SigAlg::RS256 => &signature::RSA_PKCS1_SHA256,
             SigAlg::RS384 => &signature::RSA_PKCS1_SHA384,
             SigAlg::RS512 => &signature::RSA_PKCS1_SHA512,
             SigAlg::PS256 => &signature::RSA_PSS_SHA256,
             SigAlg::PS384 => &signature::RSA_PSS_SHA384,
             SigAlg::PS512 => &signature::RSA_PSS_SHA512,
+            SigAlg::ES256 => return None,
+        })
+    }
+
+    /// The JWS `alg` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SigAlg::RS256 => "RS256",
+            SigAlg::RS384 => "RS384",
+            SigAlg::RS512 => "RS512",
+            SigAlg::PS256 => "PS256",
+            SigAlg::PS384 => "PS384",
+            SigAlg::PS512 => "PS512",
+            SigAlg::ES256 => "ES256",
         }
     }
 }
@@ -120,7 +136,7 @@ impl Draft {
     pub fn signature(&self, pki: &Pki) -> Result<Vec<u8>, ForgeError> {
         let input = self.signing_input();
         match &self.signer {
-            Signer::Rsa { key, alg } => rsa_sign(pki, key, *alg, input.as_bytes()),
+            Signer::Rsa { key, alg } => sign(pki, key, *alg, input.as_bytes()),
             Signer::Hmac { secret, alg } => Ok(hmac_sign(secret, *alg, input.as_bytes())),
             Signer::Bytes(b) => Ok(b.clone()),
         }
@@ -138,12 +154,22 @@ pub fn b64u(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub fn rsa_sign(pki: &Pki, key: &str, alg: SigAlg, input: &[u8]) -> Result<Vec<u8>, ForgeError> {
+/// Sign `input` with the named test-PKI key under `alg` (an RSA key for RS*/PS*, P-256 for ES256).
+pub fn sign(pki: &Pki, key: &str, alg: SigAlg, input: &[u8]) -> Result<Vec<u8>, ForgeError> {
     let cred = credential(pki, key)?;
+    let Some(encoding) = alg.encoding() else {
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &cred.key_der)
+                .map_err(|e| ForgeError(format!("`{key}` is not an EC P-256 signing key: {e}")))?;
+        let sig = pair
+            .sign(&SystemRandom::new(), input)
+            .map_err(|_| ForgeError(format!("signing with `{key}` failed")))?;
+        return Ok(sig.as_ref().to_vec());
+    };
     let pair = RsaKeyPair::from_pkcs8(&cred.key_der)
         .map_err(|e| ForgeError(format!("`{key}` is not an RSA signing key: {e}")))?;
     let mut sig = vec![0; pair.public_modulus_len()];
-    pair.sign(alg.encoding(), &SystemRandom::new(), input, &mut sig)
+    pair.sign(encoding, &SystemRandom::new(), input, &mut sig)
         .map_err(|_| ForgeError(format!("signing with `{key}` failed")))?;
     Ok(sig)
 }

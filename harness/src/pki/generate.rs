@@ -4,7 +4,8 @@ use std::path::Path;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256, SanType, date_time_ymd,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, SanType,
+    date_time_ymd,
 };
 
 use super::{MANIFEST, Manifest, ManifestEntry};
@@ -29,6 +30,8 @@ pub enum Kind {
     Signing,
     /// A plain RSA key pair for JWE key encryption, carried by a self-signed certificate.
     Encryption,
+    /// An EC P-256 key pair (ES256 signing, ECDH-ES), carried by a self-signed certificate.
+    EcP256,
     /// A 1024-bit RSA key pair, too short for any use. aws-lc-rs neither generates nor signs with
     /// such keys, so it is generated here and its certificate comes from its issuer.
     WeakRsa1024,
@@ -202,6 +205,39 @@ pub fn specs() -> Vec<Spec> {
             common_name: "eidconf TEST attacker",
             validity: VALID,
         },
+        Spec {
+            name: "ftn-broker-sig-3",
+            issuer: None,
+            purpose: "A third FTN broker RSA signing key, published for one algorithm (RS512) by brokers that publish several",
+            kind: Signing,
+            common_name: "eidconf TEST FTN broker signing 3",
+            validity: VALID,
+        },
+        // EC P-256: brokers that publish ES256 beside RS256, and ECDH-ES.
+        Spec {
+            name: "ftn-broker-ec-1",
+            issuer: None,
+            purpose: "The FTN broker's ES256 (EC P-256) ID token signing key, for brokers that publish several algorithms",
+            kind: EcP256,
+            common_name: "eidconf TEST FTN broker EC signing 1",
+            validity: VALID,
+        },
+        Spec {
+            name: "ftn-rp-enc-ec",
+            issuer: None,
+            purpose: "An EC P-256 decryption key of the RP (use: enc), held but never registered for ECDH-ES: only a faulty RP decrypts with it",
+            kind: EcP256,
+            common_name: "eidconf TEST FTN RP EC encryption",
+            validity: VALID,
+        },
+        Spec {
+            name: "ftn-jwe-epk",
+            issuer: None,
+            purpose: "The sender's ECDH-ES ephemeral key (fixed, so that a run generates no key): the epk of forged ECDH-ES tokens",
+            kind: EcP256,
+            common_name: "eidconf TEST FTN JWE ephemeral key",
+            validity: VALID,
+        },
     ]
 }
 
@@ -260,8 +296,12 @@ pub fn generate(dir: &Path, force: bool) -> Result<Vec<String>, String> {
             issued.push((spec.name, params(&spec)?, key));
             continue;
         }
-        let key =
-            KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| format!("{}: {e}", spec.name))?;
+        let alg = if spec.kind == Kind::EcP256 {
+            &PKCS_ECDSA_P256_SHA256
+        } else {
+            &PKCS_RSA_SHA256
+        };
+        let key = KeyPair::generate_for(alg).map_err(|e| format!("{}: {e}", spec.name))?;
         let params = params(&spec)?;
         let cert = match spec.issuer {
             None => params.self_signed(&key),
@@ -337,6 +377,12 @@ fn params(spec: &Spec) -> Result<CertificateParams, String> {
         }
         Kind::Encryption => {
             p.key_usages = vec![KeyUsagePurpose::KeyEncipherment];
+        }
+        Kind::EcP256 => {
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyAgreement,
+            ];
         }
         Kind::WeakRsa1024 => {
             p.key_usages = vec![

@@ -948,7 +948,7 @@ mod tests {
 
     mod flows {
         use super::super::*;
-        use crate::forge::jws::{SigAlg, b64u, rsa_sign};
+        use crate::forge::jws::{SigAlg, b64u, sign};
         use crate::pki::Pki;
         use serde_json::json;
 
@@ -972,7 +972,7 @@ mod tests {
             );
             let p = b64u(Value::Object(claims.clone()).to_string().as_bytes());
             let input = format!("{h}.{p}");
-            let sig = rsa_sign(pki, key, SigAlg::RS256, input.as_bytes()).unwrap();
+            let sig = sign(pki, key, SigAlg::RS256, input.as_bytes()).unwrap();
             format!("{input}.{}", b64u(&sig))
         }
 

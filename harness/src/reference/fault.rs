@@ -194,6 +194,18 @@ faults! {
         "sets a custom identifier sending `userInfoType` and `customIdentifier` but no `userInfo` (jsFreja's NewCustomIdentifier)",
     RelyingPartyIdInJson = "relying-party-id-in-json":
         "puts its relyingPartyId (an integrator RP's) inside the request JSON instead of beside it as a form parameter",
+    Rs256Only = "rs256-only":
+        "verifies only RS256 ID tokens, whatever other algorithms the broker publishes and the registration names",
+    AcceptUnlistedAlg = "accept-unlisted-alg":
+        "verifies the inner JWS under any signature algorithm its library implements (RS384, RS512, PS*, ES256), not only those the broker publishes and the registration names",
+    IgnoreJwkAlg = "ignore-jwk-alg":
+        "verifies with the key the inner kid names under the header's alg, never comparing it with the key's JWK alg",
+    IgnoreKeyUse = "ignore-key-use":
+        "never reads a broker key's JWK use or key_ops, so it verifies with a key published for encryption or without verify",
+    EcdsaDerSignature = "ecdsa-der-signature":
+        "accepts an ES256 signature in DER form as well as the 64-byte r || s, as a verifier that converts any encoding before calling OpenSSL does",
+    DecryptAnyAlg = "decrypt-any-alg":
+        "decrypts with every JWE key management its library has when it holds a key of that type (ECDH-ES with its EC key), not only the registered algorithms",
     VerifySignatureOnly = "verify-signature-only":
         "takes any JWT the broker signed as an ID token: checks iss and the signature, no other claim",
 }

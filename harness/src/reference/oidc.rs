@@ -1,12 +1,13 @@
 //! FTN ID token validation of the reference RP: decrypt (allow-listed JWE, key by `kid` among
-//! `use: enc` keys), verify the inner RS256 JWS (broker key by the inner `kid`), then the claims
-//! per OIDC Core §3.1.3.7 and the national identifiers.
+//! `use: enc` keys), verify the inner JWS (an alg the broker publishes and the registration
+//! names; the broker key by the inner `kid`, its JWK `use`, `key_ops` and `alg` enforced), then
+//! the claims per OIDC Core §3.1.3.7 and the national identifiers.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::io::Read;
 
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use aws_lc_rs::signature::{self as sig, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
@@ -29,6 +30,10 @@ const HETU_CLAIMS: &[&str] = &[
     "hetu",
     "ftn_hetu",
     "fi_ssn",
+];
+/// The inner JWS algorithms this RP can verify; a registration narrows them.
+const VERIFIABLE: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
 ];
 /// One message for every decryption failure, whatever its cause (RFC 7516 §11.5).
 const DECRYPTION_FAILED: &str = "the ID token could not be decrypted";
@@ -218,9 +223,15 @@ impl<'a> Validator<'a> {
         let alg = text("alg").unwrap_or_default();
         let enc = text("enc").unwrap_or_default();
         let allowed = |list: &[String], v: &str| list.iter().any(|a| a == v);
+        // The fault's library: ECDH-ES as well, whatever the registration says.
+        let library_alg = self.has(Fault::DecryptAnyAlg) && alg == "ECDH-ES";
         let key_alg = KeyAlg::from_name(alg)
-            .filter(|_| any_alg || allowed(&self.env.id_token_encryption_alg_values, alg))
-            .filter(|a| any_alg || matches!(a, KeyAlg::RsaOaep | KeyAlg::RsaOaep256));
+            .filter(|_| {
+                any_alg || library_alg || allowed(&self.env.id_token_encryption_alg_values, alg)
+            })
+            .filter(|a| {
+                any_alg || library_alg || matches!(a, KeyAlg::RsaOaep | KeyAlg::RsaOaep256)
+            });
         let Some(key_alg) = key_alg else {
             return Err(reject(
                 Reason::AlgorithmRejected,
@@ -296,6 +307,7 @@ impl<'a> Validator<'a> {
             };
             let unwrapped = match key_alg {
                 KeyAlg::Rsa15 => jwe::unwrap_rsa1_5(&der, &ek),
+                KeyAlg::EcdhEs => ecdh_es_cek(&header, content, &der, &ek),
                 a => jwe::unwrap_rsa_oaep(a, &der, &ek),
             };
             // A failed unwrap continues with a random CEK, so it fails exactly like a bad tag.
@@ -363,24 +375,32 @@ impl<'a> Validator<'a> {
         {
             return claims();
         }
-        let key = self.broker_key(&header)?;
+        let jwk = self.broker_key(&header)?;
         let input = &text.as_bytes()[..h.len() + 1 + p.len()];
         if alg == "HS256" && self.has(Fault::IdTokenHmacWithPublicKey) {
             // The deliberate fault: the PEM of the broker's public key as an HMAC secret.
-            let pem = spki_pem(&key.0, &key.1);
+            let (n, e) = rsa_components(jwk).ok_or_else(not_signed)?;
+            let pem = spki_pem(&n, &e);
             let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, pem.as_bytes());
             return match aws_lc_rs::hmac::verify(&k, input, &signature) {
                 Ok(()) => claims(),
                 Err(_) => Err(reject(Reason::SignatureInvalid, "HS256 does not verify")),
             };
         }
-        if !self
-            .env
-            .id_token_signing_alg_values
-            .iter()
-            .any(|a| a == alg)
-            || alg != "RS256"
-        {
+        // The allow-list is what the broker publishes and the registration names, within what
+        // this RP can verify (RFC 8725 §3.1; Core §3.1.3.7 step 7).
+        let listed = self.has(Fault::AcceptUnlistedAlg)
+            || self
+                .env
+                .id_token_signing_alg_values
+                .iter()
+                .any(|a| a == alg);
+        let verifiable = if self.has(Fault::Rs256Only) {
+            alg == "RS256"
+        } else {
+            VERIFIABLE.contains(&alg)
+        };
+        if !listed || !verifiable {
             return Err(reject(
                 Reason::AlgorithmRejected,
                 format!("inner JWS alg {:?} is not registered", header.get("alg")),
@@ -392,22 +412,84 @@ impl<'a> Validator<'a> {
                 "the inner JWS header has `crit`; no extension is understood",
             ));
         }
-        RsaPublicKeyComponents {
-            n: &key.0,
-            e: &key.1,
-        }
-        .verify(&RSA_PKCS1_2048_8192_SHA256, input, &signature)
-        .map_err(|_| {
+        self.usable_for(jwk, alg)?;
+        let verified = match alg {
+            "ES256" => {
+                let point = ec_point(jwk).ok_or_else(|| {
+                    reject(Reason::AlgorithmRejected, "ES256 needs an EC P-256 key")
+                })?;
+                let fixed = UnparsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, &point)
+                    .verify(input, &signature);
+                if fixed.is_err() && self.has(Fault::EcdsaDerSignature) {
+                    UnparsedPublicKey::new(&sig::ECDSA_P256_SHA256_ASN1, &point)
+                        .verify(input, &signature)
+                } else {
+                    fixed
+                }
+            }
+            _ => {
+                let (n, e) = rsa_components(jwk).ok_or_else(|| {
+                    reject(Reason::AlgorithmRejected, format!("{alg} needs an RSA key"))
+                })?;
+                let params: &sig::RsaParameters = match alg {
+                    "RS256" => &sig::RSA_PKCS1_2048_8192_SHA256,
+                    "RS384" => &sig::RSA_PKCS1_2048_8192_SHA384,
+                    "RS512" => &sig::RSA_PKCS1_2048_8192_SHA512,
+                    "PS256" => &sig::RSA_PSS_2048_8192_SHA256,
+                    "PS384" => &sig::RSA_PSS_2048_8192_SHA384,
+                    _ => &sig::RSA_PSS_2048_8192_SHA512,
+                };
+                RsaPublicKeyComponents { n: &n, e: &e }.verify(params, input, &signature)
+            }
+        };
+        verified.map_err(|_| {
             reject(
                 Reason::SignatureInvalid,
-                "the RS256 signature does not verify",
+                format!("the {alg} signature does not verify"),
             )
         })?;
         claims()
     }
 
-    /// The broker key (n, e) named by the inner `kid`; `jku`, `jwk`, `x5u`, `x5c` are never used.
-    fn broker_key(&self, header: &Map<String, Value>) -> Result<(Vec<u8>, Vec<u8>), Rejection> {
+    /// Whether the broker's JWK may verify an `alg` signature: `use` (if present) is `sig`,
+    /// `key_ops` (if present) has `verify` (RFC 7517 §4.2, §4.3), and its `alg` (if present)
+    /// is the header's (RFC 7517 §4.4).
+    fn usable_for(&self, jwk: &Value, alg: &str) -> Result<(), Rejection> {
+        let member = |n: &str| jwk.get(n);
+        if !self.has(Fault::IgnoreKeyUse) {
+            if let Some(u) = member("use")
+                && u.as_str() != Some("sig")
+            {
+                return Err(reject(
+                    Reason::KeyUnknown,
+                    format!("the broker key is published for use {u}, not sig"),
+                ));
+            }
+            if let Some(ops) = member("key_ops")
+                && !ops
+                    .as_array()
+                    .is_some_and(|o| o.iter().any(|x| x.as_str() == Some("verify")))
+            {
+                return Err(reject(
+                    Reason::KeyUnknown,
+                    format!("the broker key's key_ops {ops} do not include verify"),
+                ));
+            }
+        }
+        if !self.has(Fault::IgnoreJwkAlg)
+            && let Some(a) = member("alg")
+            && a.as_str() != Some(alg)
+        {
+            return Err(reject(
+                Reason::AlgorithmRejected,
+                format!("the broker key is for alg {a}, the header says {alg}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The broker's JWK named by the inner `kid`; `jku`, `jwk`, `x5u`, `x5c` are never used.
+    fn broker_key(&self, header: &Map<String, Value>) -> Result<&'a Value, Rejection> {
         let unknown = || {
             reject(
                 Reason::KeyUnknown,
@@ -422,22 +504,12 @@ impl<'a> Validator<'a> {
         let jwk = keys
             .into_iter()
             .flatten()
-            .find(|k| {
-                k.get("kid").and_then(Value::as_str) == Some(kid)
-                    && k.get("kty").and_then(Value::as_str) == Some("RSA")
-                    && k.get("use")
-                        .and_then(Value::as_str)
-                        .is_none_or(|u| u == "sig")
-            })
+            .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
             .ok_or_else(|| {
                 self.inner_kid_unknown.set(true);
                 unknown()
             })?;
-        let part = |n: &str| jwk.get(n).and_then(Value::as_str).and_then(b64);
-        match (part("n"), part("e")) {
-            (Some(n), Some(e)) => Ok((n, e)),
-            _ => Err(unknown()),
-        }
+        Ok(jwk)
     }
 
     fn check_claims(&self, c: &Map<String, Value>, req: &IdTokenRequest) -> Result<(), Rejection> {
@@ -567,6 +639,38 @@ impl<'a> Validator<'a> {
         }
         Ok(())
     }
+}
+
+/// (n, e) of an RSA JWK.
+fn rsa_components(jwk: &Value) -> Option<(Vec<u8>, Vec<u8>)> {
+    let part = |n: &str| jwk.get(n).and_then(Value::as_str).and_then(b64);
+    (jwk.get("kty")? == "RSA").then_some(())?;
+    Some((part("n")?, part("e")?))
+}
+
+/// The uncompressed point of an EC P-256 JWK.
+fn ec_point(jwk: &Value) -> Option<Vec<u8>> {
+    let part = |n: &str| jwk.get(n).and_then(Value::as_str).and_then(b64);
+    (jwk.get("kty")? == "EC" && jwk.get("crv")? == "P-256").then_some(())?;
+    let (x, y) = (part("x")?, part("y")?);
+    (x.len() == 32 && y.len() == 32).then(|| [vec![4], x, y].concat())
+}
+
+/// The fault's ECDH-ES: the CEK agreed with the header's `epk` (an empty encrypted key).
+fn ecdh_es_cek(
+    header: &Map<String, Value>,
+    enc: ContentEnc,
+    pkcs8: &[u8],
+    encrypted_key: &[u8],
+) -> Result<Vec<u8>, jwe::DecryptError> {
+    let peer = header
+        .get("epk")
+        .and_then(ec_point)
+        .ok_or(jwe::DecryptError)?;
+    if !encrypted_key.is_empty() {
+        return Err(jwe::DecryptError);
+    }
+    jwe::ecdh_es_cek(enc, pkcs8, &peer)
 }
 
 fn spki_pem(n: &[u8], e: &[u8]) -> String {

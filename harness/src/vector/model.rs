@@ -798,6 +798,15 @@ pub struct OidcEnvironmentSpec {
     /// The broker signing keys the RP trusts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker_keys: Option<Vec<crate::forge::id_token::KeyName>>,
+    /// Per broker key (by name), members merged over its public JWK (`kty`, `use: sig`, `alg`
+    /// RS256 or ES256, `kid` = the name, the key material); `null` removes one. Publishes, e.g.,
+    /// a key's JWK `alg`, `use` and `key_ops` as a broker does (RFC 7517 §4.2–4.4).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub broker_jwk: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// The ID token signing algorithms the broker publishes (`id_token_signing_alg_values_supported`)
+    /// and the RP accepts (default `[RS256]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_alg_values: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_alg_values: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

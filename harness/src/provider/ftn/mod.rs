@@ -108,6 +108,10 @@ pub struct BrokerContext {
     pub redirect_uri: String,
     /// The `acr` of minted ID tokens is the first one.
     pub acr_values: Vec<String>,
+    /// Discovery's `id_token_signing_alg_values_supported`.
+    pub signing_alg_values: Vec<String>,
+    /// Per key name, members merged over the key's JWK in every published JWKS (`null` removes).
+    pub broker_jwk: std::collections::BTreeMap<String, Map<String, Value>>,
 }
 
 /// One login as the broker keeps it: the evidence shown in reports and the raw trace the checks
@@ -208,6 +212,17 @@ impl BrokerMock {
             logins.push(LoginSpec::default());
         }
         validate_logins(&logins, &ctx.pki)?;
+        for name in ctx.broker_jwk.keys() {
+            let published = logins.iter().any(|l| match &l.jwks {
+                Some(keys) => keys.iter().any(|k| &k.0 == name),
+                None => name == BROKER_KEY,
+            });
+            if !published {
+                return Err(ProviderError::Spec(format!(
+                    "environment.oidc.broker_jwk names `{name}`, which no login's jwks publishes"
+                )));
+            }
+        }
         let jwks = logins
             .iter()
             .map(|l| {
@@ -219,7 +234,14 @@ impl BrokerMock {
                     .iter()
                     .map(|k| {
                         let cred = ctx.pki.get(&k.0)?;
-                        id_token::public_jwk(cred, "sig").map_err(|e| ProviderError::Spec(e.0))
+                        let mut jwk = id_token::public_jwk(cred, "sig")
+                            .map_err(|e| ProviderError::Spec(e.0))?;
+                        if let (Some(over), Some(m)) =
+                            (ctx.broker_jwk.get(&k.0), jwk.as_object_mut())
+                        {
+                            crate::forge::merge_members(m, over);
+                        }
+                        Ok(jwk)
                     })
                     .collect::<Result<Vec<_>, ProviderError>>()?;
                 Ok(json!({ "keys": keys }))

@@ -55,10 +55,11 @@ pub fn registration(
         .unwrap_or_else(|| vec![KeyName::new(BROKER_KEY), KeyName::new("ftn-broker-sig-2")]);
     let mut jwks = Vec::new();
     for k in &broker {
-        jwks.push(public_jwk(
-            pki.get(&k.0).map_err(|e| e.to_string())?,
-            "sig",
-        )?);
+        let mut jwk = public_jwk(pki.get(&k.0).map_err(|e| e.to_string())?, "sig")?;
+        if let (Some(over), Some(m)) = (o.broker_jwk.get(&k.0), jwk.as_object_mut()) {
+            crate::forge::merge_members(m, over);
+        }
+        jwks.push(jwk);
     }
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut env = OidcEnvironment::default();
@@ -69,7 +70,10 @@ pub fn registration(
         .unwrap_or_else(|| DEFAULT_CLIENT_ID.into());
     env.rp_keys = keys;
     env.broker_jwks = json!({ "keys": jwks });
-    env.id_token_signing_alg_values = strings(&["RS256"]);
+    env.id_token_signing_alg_values = o
+        .signing_alg_values
+        .clone()
+        .unwrap_or_else(|| strings(&["RS256"]));
     env.id_token_encryption_alg_values = o
         .encryption_alg_values
         .clone()
@@ -98,6 +102,17 @@ pub fn stand_up(
         REGISTERED_ALG_VALUES,
         REGISTERED_ENC_VALUES,
     )?;
+    let trusted = o
+        .broker_keys
+        .clone()
+        .unwrap_or_else(|| vec![KeyName::new(BROKER_KEY), KeyName::new("ftn-broker-sig-2")]);
+    for name in o.broker_jwk.keys() {
+        if !trusted.iter().any(|k| &k.0 == name) {
+            return Err(format!(
+                "environment.oidc.broker_jwk names `{name}`, which is not among the broker keys"
+            ));
+        }
+    }
     if req.id_token.is_empty() {
         let recipe = spec.provider.id_token.clone().unwrap_or_default();
         req.id_token = build(&recipe, pki, &TokenContext::now())?.token;
@@ -125,6 +140,11 @@ pub async fn stand_up_broker(
                 .map(|s| s.to_string())
                 .collect()
         }),
+        signing_alg_values: o
+            .signing_alg_values
+            .clone()
+            .unwrap_or_else(|| vec!["RS256".into()]),
+        broker_jwk: o.broker_jwk.clone(),
     };
     let broker = super::BrokerMock::start(&vector.spec.provider, ctx)
         .await

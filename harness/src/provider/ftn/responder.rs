@@ -81,7 +81,7 @@ fn discovery(core: &Core) -> Value {
         "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
         "request_parameter_supported": true,
         "request_object_signing_alg_values_supported": ["RS256"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": core.ctx.signing_alg_values,
         "id_token_encryption_alg_values_supported": [core.profile.alg().name()],
         "id_token_encryption_enc_values_supported": [core.profile.enc().name()],
         "code_challenge_methods_supported": ["S256"],
