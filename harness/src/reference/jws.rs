@@ -172,6 +172,17 @@ pub(crate) fn verify(
             ),
         ));
     }
+    let converted;
+    let jws = match has(Fault::AcceptJsonSerialization)
+        .then(|| compact_from_json(jws))
+        .flatten()
+    {
+        Some(c) => {
+            converted = c;
+            converted.as_str()
+        }
+        _ => jws,
+    };
     let parts: Vec<&str> = jws.split('.').collect();
     let [h, p, s] = parts[..] else {
         return Err(reject(
@@ -275,6 +286,34 @@ pub(crate) fn verify(
         return Err(bad_signature());
     }
     object(&payload, "payload", lenient)
+}
+
+/// The compact form of a JWS or JWE JSON serialization (RFC 7515 §7.2, RFC 7516 §7.2): the
+/// flattened members, or the first signature or recipient of the general form. Only the fault
+/// `accept-json-serialization` reads it; a compact-only RP refuses JSON.
+pub(crate) fn compact_from_json(text: &str) -> Option<String> {
+    let Ok(Value::Object(m)) = serde_json::from_str::<Value>(text.trim()) else {
+        return None;
+    };
+    let first = |list: &str| m.get(list)?.as_array()?.first()?.as_object();
+    let member = |k: &str| -> Option<&str> {
+        m.get(k)
+            .or_else(|| first("signatures")?.get(k))
+            .or_else(|| first("recipients")?.get(k))?
+            .as_str()
+    };
+    let parts: Option<Vec<&str>> = if m.contains_key("ciphertext") {
+        ["protected", "encrypted_key", "iv", "ciphertext", "tag"]
+            .iter()
+            .map(|k| member(k))
+            .collect()
+    } else {
+        ["protected", "payload", "signature"]
+            .iter()
+            .map(|k| member(k))
+            .collect()
+    };
+    parts.map(|p| p.join("."))
 }
 
 fn bad_signature() -> Rejection {
