@@ -4,6 +4,7 @@
 //! the [`adapter::RelyingParty`] trait, and judges each vector's outcome.
 
 pub mod forge;
+pub mod import;
 mod inputs;
 mod json;
 pub mod lint;

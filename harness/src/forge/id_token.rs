@@ -269,6 +269,11 @@ pub enum Mutation {
     JsonSerialization { form: JsonForm },
     /// The inner JWS in a JWS JSON serialization (RFC 7515 §7.2), then encrypted.
     InnerJsonSerialization { form: JsonForm },
+    /// The whole token replaced by `text`, where `{protected}`, `{encrypted_key}`, `{iv}`,
+    /// `{ciphertext}`, `{tag}` (a JWE; `{payload}`, `{signature}` for a JWS) stand for the genuine
+    /// segments, `{tag:0:-2}` for a slice of one and `{~tag:-1}` for one character changed: a peer
+    /// corpus's shape replayed on the genuine token.
+    Template { text: String },
     /// The inner JWS as the python-jwt polyglot (CVE-2022-39227) whose first member name carries
     /// these claims merged over the signed ones, then encrypted.
     InnerPolyglot { claims: Map<String, Value> },
@@ -557,7 +562,8 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             | Mutation::Tamper { .. }
             | Mutation::Truncate { .. }
             | Mutation::Extend { .. }
-            | Mutation::Replace { .. } => segment_ops.push(m.clone()),
+            | Mutation::Replace { .. }
+            | Mutation::Template { .. } => segment_ops.push(m.clone()),
         }
     }
 
@@ -814,6 +820,15 @@ fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, ForgeError> {
         Mutation::Replace { segment, text } => {
             let i = segment_index(parts.len(), *segment)?;
             parts[i] = text.clone();
+        }
+        Mutation::Template { text } => {
+            let names: &[&str] = if parts.len() == 5 {
+                &["protected", "encrypted_key", "iv", "ciphertext", "tag"]
+            } else {
+                &["protected", "payload", "signature"]
+            };
+            let segs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            return mutation::render_template(text, names, &segs);
         }
         _ => {}
     }

@@ -194,6 +194,8 @@ faults! {
         "sets a custom identifier sending `userInfoType` and `customIdentifier` but no `userInfo` (jsFreja's NewCustomIdentifier)",
     RelyingPartyIdInJson = "relying-party-id-in-json":
         "puts its relyingPartyId (an integrator RP's) inside the request JSON instead of beside it as a form parameter",
+    LenientPkcs1Padding = "lenient-pkcs1-padding":
+        "checks an RS256 details signature by opening it and looking only for 00 01 at the start and the SHA-256 digest at the end, without parsing the padding or DigestInfo (Bleichenbacher 2006; python-rsa CVE-2016-1494, jsrsasign CVE-2020-14967)",
     AcceptJsonSerialization = "accept-json-serialization":
         "reads a JWS or JWE JSON serialization (flattened, or the first signature or recipient of the general form) where a compact token is expected, and accepts it if it verifies (a JOSE library's deserialize-any)",
     VerifySignatureOnly = "verify-signature-only":
