@@ -181,7 +181,15 @@ fn render(kind: Kind, header: &str, vectors: &[Vec_]) -> String {
             }
         }
         if v.accepted {
-            s.push_str("    expect: {verdict: accepted}\n");
+            // The signed identity the genuine token carries (the forge's defaults).
+            s.push_str(match kind {
+                Kind::Jws => {
+                    "    expect:\n      verdict: accepted\n      identity: {userInfoType: EMAIL, userInfo: asa.oberg@example.se}\n"
+                }
+                Kind::Jwe => {
+                    "    expect:\n      verdict: accepted\n      identity: {sub: 2BY5CDNFBEOSUFSKNGFSY4Y3DZISGL4I, \"urn:oid:1.2.246.21\": 131052-308T}\n"
+                }
+            });
         } else {
             let reasons = match kind {
                 Kind::Jws => FREJA_REASONS,
