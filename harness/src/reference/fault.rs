@@ -206,6 +206,10 @@ faults! {
         "accepts an ES256 signature in DER form as well as the 64-byte r || s, as a verifier that converts any encoding before calling OpenSSL does",
     DecryptAnyAlg = "decrypt-any-alg":
         "decrypts with every JWE key management its library has when it holds a key of that type (ECDH-ES with its EC key), not only the registered algorithms",
+    LenientPkcs1Padding = "lenient-pkcs1-padding":
+        "checks an RS256 details signature by opening it and looking only for 00 01 at the start and the SHA-256 digest at the end, without parsing the padding or DigestInfo (Bleichenbacher 2006; python-rsa CVE-2016-1494, jsrsasign CVE-2020-14967)",
+    AcceptJsonSerialization = "accept-json-serialization":
+        "reads a JWS or JWE JSON serialization (flattened, or the first signature or recipient of the general form) where a compact token is expected, and accepts it if it verifies (a JOSE library's deserialize-any)",
     VerifySignatureOnly = "verify-signature-only":
         "takes any JWT the broker signed as an ID token: checks iss and the signature, no other claim",
 }

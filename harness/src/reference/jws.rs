@@ -172,6 +172,17 @@ pub(crate) fn verify(
             ),
         ));
     }
+    let converted;
+    let jws = match has(Fault::AcceptJsonSerialization)
+        .then(|| compact_from_json(jws))
+        .flatten()
+    {
+        Some(c) => {
+            converted = c;
+            converted.as_str()
+        }
+        _ => jws,
+    };
     let parts: Vec<&str> = jws.split('.').collect();
     let [h, p, s] = parts[..] else {
         return Err(reject(
@@ -260,6 +271,9 @@ pub(crate) fn verify(
         return object(&payload, "payload", lenient);
     }
     let verifies = |pin: &Pin| {
+        if has(Fault::LenientPkcs1Padding) {
+            return lenient_pkcs1(&pin.public_key, signing_input, &signature);
+        }
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &pin.public_key)
             .verify(signing_input, &signature)
             .is_ok()
@@ -275,6 +289,55 @@ pub(crate) fn verify(
         return Err(bad_signature());
     }
     object(&payload, "payload", lenient)
+}
+
+/// The compact form of a JWS or JWE JSON serialization (RFC 7515 §7.2, RFC 7516 §7.2): the
+/// flattened members, or the first signature or recipient of the general form. Only the fault
+/// `accept-json-serialization` reads it; a compact-only RP refuses JSON.
+pub(crate) fn compact_from_json(text: &str) -> Option<String> {
+    let Ok(Value::Object(m)) = serde_json::from_str::<Value>(text.trim()) else {
+        return None;
+    };
+    let first = |list: &str| m.get(list)?.as_array()?.first()?.as_object();
+    let member = |k: &str| -> Option<&str> {
+        m.get(k)
+            .or_else(|| first("signatures")?.get(k))
+            .or_else(|| first("recipients")?.get(k))?
+            .as_str()
+    };
+    let parts: Option<Vec<&str>> = if m.contains_key("ciphertext") {
+        ["protected", "encrypted_key", "iv", "ciphertext", "tag"]
+            .iter()
+            .map(|k| member(k))
+            .collect()
+    } else {
+        ["protected", "payload", "signature"]
+            .iter()
+            .map(|k| member(k))
+            .collect()
+    };
+    parts.map(|p| p.join("."))
+}
+
+/// The deliberate fault `lenient-pkcs1-padding`: s^e mod n must start 00 01 and end with the
+/// digest; nothing in between is parsed.
+fn lenient_pkcs1(public_key: &[u8], input: &[u8], sig: &[u8]) -> bool {
+    use num_bigint::BigUint;
+    use sha2::Digest as _;
+    let Ok((n, e)) = crate::pki::rsa_public_components(public_key) else {
+        return false;
+    };
+    let n = BigUint::from_bytes_be(&n);
+    let s = BigUint::from_bytes_be(sig);
+    if s >= n {
+        return false;
+    }
+    let k = n.bits().div_ceil(8) as usize;
+    let mut em = s.modpow(&BigUint::from_bytes_be(&e), &n).to_bytes_be();
+    while em.len() < k {
+        em.insert(0, 0);
+    }
+    em.starts_with(&[0, 1]) && em.ends_with(&sha2::Sha256::digest(input))
 }
 
 fn bad_signature() -> Rejection {
@@ -386,6 +449,34 @@ mod tests {
             canary_url: None,
         };
         forge(d, &[], &ctx).unwrap()
+    }
+
+    /// The EM transplant of the imported Wycheproof vectors: the correct PKCS #1 v1.5 encoding,
+    /// signed raw around the token's digest, verifies; one changed byte of padding does not. So
+    /// the imported padding vectors fail for their padding, not for the key.
+    #[test]
+    fn a_raw_signed_encoded_message_verifies_only_when_correct() {
+        let (pki, pins) = setup();
+        let with = |prefix: String| {
+            let yaml =
+                format!("rsa_encoded_message: {{key: freja-jws-current, prefix: \"{prefix}\"}}");
+            let m: crate::forge::Mutation = serde_saphyr::from_str(&yaml).unwrap();
+            let mut h = Map::new();
+            h.insert("x5t".into(), json!(x5t(&pki, "freja-jws-current").unwrap()));
+            h.insert("alg".into(), json!("RS256"));
+            let p = json!({"authRef": "r", "status": "APPROVED"});
+            let d = Draft::new(&h, p.as_object().unwrap(), "freja-jws-current");
+            let ctx = Context {
+                pki: &pki,
+                canary_url: None,
+            };
+            forge(d, &[m], &ctx).unwrap()
+        };
+        let info = "3031300d060960864801650304020105000420";
+        let correct = format!("0001{}00{info}", "ff".repeat(256 - 3 - 19 - 32));
+        assert!(verify(&with(correct.clone()), &pins, &BTreeSet::new(), None).is_ok());
+        let bad = correct.replacen("0001ff", "0001fe", 1);
+        assert!(verify(&with(bad), &pins, &BTreeSet::new(), None).is_err());
     }
 
     proptest! {

@@ -162,6 +162,18 @@ impl<'a> Validator<'a> {
     ) -> Result<Map<String, Value>, Rejection> {
         self.inner_kid_unknown.set(false);
         let token = token.trim();
+        let converted;
+        let token = match self
+            .has(Fault::AcceptJsonSerialization)
+            .then(|| super::jws::compact_from_json(token))
+            .flatten()
+        {
+            Some(c) => {
+                converted = c;
+                converted.as_str()
+            }
+            _ => token,
+        };
         if token.len() > MAX_TOKEN {
             return Err(reject(
                 Reason::MalformedResponse,
@@ -344,6 +356,18 @@ impl<'a> Validator<'a> {
     fn verify(&self, jws: &[u8]) -> Result<Map<String, Value>, Rejection> {
         let not_signed = || reject(Reason::SignatureInvalid, "the ID token is not a signed JWT");
         let text = std::str::from_utf8(jws).map_err(|_| not_signed())?;
+        let converted;
+        let text = match self
+            .has(Fault::AcceptJsonSerialization)
+            .then(|| super::jws::compact_from_json(text))
+            .flatten()
+        {
+            Some(c) => {
+                converted = c;
+                converted.as_str()
+            }
+            _ => text,
+        };
         let parts: Vec<&str> = text.split('.').collect();
         let [h, p, s] = parts[..] else {
             return Err(not_signed());
