@@ -7,6 +7,7 @@ pub mod forge;
 mod inputs;
 mod json;
 pub mod lint;
+pub mod meter;
 pub mod pki;
 pub mod provider;
 pub mod reference;

@@ -19,14 +19,14 @@ use std::path::{Path, PathBuf};
 
 pub use junit::junit;
 pub use model::{
-    Failure, FailureKind, Harness, Report, RequirementResult, RequirementStatus, RpInfo, Selection,
-    Source, Summary, VectorResult, Verdict,
+    Failure, FailureKind, Harness, Report, RequirementResult, RequirementStatus, Resources, RpInfo,
+    Selection, Source, Summary, VectorResult, Verdict,
 };
 pub use ops::{Diff, diff, known_failures_yaml, merge};
 pub use render::{html, markdown};
 
 /// The report format version this crate writes. Readers accept any `1.x`.
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// Process exit codes of `eidconf run` and `eidconf report`. Stable: CI scripts branch on them.
 pub mod exit {

@@ -182,6 +182,7 @@ struct VectorRow<'a> {
     expected: String,
     outcome: Option<String>,
     evidence: String,
+    resources: Option<String>,
 }
 
 impl<'a> View<'a> {
@@ -366,6 +367,17 @@ impl<'a> VectorRow<'a> {
             expected: pretty(&v.expected),
             outcome: v.outcome.as_ref().map(pretty),
             evidence: pretty(&v.evidence),
+            resources: v.resources.as_ref().map(|r| {
+                let figure = |x: Option<u64>, unit: &str| {
+                    x.map_or("not measured".to_owned(), |n| format!("{n} {unit}"))
+                };
+                format!(
+                    "CPU {}, memory {} ({})",
+                    figure(r.cpu_ms, "ms"),
+                    figure(r.memory_kib, "KiB"),
+                    r.method
+                )
+            }),
         }
     }
 }

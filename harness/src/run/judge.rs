@@ -3,11 +3,11 @@
 use eidconf_report::{Failure, FailureKind, Verdict};
 
 use super::execute::Execution;
-use crate::adapter::{AdapterError, Operation, Outcome};
+use crate::adapter::{AdapterError, Operation, Outcome, Resources};
 use crate::json::same_json;
 use crate::provider;
 use crate::transport::AdapterFailure;
-use crate::vector::{Expect, ExpectedVerdict};
+use crate::vector::{Expect, ExpectedVerdict, ResourceBound};
 
 /// The result of one vector before known failures are applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +148,14 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
         };
         problems.extend(provider::judge(obs, expect, accepted, op));
     }
-    let note = (!loosened.is_empty()).then(|| format!("--loose-reasons: {}", loosened.join("; ")));
+    let mut notes = Vec::new();
+    if !loosened.is_empty() {
+        notes.push(format!("--loose-reasons: {}", loosened.join("; ")));
+    }
+    if let Some(bound) = &expect.resources {
+        resources(bound, exec.resources.as_ref(), &mut problems, &mut notes);
+    }
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
     if problems.is_empty() {
         return Judgement {
             note,
@@ -169,14 +176,56 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
     }
 }
 
+/// The vector's resource bounds against what the transport measured: over a bound is a problem;
+/// a figure that was not measured is said in the note, never passed over in silence.
+fn resources(
+    bound: &ResourceBound,
+    used: Option<&Resources>,
+    problems: &mut Vec<(FailureKind, String)>,
+    notes: &mut Vec<String>,
+) {
+    let method = used.map_or("no call completed", |u| u.method.as_str());
+    let mut unmeasured = Vec::new();
+    if let Some(max) = bound.cpu_ms {
+        match used.and_then(|u| u.cpu_ms) {
+            Some(ms) if ms > max => problems.push((
+                FailureKind::Resources,
+                format!("the RP spent {ms} ms of CPU time on this vector, over the bound of {max} ms ({method})"),
+            )),
+            Some(_) => {}
+            None => unmeasured.push("CPU time"),
+        }
+    }
+    if let Some(max) = bound.memory_mib {
+        match used.and_then(|u| u.memory_kib) {
+            Some(kib) if kib > max << 10 => problems.push((
+                FailureKind::Resources,
+                format!(
+                    "the RP's memory grew by {:.1} MiB on this vector, over the bound of {max} MiB ({method})",
+                    kib as f64 / 1024.0
+                ),
+            )),
+            Some(_) => {}
+            None => unmeasured.push("memory"),
+        }
+    }
+    if !unmeasured.is_empty() {
+        notes.push(format!(
+            "resource bound not checked: {} not measured ({method})",
+            unmeasured.join(" and ")
+        ));
+    }
+}
+
 fn severity_rank(k: FailureKind) -> u8 {
     match k {
         FailureKind::WrongVerdict => 0,
         FailureKind::Identity => 1,
         FailureKind::Wire => 2,
-        FailureKind::WrongReason => 3,
-        FailureKind::WrongDetail => 4,
-        _ => 5,
+        FailureKind::Resources => 3,
+        FailureKind::WrongReason => 4,
+        FailureKind::WrongDetail => 5,
+        _ => 6,
     }
 }
 

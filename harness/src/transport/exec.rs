@@ -18,7 +18,7 @@ use crate::adapter::protocol::{
     self, HarnessMessage, ParsedLine, PerformRequest, harness_hello, quote,
 };
 use crate::adapter::{
-    AdapterError, Environment, Operation, Outcome, RelyingParty, RpDescription, Traced,
+    AdapterError, Environment, Operation, Outcome, RelyingParty, Resources, RpDescription, Traced,
 };
 
 /// An RP behind a command run once per vector.
@@ -31,6 +31,71 @@ pub struct ExecRp {
     description: RpDescription,
     timeout: Duration,
     next_id: AtomicU64,
+    /// What the hello run cost: the driver's resting size and start-up CPU time.
+    baseline: Option<Usage>,
+}
+
+/// What one driver process cost, from the kernel's accounting at its exit (`waitid` with
+/// `WNOWAIT` and a `rusage`, so tokio still reaps it): its own use and that of the children it
+/// reaped.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    cpu_ms: u64,
+    max_rss_kib: u64,
+}
+
+/// Wait for `pid` to exit without reaping it, and read what it cost.
+#[cfg(target_os = "linux")]
+fn usage_at_exit(pid: u32) -> Option<Usage> {
+    // SAFETY: zeroed plain C structs are valid; both out-pointers live across the call.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: the Linux waitid system call, whose fifth argument is a `struct rusage *`.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_waitid,
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info as *mut libc::siginfo_t,
+                libc::WEXITED | libc::WNOWAIT,
+                &mut ru as *mut libc::rusage,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return None;
+        }
+    }
+    let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+    Some(Usage {
+        cpu_ms: ms(ru.ru_utime) + ms(ru.ru_stime),
+        // Linux reports ru_maxrss in KiB.
+        max_rss_kib: ru.ru_maxrss as u64,
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn usage_at_exit(_pid: u32) -> Option<Usage> {
+    None
+}
+
+/// What a run cost, less the hello run's (the driver's start-up and resting size).
+fn resources(used: Option<Usage>, baseline: Option<Usage>) -> Resources {
+    match (used, baseline) {
+        (Some(u), Some(b)) => Resources {
+            cpu_ms: Some(u.cpu_ms.saturating_sub(b.cpu_ms)),
+            memory_kib: Some(u.max_rss_kib.saturating_sub(b.max_rss_kib)),
+            method: format!(
+                "exec: the driver process's rusage at exit (peak RSS {} KiB, CPU {} ms) less its \
+                 hello run's (peak RSS {} KiB, CPU {} ms)",
+                u.max_rss_kib, u.cpu_ms, b.max_rss_kib, b.cpu_ms
+            ),
+        },
+        _ => Resources::not_measured("exec: the driver's rusage at exit is read on Linux only"),
+    }
 }
 
 /// What one run of the driver produced.
@@ -39,6 +104,7 @@ struct Run {
     lines: Vec<String>,
     stderr: String,
     status: Result<std::process::ExitStatus, String>,
+    usage: Option<Usage>,
 }
 
 impl ExecRp {
@@ -88,6 +154,7 @@ impl ExecRp {
             description: hello.description(),
             timeout,
             next_id: AtomicU64::new(1),
+            baseline: run.usage,
         })
     }
 }
@@ -121,6 +188,7 @@ async fn run_once(
             String::new(),
         )
     })?;
+    let pid = child.id();
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -153,11 +221,19 @@ async fn run_once(
             let mut limited = (&mut stdout).take(protocol::MAX_LINE_BYTES as u64 * 2);
             let _ = limited.read_to_end(&mut out).await;
         }
+        // Before tokio reaps it: afterwards its accounting is gone.
+        let usage = match pid {
+            Some(pid) => tokio::task::spawn_blocking(move || usage_at_exit(pid))
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
         let status = child.wait().await.map_err(|e| e.to_string());
-        (out, status)
+        (out, status, usage)
     };
     let result = tokio::time::timeout(timeout, work).await;
-    let (out, status) = match result {
+    let (out, status, usage) = match result {
         Ok(r) => r,
         Err(_) => {
             kill_group(&mut child);
@@ -179,6 +255,7 @@ async fn run_once(
         lines,
         stderr,
         status,
+        usage,
     })
 }
 
@@ -203,14 +280,15 @@ impl RelyingParty for ExecRp {
             environment: env.clone(),
             operation: op,
         }));
-        let (outcome, stderr) =
+        let (outcome, stderr, usage) =
             match run_once(&self.command, &self.state_dir, &request, timeout).await {
-                Err((e, stderr)) => (Err(e), stderr),
-                Ok(run) => (judge_run(id, &run), run.stderr),
+                Err((e, stderr)) => (Err(e), stderr, None),
+                Ok(run) => (judge_run(id, &run), run.stderr, run.usage),
             };
         Traced {
             outcome,
             stderr: (!stderr.is_empty()).then_some(stderr),
+            resources: Some(resources(usage, self.baseline)),
         }
     }
 
