@@ -746,14 +746,14 @@ mod tests {
 }
 
 /// A driver's accounting from `/proc` (Linux; elsewhere nothing is measured).
-mod procfs {
+pub(crate) mod procfs {
     /// Reset the process's peak resident size to its current one (`clear_refs`, value 5).
     pub(super) fn reset_peak(pid: u32) -> bool {
         cfg!(target_os = "linux") && std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
     }
 
     /// A `kB` field of `/proc/PID/status` (`VmRSS:`, `VmHWM:`).
-    pub(super) fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    pub(crate) fn status_kib(pid: u32, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let line = status.lines().find(|l| l.starts_with(field))?;
         line[field.len()..]
