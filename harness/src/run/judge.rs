@@ -243,3 +243,48 @@ fn reasons(e: &Expect) -> String {
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "none".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(cpu_ms: Option<u64>, memory_kib: Option<u64>) -> Resources {
+        Resources {
+            cpu_ms,
+            memory_kib,
+            method: "test".into(),
+        }
+    }
+
+    fn check(bound: &ResourceBound, u: Option<&Resources>) -> (Vec<String>, Vec<String>) {
+        let (mut problems, mut notes) = (Vec::new(), Vec::new());
+        resources(bound, u, &mut problems, &mut notes);
+        (problems.into_iter().map(|(_, m)| m).collect(), notes)
+    }
+
+    #[test]
+    fn a_resource_bound_fails_over_it_and_names_what_was_not_measured() {
+        let bound = ResourceBound {
+            cpu_ms: Some(1000),
+            memory_mib: Some(64),
+        };
+        assert_eq!(
+            check(&bound, Some(&used(Some(1000), Some(64 << 10)))),
+            (vec![], vec![])
+        );
+        let (problems, _) = check(&bound, Some(&used(Some(1001), Some((64 << 10) + 1))));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[1].contains("over the bound of 64 MiB"));
+        let (problems, notes) = check(&bound, Some(&used(Some(5), None)));
+        assert!(problems.is_empty());
+        assert_eq!(
+            notes,
+            ["resource bound not checked: memory not measured (test)"]
+        );
+        let (_, notes) = check(&bound, None);
+        assert_eq!(
+            notes,
+            ["resource bound not checked: CPU time and memory not measured (no call completed)"]
+        );
+    }
+}
