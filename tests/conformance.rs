@@ -15,6 +15,10 @@ use eidconf::vector::Corpus;
 use eidconf_report::Verdict;
 use libtest_mimic::{Arguments, Failed, Trial};
 
+/// Counts heap use per thread, so the in-process RP's memory per vector is measured.
+#[global_allocator]
+static ALLOC: eidconf::meter::CountingAlloc = eidconf::meter::CountingAlloc;
+
 fn main() -> ExitCode {
     let mut args = Arguments::from_args();
     // Vectors wait on sockets and timers, not on the CPU: more threads than cores pay off.

@@ -17,6 +17,10 @@ use eidconf::vector::{ExpectedVerdict, Vector};
 use eidconf_report::{Report, Verdict as Result_};
 use futures::StreamExt;
 
+/// Counts heap use per thread, so the in-process RP's memory per vector is measured.
+#[global_allocator]
+static ALLOC: eidconf::meter::CountingAlloc = eidconf::meter::CountingAlloc;
+
 /// The kill matrix runs this many faults side by side, each with this many vectors in flight:
 /// about as many vectors at once as one run with the default 16, and the deliberate waits of
 /// different faults overlap.

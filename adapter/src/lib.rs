@@ -43,6 +43,7 @@ pub trait RelyingParty: Send + Sync {
         Traced {
             outcome: self.perform(env, op).await,
             stderr: None,
+            resources: None,
         }
     }
 
@@ -62,6 +63,47 @@ pub struct Traced {
     pub outcome: Result<Outcome, AdapterError>,
     /// What the driver wrote to stderr while it served this vector.
     pub stderr: Option<String>,
+    /// What serving the call cost, as the transport measured it; `None`: the harness measures
+    /// the in-process call itself.
+    pub resources: Option<Resources>,
+}
+
+/// What one call cost the RP, as far as the transport could measure it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resources {
+    /// CPU time (user + system) spent serving the call, in milliseconds; `None`: not measured.
+    pub cpu_ms: Option<u64>,
+    /// Peak memory above the RP's resting size while serving the call, in KiB; `None`: not
+    /// measured.
+    pub memory_kib: Option<u64>,
+    /// How the figures were taken, and why one is missing.
+    pub method: String,
+}
+
+impl Resources {
+    /// Nothing measured, for `why`.
+    pub fn not_measured(why: impl Into<String>) -> Resources {
+        Resources {
+            cpu_ms: None,
+            memory_kib: None,
+            method: format!("not measured: {}", why.into()),
+        }
+    }
+
+    /// Two calls of one vector: CPU adds up, memory is the larger peak; a figure either call
+    /// lacks is not measured.
+    pub fn and(self, other: Resources) -> Resources {
+        let method = if self.method == other.method {
+            self.method
+        } else {
+            format!("{}; {}", self.method, other.method)
+        };
+        Resources {
+            cpu_ms: self.cpu_ms.zip(other.cpu_ms).map(|(a, b)| a + b),
+            memory_kib: self.memory_kib.zip(other.memory_kib).map(|(a, b)| a.max(b)),
+            method,
+        }
+    }
 }
 
 /// Why an RP gave no outcome. Never a pass.

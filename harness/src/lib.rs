@@ -9,6 +9,7 @@ pub mod import;
 mod inputs;
 mod json;
 pub mod lint;
+pub mod meter;
 pub mod pki;
 pub mod provider;
 pub mod reference;

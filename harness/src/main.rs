@@ -4,6 +4,10 @@ mod cli;
 
 use clap::Parser;
 
+/// Counts heap use per thread, so the in-process RP's memory per vector is measured.
+#[global_allocator]
+static ALLOC: eidconf::meter::CountingAlloc = eidconf::meter::CountingAlloc;
+
 fn main() {
     let cli = cli::Cli::parse();
     std::process::exit(cli::main(cli));

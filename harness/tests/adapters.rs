@@ -16,6 +16,11 @@ use futures::StreamExt;
 
 const DRIVER: &str = env!("CARGO_BIN_EXE_eidconf-reference-driver");
 
+/// Counts heap use per thread, so the in-process RP's memory per vector is measured, as under
+/// the `eidconf` binary.
+#[global_allocator]
+static ALLOC: eidconf::meter::CountingAlloc = eidconf::meter::CountingAlloc;
+
 /// The committed corpus, suites and keys, loaded once per test.
 type World = eidconf::Inputs;
 
@@ -225,6 +230,58 @@ async fn the_kill_matrix_is_the_same_through_stdio() {
             fault.name()
         );
         assert_eq!(s.rp.name, format!("eidconf-reference+{}", fault.name()));
+    }
+}
+
+/// Issue 12 §3: a driver that inflates a 100 MiB bomb before refusing it fails the bomb vector
+/// on the memory bound, though its verdict is right; the reference driver passes it. Both
+/// transports measure the driver process, exec from its rusage at exit, stdio from /proc.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_inflates_the_bomb_fails_on_the_memory_bound() {
+    let w = world();
+    let mut c = cfg(Some("ftn.jwe.zip-bomb-raw"), Duration::from_secs(60), 4);
+    c.strict = true;
+    let drivers: Vec<(&str, Arc<dyn RelyingParty>)> = vec![
+        (
+            "exec",
+            Arc::new(ExecRp::start(argv(&[]), c.timeout).await.expect("exec")),
+        ),
+        ("stdio", stdio(&[], c.timeout).await),
+    ];
+    for (transport, rp) in drivers {
+        let r = run_with(&w, rp, &c).await;
+        let [v] = &r.vectors[..] else {
+            panic!("one vector")
+        };
+        assert_eq!(v.result, Verdict::Pass, "{transport}: {:?}", v.failure);
+        assert_eq!(v.note, None, "{transport}: measured, so nothing to note");
+        let used = v.resources.as_ref().expect("resources");
+        assert!(
+            used.memory_kib.is_some_and(|k| k < 64 << 10) && used.cpu_ms.is_some(),
+            "{transport}: {used:?}"
+        );
+    }
+    let faulty = ["--fault", "inflate-without-cap"];
+    let drivers: Vec<(&str, Arc<dyn RelyingParty>)> = vec![
+        (
+            "exec",
+            Arc::new(ExecRp::start(argv(&faulty), c.timeout).await.expect("exec")),
+        ),
+        ("stdio", stdio(&faulty, c.timeout).await),
+    ];
+    for (transport, rp) in drivers {
+        let r = run_with(&w, rp, &c).await;
+        let v = &r.vectors[0];
+        assert_eq!(v.outcome.as_ref().unwrap()["verdict"], "rejected");
+        assert_eq!(v.result, Verdict::Fail, "{transport}");
+        let f = v.failure.as_ref().unwrap();
+        assert_eq!(f.kind, FailureKind::Resources, "{transport}: {f:?}");
+        assert!(f.message.contains("over the bound of 64 MiB"), "{f:?}");
+        let used = v.resources.as_ref().unwrap();
+        assert!(
+            used.memory_kib.is_some_and(|k| k > 100 << 10),
+            "{transport}: the 100 MiB shows: {used:?}"
+        );
     }
 }
 

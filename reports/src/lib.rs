@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 pub use junit::junit;
 pub use model::{
-    Failure, FailureKind, Harness, Report, RequirementResult, RequirementStatus, RpInfo, Selection,
-    Source, Summary, VectorResult, Verdict,
+    Failure, FailureKind, Harness, Report, RequirementResult, RequirementStatus, Resources, RpInfo,
+    Selection, Source, Summary, VectorResult, Verdict,
 };
 pub use ops::{Diff, diff, known_failures_yaml, merge};
 pub use render::{html, json_digest, markdown};

@@ -292,6 +292,23 @@ pub struct VectorResult {
     pub duration_ms: u64,
     /// What the mock provider received and sent, already redacted.
     pub evidence: serde_json::Value,
+    /// What serving the vector cost the RP, where the transport measured it (since 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// What serving one vector cost the RP (since 1.3). A figure the transport could not measure is
+/// absent, and `method` says why.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct Resources {
+    /// CPU time (user + system), in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
+    /// Peak memory above the RP's resting size, in KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_kib: Option<u64>,
+    /// How the figures were taken (`exec: wait4`, `stdio: /proc`, `in process: …`), or why not.
+    pub method: String,
 }
 
 /// The verdict of one vector.
@@ -369,6 +386,8 @@ pub enum FailureKind {
     /// The RP does not declare an operation the run requires (`--require-operations`,
     /// `--fail-on-skip`; since 1.2).
     Unsupported,
+    /// The RP exceeded the vector's CPU or memory bound (`expect.resources`; since 1.3).
+    Resources,
 }
 
 impl FailureKind {
@@ -385,6 +404,7 @@ impl FailureKind {
             Self::AdapterPanic => "adapter_panic",
             Self::Harness => "harness",
             Self::Unsupported => "unsupported",
+            Self::Resources => "resources",
         }
     }
 }

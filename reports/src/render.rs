@@ -261,6 +261,7 @@ struct VectorRow<'a> {
     evidence: String,
     /// For a failing vector: the command that runs just it against the same RP.
     rerun: Option<String>,
+    resources: Option<String>,
 }
 
 impl<'a> View<'a> {
@@ -618,6 +619,17 @@ impl<'a> VectorRow<'a> {
             outcome: v.outcome.as_ref().map(pretty),
             evidence: pretty(&v.evidence),
             rerun,
+            resources: v.resources.as_ref().map(|r| {
+                let figure = |x: Option<u64>, unit: &str| {
+                    x.map_or("not measured".to_owned(), |n| format!("{n} {unit}"))
+                };
+                format!(
+                    "CPU {}, memory {} ({})",
+                    figure(r.cpu_ms, "ms"),
+                    figure(r.memory_kib, "KiB"),
+                    r.method
+                )
+            }),
         }
     }
 }

@@ -258,8 +258,20 @@ pub enum Mutation {
     CekLength { bytes: usize },
     /// `zip: DEF` with the real plaintext compressed (RFC 8725 §3.6).
     ZipDef,
-    /// `zip: DEF` over `megabytes` MiB of `A`: a decompression bomb (RFC 8725 §3.6).
-    ZipBomb { megabytes: u32 },
+    /// `zip: DEF` over `megabytes` MiB plus `kibibytes` KiB of `fill`, in `framing`: a
+    /// decompression bomb (RFC 8725 §3.6).
+    ZipBomb {
+        #[serde(default)]
+        megabytes: u32,
+        #[serde(default)]
+        kibibytes: u32,
+        #[serde(default)]
+        framing: jwe::Framing,
+        #[serde(default)]
+        fill: jwe::Fill,
+    },
+    /// A signed claim `eidconf_pad` of `bytes` bytes of `A`: a genuine token as large as wanted.
+    PadClaim { bytes: usize },
     /// Encrypt the finished JWE again, `depth` more times (unbounded nesting), for `key`
     /// (default: the recipe's encryption key), with `header` merged into each outer header
     /// (`cty: null` removes it).
@@ -565,7 +577,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
     let mut encrypted = true;
     let mut wrap_for = pki.get(&enc.key.0).map_err(|e| e.to_string())?;
     let mut cek_len = None;
-    let mut zip: Option<Option<u32>> = None;
+    let mut zip: Option<Option<(u64, jwe::Framing, jwe::Fill)>> = None;
     let mut nest = 0;
     let mut nest_for = None;
     let mut nest_header = Map::new();
@@ -612,10 +624,24 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             }
             Mutation::CekLength { bytes } => cek_len = Some(*bytes),
             Mutation::ZipDef => zip = Some(None),
-            Mutation::ZipBomb { megabytes } if *megabytes > 1024 => {
-                return Err("zip_bomb: at most 1024 MiB".into());
+            Mutation::ZipBomb {
+                megabytes,
+                kibibytes,
+                framing,
+                fill,
+            } => {
+                let n = (u64::from(*megabytes) << 20) + (u64::from(*kibibytes) << 10);
+                if n == 0 || n > 1 << 30 {
+                    return Err("zip_bomb: more than 0 and at most 1024 MiB".into());
+                }
+                zip = Some(Some((n, *framing, *fill)));
             }
-            Mutation::ZipBomb { megabytes } => zip = Some(Some(*megabytes)),
+            Mutation::PadClaim { bytes } if *bytes > 256 << 20 => {
+                return Err("pad_claim: at most 256 MiB".into());
+            }
+            Mutation::PadClaim { bytes } => {
+                claims.insert("eidconf_pad".into(), json!("A".repeat(*bytes)));
+            }
             Mutation::Nest { depth, .. } if *depth > 8 => {
                 return Err("nest: at most 8 levels (each one grows the token by a third)".into());
             }
@@ -702,7 +728,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
                 outer.insert("zip".into(), json!("DEF"));
                 match bomb {
                     None => jwe::deflate(&plaintext),
-                    Some(mb) => jwe::deflate_repeated(u64::from(mb) << 20),
+                    Some((n, framing, fill)) => jwe::bomb(n, framing, fill).to_vec(),
                 }
             }
         };

@@ -3,7 +3,9 @@
 //! DEFLATE, and compact assembly. Nothing here validates a header: callers that forge malformed
 //! tokens decide every byte, and the reference RP decides what to allow before calling in.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::cipher::{
@@ -405,17 +407,93 @@ pub fn deflate(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap_or_default()
 }
 
-/// Raw DEFLATE of `n` bytes of `A`, streamed so a bomb costs no more memory than its output.
-pub fn deflate_repeated(n: u64) -> Vec<u8> {
-    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    let chunk = vec![b'A'; 1 << 16];
+/// How a bomb's compressed bytes are framed. `zip: DEF` is raw DEFLATE (RFC 7516 §4.1.3, RFC
+/// 1951); zlib (RFC 1950) and gzip (RFC 1952) framing reach only a library that inflates
+/// whatever framing it is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    #[default]
+    Raw,
+    Zlib,
+    Gzip,
+}
+
+/// What a bomb inflates to: `A` repeated (a ratio near DEFLATE's 1032:1 maximum), or
+/// pseudo-random base64url text (a ratio of about 4:3, so the token is nearly as large).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Fill {
+    #[default]
+    Repeated,
+    Random,
+}
+
+/// `n` bytes of `fill`, compressed in `framing`, streamed so a bomb costs no more memory than
+/// its output. Deterministic, so each one is built once per process.
+pub fn bomb(n: u64, framing: Framing, fill: Fill) -> Arc<Vec<u8>> {
+    type Cache = Mutex<HashMap<(u64, Framing, Fill), Arc<Vec<u8>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (n, framing, fill);
+    if let Some(b) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return b.clone();
+    }
+    let level = flate2::Compression::best();
+    let mut w: Box<dyn CompressSink> = match framing {
+        Framing::Raw => Box::new(flate2::write::DeflateEncoder::new(Vec::new(), level)),
+        Framing::Zlib => Box::new(flate2::write::ZlibEncoder::new(Vec::new(), level)),
+        Framing::Gzip => Box::new(flate2::write::GzEncoder::new(Vec::new(), level)),
+    };
+    let mut chunk = vec![b'A'; 1 << 16];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut left = n;
     while left > 0 {
+        if fill == Fill::Random {
+            const ALPHABET: &[u8] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            for b in chunk.iter_mut() {
+                // xorshift64: reproducible, and incompressible enough for DEFLATE.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *b = ALPHABET[(state >> 58) as usize];
+            }
+        }
         let k = left.min(chunk.len() as u64) as usize;
-        let _ = e.write_all(&chunk[..k]);
+        // Writing into a Vec cannot fail.
+        let _ = w.write_all(&chunk[..k]);
         left -= k as u64;
     }
-    e.finish().unwrap_or_default()
+    let out = Arc::new(w.finish_boxed());
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, out.clone());
+    out
+}
+
+/// The three flate2 encoders behind one type.
+trait CompressSink: Write {
+    fn finish_boxed(self: Box<Self>) -> Vec<u8>;
+}
+
+impl CompressSink for flate2::write::DeflateEncoder<Vec<u8>> {
+    fn finish_boxed(self: Box<Self>) -> Vec<u8> {
+        self.finish().unwrap_or_default()
+    }
+}
+
+impl CompressSink for flate2::write::ZlibEncoder<Vec<u8>> {
+    fn finish_boxed(self: Box<Self>) -> Vec<u8> {
+        self.finish().unwrap_or_default()
+    }
+}
+
+impl CompressSink for flate2::write::GzEncoder<Vec<u8>> {
+    fn finish_boxed(self: Box<Self>) -> Vec<u8> {
+        self.finish().unwrap_or_default()
+    }
 }
 
 /// The five parts of a compact JWE, decoded (the protected header as its base64url text, which

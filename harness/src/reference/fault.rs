@@ -118,6 +118,8 @@ faults! {
         "decrypts a JWE found inside the JWE too, and takes whatever it ends at as the token: a JWS is verified, bare claims are taken as an unsecured JWT (a generic parser behind cty JWT)",
     InflateZip = "inflate-zip":
         "inflates a `zip: DEF` JWE plaintext, with no bound, instead of refusing it",
+    InflateWithoutCap = "inflate-without-cap":
+        "reads an ID token of any size and inflates its `zip` plaintext (raw, zlib or gzip framing) with no bound before refusing `zip`: the right verdict at the cost of the whole bomb (the unbounded inflate of python-jose ≤ 3.3.0, CVE-2024-33664)",
     Pre2023HetuSigns = "pre-2023-hetu-signs":
         "knows only the HETU century signs + - A, not the 2023 signs Y X W V U B C D E F",
     AcceptInnerAlgNone = "accept-inner-alg-none":

@@ -59,6 +59,14 @@ pub(crate) fn validate(
     }
 }
 
+/// Whether the token's first segment is a JSON header with `zip`.
+fn zip_header(token: &str) -> bool {
+    let first = token.split('.').next().unwrap_or_default();
+    b64(first)
+        .and_then(|h| serde_json::from_slice::<Map<String, Value>>(&h).ok())
+        .is_some_and(|h| h.contains_key("zip"))
+}
+
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -174,7 +182,9 @@ impl<'a> Validator<'a> {
             }
             _ => token,
         };
-        if token.len() > MAX_TOKEN {
+        // The fault reads a compressed token of any size (and only those: other faults stay apart).
+        let unbounded = self.has(Fault::InflateWithoutCap) && zip_header(token);
+        if token.len() > MAX_TOKEN && !unbounded {
             return Err(reject(
                 Reason::MalformedResponse,
                 format!("the ID token is longer than {MAX_TOKEN} bytes"),
@@ -267,6 +277,7 @@ impl<'a> Validator<'a> {
         let inflate = match header.get("zip") {
             None => false,
             Some(Value::String(z)) if z == "DEF" && self.has(Fault::InflateZip) => true,
+            Some(_) if self.has(Fault::InflateWithoutCap) => true,
             Some(z) => {
                 return Err(reject(
                     Reason::AlgorithmRejected,
@@ -341,6 +352,27 @@ impl<'a> Validator<'a> {
         }
         let plaintext =
             plaintext.ok_or_else(|| reject(Reason::DecryptionFailed, DECRYPTION_FAILED))?;
+        if inflate && self.has(Fault::InflateWithoutCap) {
+            // The deliberate fault: inflate whatever the framing, with no bound, then refuse.
+            let mut out = Vec::new();
+            let inflated = match plaintext.first() {
+                Some(0x1f) => flate2::read::GzDecoder::new(&plaintext[..]).read_to_end(&mut out),
+                Some(0x78) => flate2::read::ZlibDecoder::new(&plaintext[..]).read_to_end(&mut out),
+                _ => flate2::read::DeflateDecoder::new(&plaintext[..]).read_to_end(&mut out),
+            };
+            return Err(reject(
+                Reason::AlgorithmRejected,
+                format!(
+                    "JWE zip is refused (RFC 8725 §3.6), after inflating {} bytes{}",
+                    out.len(),
+                    if inflated.is_err() {
+                        " (then an error)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
         if inflate {
             // The deliberate fault: inflate with no bound at all.
             let mut out = Vec::new();

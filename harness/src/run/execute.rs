@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::adapter::{Environment, Outcome, RelyingParty};
+use crate::adapter::{Environment, Outcome, RelyingParty, Resources};
 use crate::pki::Pki;
 use crate::provider::{self, Observations};
 use crate::transport::{AdapterFailure, BudgetedCaller};
@@ -20,6 +20,8 @@ pub struct Execution {
     pub duration: Duration,
     /// What an out-of-process driver wrote to stderr while serving this vector.
     pub driver_stderr: Option<String>,
+    /// What serving the vector cost the RP (`None`: no call completed).
+    pub resources: Option<Resources>,
 }
 
 /// Run one vector against `rp`. The timeout runs from when the vector is stood up, and covers
@@ -40,6 +42,7 @@ pub async fn execute(
                 environment: None,
                 duration: start.elapsed(),
                 driver_stderr: None,
+                resources: None,
             };
         }
     };
@@ -49,9 +52,11 @@ pub async fn execute(
         deadline: Instant::now() + timeout,
         timeout,
         stderr: None,
+        resources: None,
     };
     let outcome = stage.drive(&mut caller).await;
     let driver_stderr = caller.stderr.take();
+    let resources = caller.resources.take();
     let environment = stage.environment.clone();
     let observations = stage.finish(&outcome).await;
     Execution {
@@ -60,5 +65,6 @@ pub async fn execute(
         environment: Some(environment),
         duration: start.elapsed(),
         driver_stderr,
+        resources,
     }
 }

@@ -3,11 +3,11 @@
 use eidconf_report::{Failure, FailureKind, Verdict};
 
 use super::execute::Execution;
-use crate::adapter::{AdapterError, Operation, Outcome};
+use crate::adapter::{AdapterError, Operation, Outcome, Resources};
 use crate::json::same_json;
 use crate::provider;
 use crate::transport::AdapterFailure;
-use crate::vector::{Expect, ExpectedVerdict};
+use crate::vector::{Expect, ExpectedVerdict, ResourceBound};
 
 /// The result of one vector before known failures are applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +148,14 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
         };
         problems.extend(provider::judge(obs, expect, accepted, op));
     }
-    let note = (!loosened.is_empty()).then(|| format!("--loose-reasons: {}", loosened.join("; ")));
+    let mut notes = Vec::new();
+    if !loosened.is_empty() {
+        notes.push(format!("--loose-reasons: {}", loosened.join("; ")));
+    }
+    if let Some(bound) = &expect.resources {
+        resources(bound, exec.resources.as_ref(), &mut problems, &mut notes);
+    }
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
     if problems.is_empty() {
         return Judgement {
             note,
@@ -169,14 +176,56 @@ pub fn judge(expect: &Expect, op: &Operation, exec: &Execution, loose_reasons: b
     }
 }
 
+/// The vector's resource bounds against what the transport measured: over a bound is a problem;
+/// a figure that was not measured is said in the note, never passed over in silence.
+fn resources(
+    bound: &ResourceBound,
+    used: Option<&Resources>,
+    problems: &mut Vec<(FailureKind, String)>,
+    notes: &mut Vec<String>,
+) {
+    let method = used.map_or("no call completed", |u| u.method.as_str());
+    let mut unmeasured = Vec::new();
+    if let Some(max) = bound.cpu_ms {
+        match used.and_then(|u| u.cpu_ms) {
+            Some(ms) if ms > max => problems.push((
+                FailureKind::Resources,
+                format!("the RP spent {ms} ms of CPU time on this vector, over the bound of {max} ms ({method})"),
+            )),
+            Some(_) => {}
+            None => unmeasured.push("CPU time"),
+        }
+    }
+    if let Some(max) = bound.memory_mib {
+        match used.and_then(|u| u.memory_kib) {
+            Some(kib) if kib > max << 10 => problems.push((
+                FailureKind::Resources,
+                format!(
+                    "the RP's memory grew by {:.1} MiB on this vector, over the bound of {max} MiB ({method})",
+                    kib as f64 / 1024.0
+                ),
+            )),
+            Some(_) => {}
+            None => unmeasured.push("memory"),
+        }
+    }
+    if !unmeasured.is_empty() {
+        notes.push(format!(
+            "resource bound not checked: {} not measured ({method})",
+            unmeasured.join(" and ")
+        ));
+    }
+}
+
 fn severity_rank(k: FailureKind) -> u8 {
     match k {
         FailureKind::WrongVerdict => 0,
         FailureKind::Identity => 1,
         FailureKind::Wire => 2,
-        FailureKind::WrongReason => 3,
-        FailureKind::WrongDetail => 4,
-        _ => 5,
+        FailureKind::Resources => 3,
+        FailureKind::WrongReason => 4,
+        FailureKind::WrongDetail => 5,
+        _ => 6,
     }
 }
 
@@ -193,4 +242,49 @@ fn reasons(e: &Expect) -> String {
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "none".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(cpu_ms: Option<u64>, memory_kib: Option<u64>) -> Resources {
+        Resources {
+            cpu_ms,
+            memory_kib,
+            method: "test".into(),
+        }
+    }
+
+    fn check(bound: &ResourceBound, u: Option<&Resources>) -> (Vec<String>, Vec<String>) {
+        let (mut problems, mut notes) = (Vec::new(), Vec::new());
+        resources(bound, u, &mut problems, &mut notes);
+        (problems.into_iter().map(|(_, m)| m).collect(), notes)
+    }
+
+    #[test]
+    fn a_resource_bound_fails_over_it_and_names_what_was_not_measured() {
+        let bound = ResourceBound {
+            cpu_ms: Some(1000),
+            memory_mib: Some(64),
+        };
+        assert_eq!(
+            check(&bound, Some(&used(Some(1000), Some(64 << 10)))),
+            (vec![], vec![])
+        );
+        let (problems, _) = check(&bound, Some(&used(Some(1001), Some((64 << 10) + 1))));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[1].contains("over the bound of 64 MiB"));
+        let (problems, notes) = check(&bound, Some(&used(Some(5), None)));
+        assert!(problems.is_empty());
+        assert_eq!(
+            notes,
+            ["resource bound not checked: memory not measured (test)"]
+        );
+        let (_, notes) = check(&bound, None);
+        assert_eq!(
+            notes,
+            ["resource bound not checked: CPU time and memory not measured (no call completed)"]
+        );
+    }
 }

@@ -163,16 +163,19 @@ pub async fn run(
     };
     progress(state);
     let mut results: Vec<(usize, report::VectorResult)> = Vec::with_capacity(selected.len());
-    let mut stream = futures::stream::iter(selected.iter().enumerate())
-        .map(|(i, v)| {
-            let rp = rp.clone();
-            async move {
-                let level = suites.level_of(&v.spec.requirements);
-                let (exec, j) = run_one(rp, v, level, pki, cfg).await;
-                (i, vector_result(v, suites, pki, exec.as_ref(), j))
-            }
-        })
-        .buffer_unordered(cfg.jobs.max(1));
+    // `exclusive` vectors run after the others, one at a time, with nothing else in flight.
+    let (alone, shared): (Vec<_>, Vec<_>) = selected
+        .iter()
+        .enumerate()
+        .partition(|(_, v)| v.spec.exclusive);
+    let mut stream = futures::stream::iter(shared)
+        .map(|(i, v)| one_result(rp.clone(), i, v, suites, pki, cfg))
+        .buffer_unordered(cfg.jobs.max(1))
+        .chain(
+            futures::stream::iter(alone)
+                .map(|(i, v)| one_result(rp.clone(), i, v, suites, pki, cfg))
+                .buffered(1),
+        );
     while let Some((i, r)) = stream.next().await {
         state.done += 1;
         match r.result {
@@ -242,6 +245,19 @@ pub async fn run(
     })
 }
 
+async fn one_result(
+    rp: Arc<dyn RelyingParty>,
+    i: usize,
+    v: &Vector,
+    suites: &Suites,
+    pki: &Pki,
+    cfg: &RunConfig,
+) -> (usize, report::VectorResult) {
+    let level = suites.level_of(&v.spec.requirements);
+    let (exec, j) = run_one(rp, v, level, pki, cfg).await;
+    (i, vector_result(v, suites, pki, exec.as_ref(), j))
+}
+
 fn vector_result(
     v: &Vector,
     suites: &Suites,
@@ -283,6 +299,13 @@ fn vector_result(
             }),
         duration_ms: exec.map(|e| e.duration.as_millis() as u64).unwrap_or(0),
         evidence: evidence(exec, pki),
+        resources: exec
+            .and_then(|e| e.resources.as_ref())
+            .map(|r| report::Resources {
+                cpu_ms: r.cpu_ms,
+                memory_kib: r.memory_kib,
+                method: r.method.clone(),
+            }),
     }
 }
 

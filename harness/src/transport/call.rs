@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::adapter::{AdapterError, Environment, Operation, Outcome, RelyingParty};
+use crate::adapter::{AdapterError, Environment, Operation, Outcome, RelyingParty, Resources};
+use crate::meter::Metered;
 
 /// Why the harness has no outcome from the RP.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +36,8 @@ pub struct BudgetedCaller<'a> {
     pub timeout: Duration,
     /// What the driver wrote to stderr during the calls.
     pub stderr: Option<String>,
+    /// What the calls cost the RP, added up.
+    pub resources: Option<Resources>,
 }
 
 #[async_trait]
@@ -51,6 +54,7 @@ impl Caller for BudgetedCaller<'_> {
             budget,
             self.timeout,
             &mut self.stderr,
+            &mut self.resources,
         )
         .await
     }
@@ -58,7 +62,7 @@ impl Caller for BudgetedCaller<'_> {
 
 /// One RP call in its own task (a panic or a hang is contained), limited to `budget`;
 /// `timeout` is the per-vector timeout reported when the budget runs out. What the driver wrote
-/// to stderr is appended to `stderr`.
+/// to stderr is appended to `stderr`, and what the call cost to `resources`.
 async fn call(
     rp: &Arc<dyn RelyingParty>,
     env: &Environment,
@@ -66,6 +70,7 @@ async fn call(
     budget: Duration,
     timeout: Duration,
     stderr: &mut Option<String>,
+    resources: &mut Option<Resources>,
 ) -> Result<Outcome, AdapterFailure> {
     let (rp, task_env) = (rp.clone(), env.clone());
     // A transport that times out on its own (and kills its driver) gets a grace period first.
@@ -74,10 +79,18 @@ async fn call(
     } else {
         budget
     };
-    let task = tokio::spawn(async move { rp.perform_traced(&task_env, op, budget).await });
+    let task = tokio::spawn(async move {
+        Metered::new(async move { rp.perform_traced(&task_env, op, budget).await }).await
+    });
     let abort = task.abort_handle();
     match tokio::time::timeout(limit, task).await {
-        Ok(Ok(traced)) => {
+        Ok(Ok((traced, metered))) => {
+            // A transport measures its driver; an in-process RP is measured here.
+            let cost = traced.resources.unwrap_or(metered);
+            *resources = Some(match resources.take() {
+                Some(r) => r.and(cost),
+                None => cost,
+            });
             if let Some(e) = traced.stderr {
                 match stderr {
                     Some(s) => s.push_str(&e),

@@ -18,7 +18,7 @@ use crate::adapter::protocol::{
     self, HarnessMessage, ParsedLine, PerformRequest, harness_hello, quote,
 };
 use crate::adapter::{
-    AdapterError, Environment, Operation, Outcome, RelyingParty, RpDescription, Traced,
+    AdapterError, Environment, Operation, Outcome, RelyingParty, Resources, RpDescription, Traced,
 };
 
 /// An RP behind a command run once per vector.
@@ -31,6 +31,100 @@ pub struct ExecRp {
     description: RpDescription,
     timeout: Duration,
     next_id: AtomicU64,
+    /// What the hello run cost: the driver's resting size and start-up CPU time.
+    baseline: Option<Usage>,
+}
+
+/// What one driver process cost. CPU time comes from the kernel's accounting at its exit
+/// (`waitid` with `WNOWAIT` and a `rusage`, so tokio still reaps it). Peak memory does not: at
+/// exec a child's `ru_maxrss` takes the high-water mark of the harness it was spawned from, so it
+/// is the driver's own `VmHWM` (a fresh address space's), sampled from `/proc` while it runs and
+/// when its reply arrives: a lower bound, exact for memory still held or freed after a sample.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    cpu_ms: Option<u64>,
+    peak_kib: Option<u64>,
+}
+
+/// Wait for `pid` to exit without reaping it; its CPU time (and that of the children it reaped).
+#[cfg(target_os = "linux")]
+fn cpu_at_exit(pid: u32) -> Option<u64> {
+    // SAFETY: zeroed plain C structs are valid; both out-pointers live across the call.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: the Linux waitid system call, whose fifth argument is a `struct rusage *`.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_waitid,
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info as *mut libc::siginfo_t,
+                libc::WEXITED | libc::WNOWAIT,
+                &mut ru as *mut libc::rusage,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return None;
+        }
+    }
+    let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+    Some(ms(ru.ru_utime) + ms(ru.ru_stime))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cpu_at_exit(_pid: u32) -> Option<u64> {
+    None
+}
+
+/// The largest `VmHWM` of `pid` seen so far, in KiB (0: none yet).
+#[derive(Default)]
+struct PeakSampler(AtomicU64);
+
+impl PeakSampler {
+    fn sample(&self, pid: u32) {
+        if let Some(kib) = super::stdio::procfs::status_kib(pid, "VmHWM:") {
+            self.0.fetch_max(kib, Ordering::Relaxed);
+        }
+    }
+
+    fn peak(&self) -> Option<u64> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|k| *k > 0)
+    }
+}
+
+/// How often a running driver's `VmHWM` is read.
+const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+
+/// What a run cost, less the hello run's (the driver's start-up and resting size).
+fn resources(used: Option<Usage>, baseline: Option<Usage>) -> Resources {
+    let (u, b) = match (used, baseline) {
+        (Some(u), Some(b)) => (u, b),
+        _ => return Resources::not_measured("exec: the driver's run did not complete"),
+    };
+    let less = |x: Option<u64>, y: Option<u64>| x.zip(y).map(|(x, y)| x.saturating_sub(y));
+    let figure =
+        |x: Option<u64>, unit: &str| x.map_or("not measured".into(), |n| format!("{n} {unit}"));
+    let mut method = format!(
+        "exec: the driver process's CPU time from its rusage at exit ({}; hello run {}), peak \
+         memory the largest VmHWM sampled from /proc every 5 ms and at its reply ({}; hello \
+         run {})",
+        figure(u.cpu_ms, "ms"),
+        figure(b.cpu_ms, "ms"),
+        figure(u.peak_kib, "KiB"),
+        figure(b.peak_kib, "KiB"),
+    );
+    if u.cpu_ms.is_none() || u.peak_kib.is_none() {
+        method.push_str(" (Linux only)");
+    }
+    Resources {
+        cpu_ms: less(u.cpu_ms, b.cpu_ms),
+        memory_kib: less(u.peak_kib, b.peak_kib),
+        method,
+    }
 }
 
 /// What one run of the driver produced.
@@ -39,6 +133,7 @@ struct Run {
     lines: Vec<String>,
     stderr: String,
     status: Result<std::process::ExitStatus, String>,
+    usage: Option<Usage>,
 }
 
 impl ExecRp {
@@ -88,6 +183,7 @@ impl ExecRp {
             description: hello.description(),
             timeout,
             next_id: AtomicU64::new(1),
+            baseline: run.usage,
         })
     }
 }
@@ -121,6 +217,20 @@ async fn run_once(
             String::new(),
         )
     })?;
+    let pid = child.id();
+    let peak = Arc::new(PeakSampler::default());
+    // Stopped before the driver is reaped, so its pid cannot have been reused.
+    let sampler = tokio::spawn({
+        let peak = peak.clone();
+        async move {
+            let Some(pid) = pid else { return };
+            loop {
+                peak.sample(pid);
+                tokio::time::sleep(SAMPLE_EVERY).await;
+            }
+        }
+    });
+    let sampler_on_timeout = sampler.abort_handle();
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -151,15 +261,40 @@ async fn run_once(
         let mut out = Vec::new();
         if let Some(mut stdout) = stdout {
             let mut limited = (&mut stdout).take(protocol::MAX_LINE_BYTES as u64 * 2);
-            let _ = limited.read_to_end(&mut out).await;
+            let mut buf = vec![0u8; 64 << 10];
+            let mut replied = false;
+            while let Ok(n @ 1..) = limited.read(&mut buf).await {
+                out.extend_from_slice(&buf[..n]);
+                if !replied && buf[..n].contains(&b'\n') {
+                    // The work is done and the process still holds its address space.
+                    replied = true;
+                    if let Some(pid) = pid {
+                        peak.sample(pid);
+                    }
+                }
+            }
         }
+        // Before tokio reaps it: afterwards its accounting is gone.
+        let cpu_ms = match pid {
+            Some(pid) => tokio::task::spawn_blocking(move || cpu_at_exit(pid))
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        sampler.abort();
         let status = child.wait().await.map_err(|e| e.to_string());
-        (out, status)
+        let usage = Usage {
+            cpu_ms,
+            peak_kib: peak.peak(),
+        };
+        (out, status, Some(usage))
     };
     let result = tokio::time::timeout(timeout, work).await;
-    let (out, status) = match result {
+    let (out, status, usage) = match result {
         Ok(r) => r,
         Err(_) => {
+            sampler_on_timeout.abort();
             kill_group(&mut child);
             let _ = child.wait().await;
             let _ = tokio::time::timeout(Duration::from_secs(1), stderr_task).await;
@@ -179,6 +314,7 @@ async fn run_once(
         lines,
         stderr,
         status,
+        usage,
     })
 }
 
@@ -203,14 +339,15 @@ impl RelyingParty for ExecRp {
             environment: env.clone(),
             operation: op,
         }));
-        let (outcome, stderr) =
+        let (outcome, stderr, usage) =
             match run_once(&self.command, &self.state_dir, &request, timeout).await {
-                Err((e, stderr)) => (Err(e), stderr),
-                Ok(run) => (judge_run(id, &run), run.stderr),
+                Err((e, stderr)) => (Err(e), stderr, None),
+                Ok(run) => (judge_run(id, &run), run.stderr, run.usage),
             };
         Traced {
             outcome,
             stderr: (!stderr.is_empty()).then_some(stderr),
+            resources: Some(resources(usage, self.baseline)),
         }
     }
 

@@ -28,7 +28,7 @@ use crate::adapter::protocol::{
     self, HarnessMessage, MAX_LINE_BYTES, ParsedLine, PerformRequest, harness_hello, quote,
 };
 use crate::adapter::{
-    AdapterError, Environment, Operation, Outcome, RelyingParty, RpDescription, Traced,
+    AdapterError, Environment, Operation, Outcome, RelyingParty, Resources, RpDescription, Traced,
 };
 
 /// Per-vector cap on captured stderr (and on one stderr line).
@@ -139,10 +139,12 @@ impl RelyingParty for StdioRp {
                         "the driver could not be restarted: {e}"
                     ))),
                     stderr: None,
+                    resources: None,
                 };
             }
         };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let before = driver.sample_if_alone();
         let rx = driver.register(id);
         // Dropped without an answer (the harness gave up on the task): same as a timeout.
         let mut guard = Abandon {
@@ -177,6 +179,7 @@ impl RelyingParty for StdioRp {
         Traced {
             outcome,
             stderr: (!stderr.is_empty()).then_some(stderr),
+            resources: Some(driver.cost_since(before)),
         }
     }
 
@@ -240,6 +243,15 @@ struct State {
     gone: Option<String>,
     /// The last stderr lines, for messages about the driver as a whole.
     recent_stderr: VecDeque<String>,
+    /// Requests registered so far: a change during a request means another one overlapped it.
+    registered: u64,
+}
+
+/// The driver's accounting at the start of a request that had it to itself.
+struct Sample {
+    registered: u64,
+    cpu_ms: u64,
+    rss_kib: u64,
 }
 
 /// One driver process.
@@ -581,9 +593,66 @@ impl Driver {
         !st.retired && st.gone.is_none()
     }
 
+    /// With no request in flight: reset the driver's memory high-water mark (Linux
+    /// `clear_refs` 5) and read its resident size and CPU time. `Err` says why not.
+    fn sample_if_alone(&self) -> Result<Sample, String> {
+        let st = lock(&self.state);
+        if !st.pending.is_empty() {
+            return Err("other requests were in flight (mark the vector `exclusive`)".into());
+        }
+        let registered = st.registered;
+        drop(st);
+        if !procfs::reset_peak(self.pid) {
+            return Err(
+                "the driver's memory high-water mark cannot be reset (Linux /proc only)".into(),
+            );
+        }
+        match (
+            procfs::cpu_ms(self.pid),
+            procfs::status_kib(self.pid, "VmRSS:"),
+        ) {
+            (Some(cpu_ms), Some(rss_kib)) => Ok(Sample {
+                registered,
+                cpu_ms,
+                rss_kib,
+            }),
+            _ => Err("the driver's /proc entries cannot be read".into()),
+        }
+    }
+
+    /// What the driver spent since `before`, if no other request overlapped.
+    fn cost_since(&self, before: Result<Sample, String>) -> Resources {
+        let before = match before {
+            Ok(b) => b,
+            Err(why) => return Resources::not_measured(format!("stdio: {why}")),
+        };
+        if lock(&self.state).registered != before.registered + 1 {
+            return Resources::not_measured(
+                "stdio: another request overlapped this one (mark the vector `exclusive`)",
+            );
+        }
+        match (
+            procfs::cpu_ms(self.pid),
+            procfs::status_kib(self.pid, "VmHWM:"),
+        ) {
+            (Some(cpu_ms), Some(peak)) => Resources {
+                cpu_ms: Some(cpu_ms.saturating_sub(before.cpu_ms)),
+                memory_kib: Some(peak.saturating_sub(before.rss_kib)),
+                method: format!(
+                    "stdio: /proc of driver process {}: VmHWM {peak} KiB after the request, VmRSS {} KiB before it; utime+stime",
+                    self.pid, before.rss_kib
+                ),
+            },
+            _ => Resources::not_measured(
+                "stdio: the driver's /proc entries cannot be read after the request",
+            ),
+        }
+    }
+
     fn register(&self, id: u64) -> oneshot::Receiver<Answer> {
         let (tx, rx) = oneshot::channel();
         let mut st = lock(&self.state);
+        st.registered += 1;
         if let Some(why) = &st.gone {
             let _ = tx.send((
                 Err(AdapterError::Crashed(format!("{why} before this vector"))),
@@ -673,5 +742,38 @@ mod tests {
         let second = read_stderr_line(&mut r, 100).await.unwrap();
         assert_eq!(second.as_deref(), Some("next line"));
         assert_eq!(read_stderr_line(&mut r, 100).await.unwrap(), None);
+    }
+}
+
+/// A driver's accounting from `/proc` (Linux; elsewhere nothing is measured).
+pub(crate) mod procfs {
+    /// Reset the process's peak resident size to its current one (`clear_refs`, value 5).
+    pub(super) fn reset_peak(pid: u32) -> bool {
+        cfg!(target_os = "linux") && std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+    }
+
+    /// A `kB` field of `/proc/PID/status` (`VmRSS:`, `VmHWM:`).
+    pub(crate) fn status_kib(pid: u32, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        line[field.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// utime + stime of `/proc/PID/stat`, in milliseconds.
+    pub(super) fn cpu_ms(pid: u32) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name may hold spaces and parentheses: count fields after the last `)`.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        (hz > 0).then(|| ticks * 1000 / hz as u64)
     }
 }

@@ -42,6 +42,10 @@ pub struct VectorSpec {
     pub provider: ProviderSpec,
     /// What the RP must do.
     pub expect: Expect,
+    /// Run with nothing else in flight, so that a persistent driver's CPU time and memory high-water
+    /// mark belong to this vector alone (`expect.resources`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclusive: bool,
     /// Expands this vector into a family: either a map of axes (`status: [400, 404]`, the
     /// cartesian product) or a list of rows (`[{code: 1001, op: …}, …]`). Placeholders
     /// `${name}` in the vector are replaced by each row's values.
@@ -616,6 +620,23 @@ pub struct Expect {
     /// The canary must not have been contacted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_canary_fetch: bool,
+    /// What serving the vector may cost the RP at most. Where the transport cannot measure a
+    /// figure, the result says so in its note instead of passing on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceBound>,
+}
+
+/// Upper bounds on what one vector costs the RP. Keep them generous: a correct RP on a busy
+/// machine must stay under them; they exist to catch work in proportion to a bomb.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceBound {
+    /// CPU time (user + system) in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
+    /// Peak memory above the RP's resting size, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u64>,
 }
 
 /// Exact values the RP must have sent, per message. `null` means the member must be absent.
