@@ -163,6 +163,7 @@ pub fn reachable_endpoints(op: &Operation) -> Vec<Endpoint> {
                 BrokerToken,
                 BrokerJwks,
                 BrokerUserinfo,
+                BrokerCanary,
             ]
             .into_iter()
             .map(Endpoint::Broker)

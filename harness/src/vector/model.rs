@@ -690,6 +690,9 @@ pub enum BrokerEndpoint {
     BrokerToken,
     BrokerJwks,
     BrokerUserinfo,
+    /// The broker's canary: documents an ID token's `jku`/`x5u` name (the attacker's keys),
+    /// counted whenever fetched.
+    BrokerCanary,
 }
 
 impl BrokerEndpoint {
@@ -701,6 +704,7 @@ impl BrokerEndpoint {
             BrokerEndpoint::BrokerToken => "/oauth2/token",
             BrokerEndpoint::BrokerJwks => "/oauth2/jwks",
             BrokerEndpoint::BrokerUserinfo => "/oauth2/userinfo",
+            BrokerEndpoint::BrokerCanary => "/canary",
         }
     }
 }
