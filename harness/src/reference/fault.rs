@@ -150,6 +150,12 @@ faults! {
         "takes a plain JSON userinfo response although a signed or encrypted one is registered",
     JwksPrivateMembers = "jwks-private-members":
         "publishes its keys as loaded, private members (d, p, q, dp, dq, qi) included",
+    PemPkcs1 = "pem-pkcs1":
+        "publishes its PEM as PKCS#1 `RSA PUBLIC KEY` blocks instead of the SubjectPublicKeyInfo `PUBLIC KEY` of the Nets example",
+    PemPrivateKey = "pem-private-key":
+        "asked for PEM, publishes its key files as loaded: the PKCS#8 private keys",
+    KeyEnvironmentUnchecked = "key-environment-unchecked":
+        "says it checks key markings, yet publishes a key marked for production in a test configuration",
     OneKeySigEnc = "one-key-sig-enc":
         "signs request objects and client assertions with its enc key and publishes that one key without use",
     NoJwksRefresh = "no-jwks-refresh":

@@ -102,6 +102,7 @@ pub(crate) fn begin_login(
             identity: BTreeMap::new(),
             authorization_url: Some(url),
             jwks: None,
+            public_keys: None,
         },
         Err(r) => r.into(),
     }

@@ -811,6 +811,9 @@ pub struct OidcEnvironmentSpec {
     /// Flow operations: the `acr_values` the RP requests (default `[loa2]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr_values: Option<Vec<String>>,
+    /// The broker environment the configuration is for (`test` or `production`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::adapter::DeploymentEnvironment>,
 }
 
 /// One RP key pair of the environment.
@@ -821,6 +824,9 @@ pub struct RpKeySpec {
     /// `enc` or `sig`.
     #[serde(rename = "use")]
     pub use_: KeyUse,
+    /// The environment the key pair is marked for (none: unmarked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::adapter::DeploymentEnvironment>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
