@@ -93,6 +93,10 @@ fn results(r: &Report) -> BTreeMap<String, serde_json::Value> {
                 // Fresh per login: the request object in the URL, the nonce in the ID token, and
                 // the broker's URL (a new port and path per vector) in `iss` and `amr`.
                 o.remove("authorization_url");
+                // The JWKS URL an RP serves is on a fresh port per answer.
+                if let Some(p) = o.get_mut("public_keys").and_then(|p| p.as_object_mut()) {
+                    p.remove("jwks_uri");
+                }
                 if let Some(id) = o.get_mut("identity").and_then(|i| i.as_object_mut()) {
                     for claim in ["iat", "exp", "nbf", "auth_time", "nonce", "iss", "amr"] {
                         id.remove(claim);
