@@ -269,7 +269,8 @@ operations! {
     /// `state`, redeem the code at the token endpoint with `private_key_jwt`, decrypt and validate
     /// the ID token (and the userinfo response when registered), and return the identity.
     "oidc.finish_login" => OidcFinishLogin(FinishLogin),
-    /// Publish the RP's JWKS as it would be registered at the broker (`Accepted` with `jwks`), or
+    /// Publish the RP's public keys as they would be registered at the broker (`Accepted` with
+    /// `jwks`, or `public_keys` in the form asked for: PEM, a JWK, a JWKS or a JWKS URL), or
     /// refuse a key configuration that must not be published.
     "rp.keys" => RpKeys(RpKeysRequest),
     /// Start a Freja eID transaction and cancel it at once, as an RP does when the user gives up
@@ -481,11 +482,67 @@ pub struct FinishLogin {
     pub callback_url: String,
 }
 
-/// Inputs of `rp.keys`: none; the keys are the environment's `oidc.rp_keys`.
+/// Inputs of `rp.keys`: the keys are the environment's `oidc.rp_keys`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
-pub struct RpKeysRequest {}
+pub struct RpKeysRequest {
+    /// The form to publish the public keys in; absent: the RP's own choice. An RP that does not
+    /// publish this form answers `unsupported`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<PublicKeyForm>,
+    /// The harness asks the RP to check that every marked key is marked for
+    /// `oidc.environment`, and to refuse the configuration (`invalid_input`) when one is marked
+    /// for another. An RP that does not check key markings answers `unsupported`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key_environments: bool,
+}
+
+/// A broker environment: customer test or production. Nets recommends separate key pairs for
+/// each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentEnvironment {
+    Test,
+    Production,
+}
+
+/// A form a broker registers an RP's public keys in (the Nets E-Ident notice: PEM, a JWK, or the
+/// URL of a JWKS; the other brokers: a JWKS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicKeyForm {
+    Pem,
+    Jwk,
+    Jwks,
+    JwksUri,
+}
+
+/// `rp.keys`: the RP's public keys in one form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "form", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PublicKeys {
+    /// `-----BEGIN PUBLIC KEY-----` (SubjectPublicKeyInfo) PEM, one block per key.
+    Pem { pem: String },
+    /// One public JWK (RFC 7517 §4); `kid` and `use` may be absent, as in the Nets example.
+    Jwk { jwk: serde_json::Value },
+    /// A JWK Set document (RFC 7517 §5), as the `jwks` member.
+    Jwks { jwks: serde_json::Value },
+    /// The URL of the JWK Set the RP serves. The harness fetches it once, and only from
+    /// loopback (`127.0.0.0/8`, `::1`, `localhost`; `http` or `https`).
+    JwksUri { jwks_uri: String },
+}
+
+impl PublicKeys {
+    pub fn form(&self) -> PublicKeyForm {
+        match self {
+            PublicKeys::Pem { .. } => PublicKeyForm::Pem,
+            PublicKeys::Jwk { .. } => PublicKeyForm::Jwk,
+            PublicKeys::Jwks { .. } => PublicKeyForm::Jwks,
+            PublicKeys::JwksUri { .. } => PublicKeyForm::JwksUri,
+        }
+    }
+}
 
 /// Where the mock FTN broker listens, and the rest of the RP's registration that only the flow
 /// operations need. All URLs are loopback HTTPS, served with a certificate of `trust_anchors_pem`.
@@ -552,6 +609,9 @@ pub struct OidcEnvironment {
     /// The broker the flow operations (`oidc.begin_login`, `oidc.finish_login`) talk to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker: Option<BrokerEnvironment>,
+    /// The broker environment this configuration is for, when the vector says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<DeploymentEnvironment>,
 }
 
 /// One of the RP's key pairs.
@@ -564,6 +624,9 @@ pub struct RpKey {
     pub use_: String,
     /// PKCS#8 PEM. Redacted in reports.
     pub private_key_pem: String,
+    /// The environment the key pair was made for, when the configuration marks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<DeploymentEnvironment>,
 }
 
 /// The Freja eID side of an environment.
@@ -605,9 +668,12 @@ pub enum Outcome {
         /// `oidc.begin_login`: where the RP sends the user agent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         authorization_url: Option<String>,
-        /// `rp.keys`: the JWKS the RP publishes.
+        /// `rp.keys`: the JWKS the RP publishes (the same as `public_keys` of form `jwks`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         jwks: Option<serde_json::Value>,
+        /// `rp.keys`: the public keys in the form the RP publishes them (instead of `jwks`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_keys: Option<PublicKeys>,
     },
     /// The RP refused, and says why.
     Rejected(Rejection),
@@ -668,6 +734,7 @@ impl Outcome {
             identity,
             authorization_url: None,
             jwks: None,
+            public_keys: None,
         }
     }
 }

@@ -178,7 +178,11 @@ fn lint_vector(v: &Vector, suites: &Suites, pki: &Pki, out: &mut Vec<Diagnostic>
         if b.logins.first().is_some_and(|l| l.callback.replay) {
             err("the first login has no previous callback to `replay`".into());
         }
-        let ctx = crate::forge::id_token::TokenContext::now();
+        // The broker's canary exists once it runs; any loopback URL stands for it here.
+        let ctx = crate::forge::id_token::TokenContext {
+            canary_url: Some("https://127.0.0.1:1/lint/canary".into()),
+            ..crate::forge::id_token::TokenContext::now()
+        };
         for (i, l) in b.logins.iter().enumerate() {
             let n = i + 1;
             let recipes = l

@@ -398,3 +398,69 @@ fn recipe_mutation_names_are_stable() {
         }
     ));
 }
+
+#[tokio::test]
+async fn embedded_keys_are_the_signers_real_keys_and_only_faults_trust_them() {
+    let pki = pki();
+    let attacker = id_token::public_jwk(pki.get("ftn-attacker").unwrap(), "sig").unwrap();
+    let pem = strip_comment(&pki.get("ftn-rp-enc-1").unwrap().key_pem);
+    let decrypter = josekit::jwe::RSA_OAEP.decrypter_from_pem(pem).unwrap();
+    let inner = |r: &TokenRecipe| {
+        let forged = id_token::build(r, &pki, &TokenContext::now()).unwrap();
+        let (jws, _) = josekit::jwe::deserialize_compact(&forged.token, &decrypter).unwrap();
+        String::from_utf8(jws).unwrap()
+    };
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[DEFAULT_CLIENT_ID]);
+
+    // jwk: the header's key is the attacker's, and it verifies the token (jsonwebtoken).
+    let r = recipe("{mutations: [{inner_embed_jwk: {key: ftn-attacker}}]}");
+    let jws = inner(&r);
+    let header = jsonwebtoken::decode_header(&jws).unwrap();
+    assert_eq!(header.kid.as_deref(), Some("ftn-broker-sig-1"));
+    let jwk = serde_json::to_value(header.jwk.unwrap()).unwrap();
+    assert_eq!(jwk["n"], attacker["n"]);
+    let key = jsonwebtoken::DecodingKey::from_rsa_components(
+        jwk["n"].as_str().unwrap(),
+        jwk["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    jsonwebtoken::decode::<Value>(&jws, &key, &validation).expect("verifies under its jwk");
+
+    // x5c: an array of standard Base64 DER certificates, leaf first, root included.
+    let r = recipe("{mutations: [{inner_x5c: {key: rp-client-untrusted, chain: true}}]}");
+    let header = jsonwebtoken::decode_header(inner(&r)).unwrap();
+    let chain = header.x5c.unwrap();
+    let der = |name: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&pki.get(name).unwrap().cert_der)
+    };
+    assert_eq!(chain, vec![der("rp-client-untrusted"), der("untrusted-ca")]);
+
+    // jku/x5u need the broker's canary.
+    let r = recipe("{mutations: [{inner_jku: {key: ftn-attacker}}]}");
+    let err = id_token::build(&r, &pki, &TokenContext::now()).unwrap_err();
+    assert!(err.to_string().contains("canary"), "{err}");
+    let ctx = TokenContext {
+        canary_url: Some("https://127.0.0.1:9/p/canary".into()),
+        ..TokenContext::now()
+    };
+    let forged = id_token::build(&r, &pki, &ctx).unwrap();
+    let (jws, _) = josekit::jwe::deserialize_compact(&forged.token, &decrypter).unwrap();
+    let header = jsonwebtoken::decode_header(std::str::from_utf8(&jws).unwrap()).unwrap();
+    assert_eq!(
+        header.jku.as_deref(),
+        Some("https://127.0.0.1:9/p/canary/jwks/ftn-attacker.json")
+    );
+
+    // The reference refuses both; each trusting fault accepts its own.
+    let jwk = recipe("{mutations: [{inner_embed_jwk: {key: ftn-attacker}}]}");
+    let x5c = recipe("{mutations: [{inner_x5c: {key: ftn-attacker}}]}");
+    for r in [&jwk, &x5c] {
+        assert!(rejected(&validate(&[], r).await).is_some());
+    }
+    assert!(accepted(&validate(&[Fault::IdTokenTrustJwk], &jwk).await));
+    assert!(rejected(&validate(&[Fault::IdTokenTrustJwk], &x5c).await).is_some());
+    assert!(accepted(&validate(&[Fault::IdTokenTrustX5c], &x5c).await));
+    assert!(rejected(&validate(&[Fault::IdTokenTrustX5c], &jwk).await).is_some());
+}

@@ -349,8 +349,10 @@ async fn a_happy_login_yields_a_token_josekit_opens_and_every_check_passes() {
     let checks = broker.checks(&env);
     assert!(failed(&checks).is_empty(), "{:#?}", failed(&checks));
     for (id, _) in eidconf::provider::checks::CATALOGUE {
-        let expected =
-            !id.starts_with("jwks.") && !id.starts_with("freja.") && *id != "userinfo.bearer";
+        let expected = !id.starts_with("jwks.")
+            && !id.starts_with("rp_keys.")
+            && !id.starts_with("freja.")
+            && *id != "userinfo.bearer";
         assert_eq!(checks.iter().any(|c| c.id == *id), expected, "{id}");
     }
     broker.shutdown().await;
@@ -847,6 +849,7 @@ impl TestRp {
                 identity: BTreeMap::new(),
                 authorization_url: None,
                 jwks: Some(self.jwks.clone()),
+                public_keys: None,
             },
             Operation::OidcBeginLogin(b) => {
                 let (url, p) = Client::new(oidc).authorization_url(json!({}));
@@ -855,6 +858,7 @@ impl TestRp {
                     identity: BTreeMap::new(),
                     authorization_url: Some(url),
                     jwks: None,
+                    public_keys: None,
                 }
             }
             Operation::OidcFinishLogin(f) => {

@@ -236,6 +236,7 @@ fn rp_key(name: &str, use_: &str) -> RpKey {
         kid: name.into(),
         use_: use_.into(),
         private_key_pem: pki().get(name).unwrap().key_pem.clone(),
+        environment: None,
     }
 }
 

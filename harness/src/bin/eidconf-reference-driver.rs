@@ -11,11 +11,11 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use eidconf::adapter::RelyingParty;
 use eidconf::adapter::protocol::{
     DriverHello, DriverMessage, ErrorReply, HarnessMessage, OutcomeReply, PROTOCOL_VERSION,
     PerformRequest,
 };
+use eidconf::adapter::{Operation, Outcome, PublicKeyForm, RelyingParty};
 use eidconf::reference::{Fault, ReferenceRp};
 use globset::{Glob, GlobMatcher};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Stdout};
@@ -156,6 +156,17 @@ async fn main() -> ExitCode {
                         operation: op,
                         ..
                     } = *req;
+                    // A served JWKS URL dies with this process, which `exec` ends after the
+                    // reply: that form needs `stdio`.
+                    let exec = std::env::var("EIDCONF_TRANSPORT").as_deref() == Ok("exec");
+                    if exec
+                        && let Operation::RpKeys(r) = &op
+                        && r.form == Some(PublicKeyForm::JwksUri)
+                    {
+                        let outcome = Outcome::Unsupported;
+                        write(&out, &DriverMessage::Outcome(OutcomeReply { id, outcome })).await;
+                        return;
+                    }
                     // A panic of the RP is this request's error, not the end of the driver.
                     let done = tokio::spawn(async move { rp.perform(&env, op).await }).await;
                     let reply = match done {

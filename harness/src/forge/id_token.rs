@@ -242,6 +242,28 @@ pub enum Mutation {
     },
     /// Sign the inner JWS with another key, keeping the recipe's `kid` (RFC 8725 §3.3).
     InnerSignWith { key: KeyName },
+    /// Embed the public key of `key` as the inner header's `jwk` (RFC 7515 §4.1.3; `kid`, if
+    /// given, inside the JWK) and sign with that key, keeping the recipe's `kid`.
+    InnerEmbedJwk {
+        key: KeyName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kid: Option<String>,
+    },
+    /// Put the certificate of `key` in the inner header's `x5c` (RFC 7515 §4.1.6; with `chain`,
+    /// followed by its issuers up to and including the self-signed root) and sign with that key,
+    /// keeping the recipe's `kid`.
+    InnerX5c {
+        key: KeyName,
+        #[serde(default)]
+        chain: bool,
+    },
+    /// Inner `jku` (RFC 7515 §4.1.2) naming the mock broker's canary, which serves a JWKS of
+    /// `key` (kid = its name) and counts every fetch; signed with that key, the recipe's `kid`
+    /// kept. Flow vectors only: token-level vectors have no canary.
+    InnerJku { key: KeyName },
+    /// Inner `x5u` (RFC 7515 §4.1.5) naming the canary, which serves the PEM chain of `key`;
+    /// signed with that key, the recipe's `kid` kept. Flow vectors only.
+    InnerX5u { key: KeyName },
     /// Spoil the inner signature (the nested signature goes unchecked, RFC 8725 §2.3).
     InnerSignature { change: SignatureChange },
     /// Append a duplicate member to the serialized claims (RFC 7519 §4, RFC 8725 §2.6).
@@ -329,6 +351,9 @@ pub struct TokenContext {
     /// The JWE algorithms the broker emits unless the recipe says otherwise.
     pub alg: KeyAlg,
     pub enc: ContentEnc,
+    /// The mock broker's canary (base URL) that serves `jku`/`x5u` documents; `None` where no
+    /// broker runs (token-level vectors).
+    pub canary_url: Option<String>,
 }
 
 impl TokenContext {
@@ -344,6 +369,7 @@ impl TokenContext {
             base_claims: None,
             alg: KeyAlg::default(),
             enc: ContentEnc::default(),
+            canary_url: None,
         }
     }
 }
@@ -609,6 +635,43 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             }
             Mutation::InnerSignWith { key } => {
                 sign_key = pki.get(&key.0).map_err(|e| e.to_string())?;
+            }
+            Mutation::InnerEmbedJwk { key, kid } => {
+                sign_key = pki.get(&key.0).map_err(|e| e.to_string())?;
+                let p = rsa_public(sign_key)?;
+                let mut jwk = Map::new();
+                jwk.insert("kty".into(), json!("RSA"));
+                if let Some(k) = kid {
+                    jwk.insert("kid".into(), json!(k));
+                }
+                jwk.insert("n".into(), json!(b64u(&p.n)));
+                jwk.insert("e".into(), json!(b64u(&p.e)));
+                header.insert("jwk".into(), Value::Object(jwk));
+            }
+            Mutation::InnerX5c { key, chain } => {
+                sign_key = pki.get(&key.0).map_err(|e| e.to_string())?;
+                let mut certs = vec![json!(STANDARD.encode(&sign_key.cert_der))];
+                let mut cur = sign_key;
+                while *chain && let Some(issuer) = &cur.issuer {
+                    cur = pki.get(issuer).map_err(|e| e.to_string())?;
+                    certs.push(json!(STANDARD.encode(&cur.cert_der)));
+                }
+                header.insert("x5c".into(), Value::Array(certs));
+            }
+            Mutation::InnerJku { key } | Mutation::InnerX5u { key } => {
+                sign_key = pki.get(&key.0).map_err(|e| e.to_string())?;
+                let Some(canary) = &ctx.canary_url else {
+                    return Err(
+                        "inner_jku/inner_x5u need the mock broker's canary: use them in \
+                                a flow vector (provider.broker), not in provider.id_token"
+                            .into(),
+                    );
+                };
+                let (member, path) = match m {
+                    Mutation::InnerJku { .. } => ("jku", super::mutation::jwks_path(&key.0)),
+                    _ => ("x5u", super::mutation::x5u_path(&key.0)),
+                };
+                header.insert(member.into(), json!(format!("{canary}{path}")));
             }
             Mutation::InnerSignature { change } => sig_changes.push(*change),
             Mutation::DuplicateClaim { name, value } => {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::adapter::OidcEnvironment;
+use crate::adapter::{OidcEnvironment, PublicKeyForm, PublicKeys};
 
 /// The outcome of one check on one login (or on the published JWKS).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +126,16 @@ checks! {
          serves both",
     JwksKid = "jwks.kid":
         "every key has a `kid`, unique in the set",
+    // The forms the Nets E-Ident notice registers a key in: PEM, a JWK, or the URL of a JWKS.
+    RpKeysForm = "rp_keys.form":
+        "the keys are published in one form, the one asked for, and parse as it: PEM blocks, one \
+         JWK object with `kty`, or a JWK Set",
+    RpKeysPemSpki = "rp_keys.pem_spki":
+        "every PEM block is an RSA SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`, as the Nets \
+         example), not PKCS#1 `RSA PUBLIC KEY` or a private key",
+    RpKeysJwksUri = "rp_keys.jwks_uri":
+        "the JWKS URL is loopback `http`/`https` and answers 200 with a JWK Set (eidconf \
+         fetches nothing else)",
     // What the RP sends the Freja services host (the provider's client library: HttpService,
     // UserInfoUtil, RequestValidationService).
     FrejaRequestForm = "freja.request.form":
@@ -889,6 +899,202 @@ pub fn jwks_checks(jwks: Option<&Value>) -> Vec<Check> {
     out
 }
 
+/// The JWKS URL fetch the harness made for `rp.keys`: the document, or why there is none.
+pub type FetchedJwks = Result<Value, String>;
+
+/// The checks over what `rp.keys` published. `asked`: the form the vector asked for; `jwks` and
+/// `public_keys`: the accepted outcome's members; `fetched`: the JWKS URL's document. A single
+/// JWK or PEM registers one key for one purpose, so `jwks.use_separation` and `jwks.kid` apply
+/// to JWK Sets only.
+pub fn published_keys_checks(
+    asked: Option<PublicKeyForm>,
+    jwks: Option<&Value>,
+    public_keys: Option<&PublicKeys>,
+    fetched: Option<&FetchedJwks>,
+) -> Vec<Check> {
+    let check = |id: CheckId, passed: bool, detail: String| Check {
+        id: id.id().into(),
+        login: None,
+        passed,
+        detail,
+    };
+    // As before the forms existed: a bare `jwks`, no form asked.
+    let Some(keys) = public_keys else {
+        let mut out = jwks_checks(jwks);
+        if asked.is_some_and(|f| f != PublicKeyForm::Jwks) {
+            out.push(check(
+                CheckId::RpKeysForm,
+                false,
+                format!(
+                    "{} was asked for; the RP published a JWKS",
+                    form_name(asked)
+                ),
+            ));
+        }
+        return out;
+    };
+    let mut out = Vec::new();
+    let form = keys.form();
+    let mut form_problems = Vec::new();
+    if jwks.is_some() {
+        form_problems.push("both `jwks` and `public_keys` were published".to_owned());
+    }
+    if let Some(a) = asked
+        && a != form
+    {
+        form_problems.push(format!(
+            "{} was asked for; the RP published {}",
+            form_name(Some(a)),
+            form_name(Some(form))
+        ));
+    }
+    let single_key = |set: Value| {
+        jwks_checks(Some(&set))
+            .into_iter()
+            .filter(|c| c.id == CheckId::JwksPublicOnly.id() || c.id == CheckId::JwksKeySize.id())
+            .collect::<Vec<_>>()
+    };
+    match keys {
+        PublicKeys::Pem { pem } => {
+            let blocks = pem_blocks(pem);
+            if blocks.is_empty() {
+                form_problems.push("no PEM block".into());
+            }
+            let mut not_spki = Vec::new();
+            let mut set = Vec::new();
+            for (i, (label, der)) in blocks.iter().enumerate() {
+                let n = i + 1;
+                match (label.as_str(), rsa_public_of(label, der)) {
+                    ("PUBLIC KEY", Some(jwk)) => set.push(jwk),
+                    (l, Some(jwk)) => {
+                        not_spki.push(format!("block {n} is `{l}`"));
+                        set.push(jwk);
+                    }
+                    (l, None) if l.contains("PRIVATE KEY") => {
+                        not_spki.push(format!("block {n} is a private key (`{l}`)"));
+                        // Its public half, marked private for `jwks.public_only`.
+                        let mut jwk = RsaKeyPair::from_pkcs8(der)
+                            .ok()
+                            .and_then(|k| rsa_public_of("RSA PUBLIC KEY", k.public_key().as_ref()))
+                            .unwrap_or_else(|| serde_json::json!({"kty": "RSA"}));
+                        jwk["kid"] = format!("PEM block {n}").into();
+                        jwk["d"] = "(private)".into();
+                        set.push(jwk);
+                    }
+                    (l, None) => {
+                        not_spki.push(format!("block {n} (`{l}`) is not an RSA public key"))
+                    }
+                }
+            }
+            out.push(check(
+                CheckId::RpKeysPemSpki,
+                not_spki.is_empty() && !blocks.is_empty(),
+                if not_spki.is_empty() {
+                    format!("{} SubjectPublicKeyInfo block(s)", blocks.len())
+                } else {
+                    not_spki.join("; ")
+                },
+            ));
+            if !set.is_empty() {
+                out.extend(single_key(serde_json::json!({ "keys": set })));
+            }
+        }
+        PublicKeys::Jwk { jwk } => {
+            if !jwk.is_object() || jwk.get("kty").is_none() || jwk.get("keys").is_some() {
+                form_problems.push("`jwk` is not one JWK object with `kty`".into());
+            } else {
+                out.extend(single_key(serde_json::json!({ "keys": [jwk] })));
+            }
+        }
+        PublicKeys::Jwks { jwks } => out.extend(jwks_checks(Some(jwks))),
+        PublicKeys::JwksUri { jwks_uri } => {
+            let (passed, detail) = match fetched {
+                Some(Ok(doc)) => {
+                    out.extend(jwks_checks(Some(doc)));
+                    (true, format!("fetched a JWK Set from {jwks_uri}"))
+                }
+                Some(Err(e)) => (false, e.clone()),
+                None => (false, format!("{jwks_uri} was not fetched")),
+            };
+            out.push(check(CheckId::RpKeysJwksUri, passed, detail));
+        }
+    }
+    out.insert(
+        0,
+        check(
+            CheckId::RpKeysForm,
+            form_problems.is_empty(),
+            if form_problems.is_empty() {
+                format!("published {}", form_name(Some(form)))
+            } else {
+                form_problems.join("; ")
+            },
+        ),
+    );
+    out
+}
+
+fn form_name(f: Option<PublicKeyForm>) -> &'static str {
+    match f {
+        Some(PublicKeyForm::Pem) => "PEM",
+        Some(PublicKeyForm::Jwk) => "a JWK",
+        Some(PublicKeyForm::Jwks) => "a JWKS",
+        Some(PublicKeyForm::JwksUri) => "a JWKS URL",
+        None => "any form",
+    }
+}
+
+/// Every `-----BEGIN X-----` block of `pem`: its label and Base64-decoded contents (blocks that
+/// do not decode are left out).
+fn pem_blocks(pem: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + 11..];
+        let Some(end_label) = after.find("-----") else {
+            break;
+        };
+        let label = &after[..end_label];
+        let body = &after[end_label + 5..];
+        let end_marker = format!("-----END {label}-----");
+        let Some(end) = body.find(&end_marker) else {
+            break;
+        };
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64) {
+            out.push((label.to_owned(), der));
+        }
+        rest = &body[end + end_marker.len()..];
+    }
+    out
+}
+
+/// The public JWK of an RSA `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1) block.
+fn rsa_public_of(label: &str, der: &[u8]) -> Option<Value> {
+    use x509_parser::prelude::FromDer;
+    let rsa_jwk = |n: &[u8], e: &[u8]| {
+        let strip = |b: &[u8]| b[b.iter().position(|x| *x != 0).unwrap_or(b.len())..].to_vec();
+        serde_json::json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(strip(n)), "e": URL_SAFE_NO_PAD.encode(strip(e))})
+    };
+    match label {
+        "PUBLIC KEY" => {
+            let (rest, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(der).ok()?;
+            if !rest.is_empty() {
+                return None;
+            }
+            match spki.parsed().ok()? {
+                x509_parser::public_key::PublicKey::RSA(r) => Some(rsa_jwk(r.modulus, r.exponent)),
+                _ => None,
+            }
+        }
+        "RSA PUBLIC KEY" => {
+            let r = x509_parser::public_key::RSAPublicKey::from_der(der).ok()?.1;
+            Some(rsa_jwk(r.modulus, r.exponent))
+        }
+        _ => None,
+    }
+}
+
 fn use_separation(keys: &[Value], kid_of: &dyn Fn(&Value) -> String) -> (bool, String) {
     let mut uses: BTreeMap<String, HashSet<&str>> = BTreeMap::new();
     let (mut sig, mut enc) = (false, false);
@@ -1094,9 +1300,9 @@ mod tests {
             let checks = run(&pki, &[Case::good(1), Case::good(2)]);
             let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
             assert!(failed.is_empty(), "{failed:#?}");
-            let login_checks = CATALOGUE
-                .iter()
-                .filter(|(id, _)| !id.starts_with("jwks.") && !id.starts_with("freja."));
+            let login_checks = CATALOGUE.iter().filter(|(id, _)| {
+                !id.starts_with("jwks.") && !id.starts_with("rp_keys.") && !id.starts_with("freja.")
+            });
             for (id, _) in login_checks {
                 for login in [1, 2] {
                     assert!(
@@ -1361,6 +1567,99 @@ mod tests {
             for nothing in [None, Some(&json!({})), Some(&json!({"keys": []}))] {
                 assert!(jwks_checks(nothing).iter().all(|c| !c.passed));
             }
+        }
+
+        /// The example key of the Nets E-Ident notice ("Public Key Format"): no `kid`, no `use`.
+        const NETS_EXAMPLE_N: &str = "32frjzf3sUdKfHrwKWw56Kj1YXdQcQ-2BX4L5ZYFx1QztRcrQiz57yOtBBIsNCLmbLC0Gu-2dlKG4_FJVBcRIOgXD-LQW2IUnV0AFR2N8EVlbilQvkKSA0FAAb-0D-v8Y6xcjlu5QJOLtOEY09cAG3CseylRvNwnBJYwoainl7BEPAWjAAZ4FQV1PYrVFG7-YeyE33DH0FXG4VWOCvvCb537PZwbisTkXfDslJZg-v-KTyPCQUt7ZUwKJ3b-WoxdEhKOaI3Dt_A_N3oQhZrX-miH7MclhmOzNhayYCghyUks7CdPgy1fdRvhziFkwJ3chh3jhkJ4KEBnj0uVCrfSXw";
+
+        fn failed(checks: &[Check]) -> Vec<&str> {
+            checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.id.as_str())
+                .collect()
+        }
+
+        #[test]
+        fn the_nets_example_jwk_and_pem_of_it_pass_every_check() {
+            let example = json!({"kty": "RSA", "n": NETS_EXAMPLE_N, "e": "AQAB"});
+            let keys = PublicKeys::Jwk {
+                jwk: example.clone(),
+            };
+            let checks = published_keys_checks(Some(PublicKeyForm::Jwk), None, Some(&keys), None);
+            let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
+            assert_eq!(ids, ["rp_keys.form", "jwks.public_only", "jwks.key_size"]);
+            assert!(failed(&checks).is_empty(), "{checks:#?}");
+
+            // The same key as SubjectPublicKeyInfo PEM parses back to the same JWK.
+            let n = URL_SAFE_NO_PAD.decode(NETS_EXAMPLE_N).unwrap();
+            assert_eq!(modulus_bits(&n), 2048);
+            let pki = pki();
+            let spki =
+                crate::forge::id_token::rsa_public(pki.get("ftn-rp-enc-1").unwrap()).unwrap();
+            let pem = |label: &str, der: &[u8]| {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+                format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n")
+            };
+            let pem_checks = |text: String| {
+                published_keys_checks(
+                    Some(PublicKeyForm::Pem),
+                    None,
+                    Some(&PublicKeys::Pem { pem: text }),
+                    None,
+                )
+            };
+            let spki_pem = pem("PUBLIC KEY", &spki.spki_der);
+            assert!(failed(&pem_checks(spki_pem.clone())).is_empty());
+            assert_eq!(
+                rsa_public_of("PUBLIC KEY", &spki.spki_der).unwrap()["n"],
+                json!(b64u(&spki.n))
+            );
+            assert_eq!(
+                failed(&pem_checks(pem("RSA PUBLIC KEY", &spki.pkcs1_der))),
+                ["rp_keys.pem_spki"]
+            );
+            let private = pki.get("ftn-rp-enc-1").unwrap().key_pem.clone();
+            assert_eq!(
+                failed(&pem_checks(private)),
+                ["rp_keys.pem_spki", "jwks.public_only"]
+            );
+            assert_eq!(
+                failed(&pem_checks("no PEM here".into())),
+                ["rp_keys.form", "rp_keys.pem_spki"]
+            );
+
+            // Another form than the one asked for, or two forms at once.
+            let asked_pem =
+                published_keys_checks(Some(PublicKeyForm::Pem), None, Some(&keys), None);
+            assert!(failed(&asked_pem).contains(&"rp_keys.form"));
+            let both = published_keys_checks(None, Some(&json!({"keys": []})), Some(&keys), None);
+            assert!(failed(&both).contains(&"rp_keys.form"));
+            let legacy = published_keys_checks(
+                Some(PublicKeyForm::Jwk),
+                Some(&json!({"keys": [example]})),
+                None,
+                None,
+            );
+            assert!(failed(&legacy).contains(&"rp_keys.form"));
+            // A JWKS where one JWK was asked for.
+            let set = PublicKeys::Jwk {
+                jwk: json!({"keys": []}),
+            };
+            let c = published_keys_checks(Some(PublicKeyForm::Jwk), None, Some(&set), None);
+            assert_eq!(failed(&c), ["rp_keys.form"]);
+            // A JWKS URL that was not fetched.
+            let uri = PublicKeys::JwksUri {
+                jwks_uri: "https://rp.example/jwks".into(),
+            };
+            let refused: FetchedJwks = Err("not loopback".into());
+            let c = published_keys_checks(
+                Some(PublicKeyForm::JwksUri),
+                None,
+                Some(&uri),
+                Some(&refused),
+            );
+            assert_eq!(failed(&c), ["rp_keys.jwks_uri"]);
         }
 
         #[test]

@@ -2,7 +2,7 @@
 //! RP through it (the FTN login is played as the user agent), and hand back what the provider
 //! observed. A run sees only [`Stage`].
 
-use crate::adapter::{Environment, Operation, Outcome};
+use crate::adapter::{Environment, Operation, Outcome, PublicKeys};
 use crate::pki::Pki;
 use crate::transport::{AdapterFailure, Caller};
 use crate::vector::Vector;
@@ -100,13 +100,76 @@ impl Stage {
             }
             // The RP's published keys are checked here: no mock saw them.
             Mock::RpKeys => match outcome {
-                Ok(Outcome::Accepted { jwks, .. }) => Some(Observations {
-                    checks: checks::jwks_checks(jwks.as_ref()),
-                    ..Observations::default()
-                }),
+                Ok(Outcome::Accepted {
+                    jwks, public_keys, ..
+                }) => {
+                    let asked = match &self.operation {
+                        Operation::RpKeys(r) => r.form,
+                        _ => None,
+                    };
+                    let fetched = match public_keys {
+                        Some(PublicKeys::JwksUri { jwks_uri }) => Some(fetch_jwks(jwks_uri).await),
+                        _ => None,
+                    };
+                    Some(Observations {
+                        checks: checks::published_keys_checks(
+                            asked,
+                            jwks.as_ref(),
+                            public_keys.as_ref(),
+                            fetched.as_ref(),
+                        ),
+                        ..Observations::default()
+                    })
+                }
                 _ => None,
             },
         }
+    }
+}
+
+/// Largest JWKS document the harness reads from an RP.
+const MAX_JWKS_BYTES: usize = 1 << 20;
+
+/// Fetch the JWKS an RP serves for `rp.keys`, once: loopback `http`/`https` only, no proxy, no
+/// redirects, 5 s, at most 1 MiB. The RP's certificate is not checked: on loopback it proves
+/// nothing, and the document is public.
+async fn fetch_jwks(url: &str) -> checks::FetchedJwks {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("jwks_uri {url:?}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || super::ensure_loopback(url).is_err() {
+        return Err(format!(
+            "jwks_uri {url} was not fetched: eidconf fetches only http(s) URLs on loopback \
+             (127.0.0.0/8, ::1, localhost)"
+        ));
+    }
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(5))
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let mut resp = client
+        .get(parsed)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
+        if body.len() + chunk.len() > MAX_JWKS_BYTES {
+            return Err(format!("{url} answered more than {MAX_JWKS_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if status != 200 {
+        return Err(format!("{url} answered HTTP {status}"));
+    }
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(doc) if doc.get("keys").is_some_and(serde_json::Value::is_array) => Ok(doc),
+        _ => Err(format!(
+            "{url} did not answer a JWK Set (JSON with a `keys` array)"
+        )),
     }
 }
 
@@ -163,11 +226,39 @@ pub fn reachable_endpoints(op: &Operation) -> Vec<Endpoint> {
                 BrokerToken,
                 BrokerJwks,
                 BrokerUserinfo,
+                BrokerCanary,
             ]
             .into_iter()
             .map(Endpoint::Broker)
             .collect()
         }
         _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fetch_jwks;
+
+    #[tokio::test]
+    async fn a_jwks_uri_off_loopback_or_not_http_is_never_fetched() {
+        for url in [
+            "https://rp.example/jwks.json",
+            "http://10.0.0.1/jwks.json",
+            "file:///etc/passwd",
+            "ftp://127.0.0.1/jwks.json",
+            "not a url",
+        ] {
+            let e = fetch_jwks(url).await.unwrap_err();
+            assert!(
+                e.contains("not fetched") || e.contains("jwks_uri"),
+                "{url}: {e}"
+            );
+        }
+        // Loopback with nothing listening: fetched, and the failure says so.
+        let e = fetch_jwks("http://127.0.0.1:9/jwks.json")
+            .await
+            .unwrap_err();
+        assert!(e.starts_with("GET "), "{e}");
     }
 }

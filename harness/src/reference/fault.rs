@@ -126,6 +126,14 @@ faults! {
         "accepts an inner JWS with alg none and no signature",
     IdTokenHmacWithPublicKey = "id-token-hmac-with-public-key":
         "verifies an inner HS256 JWS with the broker's public key PEM as the HMAC secret",
+    IdTokenTrustJwk = "id-token-trust-jwk":
+        "verifies the inner JWS with the public key its header carries as jwk instead of the broker's published keys",
+    IdTokenTrustX5c = "id-token-trust-x5c":
+        "verifies the inner JWS with the first certificate of its header's x5c, chained to no trust anchor",
+    IdTokenFetchJku = "id-token-fetch-jku":
+        "fetches the JWKS the inner header's jku names and verifies with its key (the one named by kid, else the first)",
+    IdTokenFetchX5u = "id-token-fetch-x5u":
+        "fetches the certificate the inner header's x5u names and verifies with its key",
     NoStateCheck = "no-state-check":
         "does not compare the callback's state with the one it sent (or notice it is missing)",
     WeakNonce = "weak-nonce":
@@ -144,6 +152,12 @@ faults! {
         "takes a plain JSON userinfo response although a signed or encrypted one is registered",
     JwksPrivateMembers = "jwks-private-members":
         "publishes its keys as loaded, private members (d, p, q, dp, dq, qi) included",
+    PemPkcs1 = "pem-pkcs1":
+        "publishes its PEM as PKCS#1 `RSA PUBLIC KEY` blocks instead of the SubjectPublicKeyInfo `PUBLIC KEY` of the Nets example",
+    PemPrivateKey = "pem-private-key":
+        "asked for PEM, publishes its key files as loaded: the PKCS#8 private keys",
+    KeyEnvironmentUnchecked = "key-environment-unchecked":
+        "says it checks key markings, yet publishes a key marked for production in a test configuration",
     OneKeySigEnc = "one-key-sig-enc":
         "signs request objects and client assertions with its enc key and publishes that one key without use",
     NoJwksRefresh = "no-jwks-refresh":

@@ -99,9 +99,9 @@ impl ReferenceRp {
             Operation::OidcFinishLogin(req) => {
                 return oidc_flow::finish_login(&self.faults, &self.flow, env, req).await;
             }
-            Operation::RpKeys(_) => {
+            Operation::RpKeys(req) => {
                 return match &env.oidc {
-                    Some(oidc) => rp_keys::publish(&self.faults, oidc),
+                    Some(oidc) => rp_keys::publish(&self.faults, oidc, req),
                     None => Rejection::new(Reason::InvalidInput)
                         .detail("the environment has no OIDC settings")
                         .into(),

@@ -85,6 +85,9 @@ pub(crate) struct Validator<'a> {
     /// Set when a signature could not be checked because the inner `kid` is not in `jwks`: the
     /// flow then refreshes the JWKS (once, rate-limited) and tries again.
     inner_kid_unknown: Cell<bool>,
+    /// The key (n, e) the flow fetched from the inner header's `jku`/`x5u`: only under the
+    /// faults that fetch them.
+    fetched_key: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 pub(crate) fn b64(s: &str) -> Option<Vec<u8>> {
@@ -142,7 +145,28 @@ impl<'a> Validator<'a> {
             jwks,
             now: unix_now(),
             inner_kid_unknown: Cell::new(false),
+            fetched_key: None,
         }
+    }
+
+    /// The key a faulty flow fetched from the inner header's `jku` or `x5u`.
+    pub(crate) fn with_fetched_key(mut self, key: Option<(Vec<u8>, Vec<u8>)>) -> Validator<'a> {
+        self.fetched_key = key;
+        self
+    }
+
+    /// The inner JWS header of a token (decrypted first if it is a JWE), for the faults that
+    /// fetch what it names.
+    pub(crate) fn inner_header(&self, token: &str) -> Option<Map<String, Value>> {
+        let token = token.trim();
+        let parts: Vec<&str> = token.split('.').collect();
+        let jws = match parts.len() {
+            5 => self.decrypt(&parts).ok()?,
+            3 => token.as_bytes().to_vec(),
+            _ => return None,
+        };
+        let text = String::from_utf8(jws).ok()?;
+        b64(text.split('.').next()?).and_then(|b| unique_object(&b).ok())
     }
 
     fn has(&self, f: Fault) -> bool {
@@ -431,11 +455,19 @@ impl<'a> Validator<'a> {
         {
             return claims();
         }
-        let jwk = self.broker_key(&header)?;
+        // The deliberate faults take a key from the header instead of the broker's JWKS.
+        let embedded = self.header_key(&header);
+        let jwk: &Value = match embedded {
+            Some(_) => &Value::Null,
+            None => self.broker_key(&header)?,
+        };
         let input = &text.as_bytes()[..h.len() + 1 + p.len()];
         if alg == "HS256" && self.has(Fault::IdTokenHmacWithPublicKey) {
             // The deliberate fault: the PEM of the broker's public key as an HMAC secret.
-            let (n, e) = rsa_components(jwk).ok_or_else(not_signed)?;
+            let (n, e) = embedded
+                .clone()
+                .or_else(|| rsa_components(jwk))
+                .ok_or_else(not_signed)?;
             let pem = spki_pem(&n, &e);
             let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, pem.as_bytes());
             return match aws_lc_rs::hmac::verify(&k, input, &signature) {
@@ -468,7 +500,9 @@ impl<'a> Validator<'a> {
                 "the inner JWS header has `crit`; no extension is understood",
             ));
         }
-        self.usable_for(jwk, alg)?;
+        if embedded.is_none() {
+            self.usable_for(jwk, alg)?;
+        }
         let verified = match alg {
             "ES256" => {
                 let point = ec_point(jwk).ok_or_else(|| {
@@ -484,9 +518,12 @@ impl<'a> Validator<'a> {
                 }
             }
             _ => {
-                let (n, e) = rsa_components(jwk).ok_or_else(|| {
-                    reject(Reason::AlgorithmRejected, format!("{alg} needs an RSA key"))
-                })?;
+                let (n, e) = embedded
+                    .clone()
+                    .or_else(|| rsa_components(jwk))
+                    .ok_or_else(|| {
+                        reject(Reason::AlgorithmRejected, format!("{alg} needs an RSA key"))
+                    })?;
                 let params: &sig::RsaParameters = match alg {
                     "RS256" => &sig::RSA_PKCS1_2048_8192_SHA256,
                     "RS384" => &sig::RSA_PKCS1_2048_8192_SHA384,
@@ -542,6 +579,33 @@ impl<'a> Validator<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// The deliberate faults: a key the header offers (`jwk`, `x5c`) or names (`jku`, `x5u`,
+    /// fetched by the flow), used instead of the broker's.
+    fn header_key(&self, header: &Map<String, Value>) -> Option<(Vec<u8>, Vec<u8>)> {
+        if self.has(Fault::IdTokenTrustJwk)
+            && let Some(jwk) = header.get("jwk")
+        {
+            let part = |n: &str| jwk.get(n).and_then(Value::as_str).and_then(b64);
+            if let (Some(n), Some(e)) = (part("n"), part("e")) {
+                return Some((n, e));
+            }
+        }
+        if self.has(Fault::IdTokenTrustX5c)
+            && let Some(leaf) = header
+                .get("x5c")
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(Value::as_str)
+            && let Some(key) = base64::engine::general_purpose::STANDARD
+                .decode(leaf)
+                .ok()
+                .and_then(|der| rsa_of_certificate(&der))
+        {
+            return Some(key);
+        }
+        self.fetched_key.clone()
     }
 
     /// The broker's JWK named by the inner `kid`; `jku`, `jwk`, `x5u`, `x5c` are never used.
@@ -727,6 +791,16 @@ fn ecdh_es_cek(
         return Err(jwe::DecryptError);
     }
     jwe::ecdh_es_cek(enc, pkcs8, &peer)
+}
+
+/// The RSA key (n, e) of a DER certificate, its signature unchecked.
+pub(crate) fn rsa_of_certificate(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let Ok(x509_parser::public_key::PublicKey::RSA(rsa)) = cert.public_key().parsed() else {
+        return None;
+    };
+    let strip = |b: &[u8]| b[b.iter().position(|x| *x != 0).unwrap_or(b.len())..].to_vec();
+    Some((strip(rsa.modulus), strip(rsa.exponent)))
 }
 
 fn spki_pem(n: &[u8], e: &[u8]) -> String {

@@ -104,6 +104,7 @@ pub(crate) fn begin_login(
             identity: BTreeMap::new(),
             authorization_url: Some(url),
             jwks: None,
+            public_keys: None,
         },
         Err(r) => r.into(),
     }
@@ -317,8 +318,9 @@ async fn finish(
     id_req.nonce = Some(pending.nonce.clone());
     id_req.acr_values = broker.acr_values.clone();
     id_req.access_token = token.access_token.clone();
+    let fetched = fetch_header_key(faults, oidc, &http, &id_req.id_token).await;
     let mut claims = with_refresh(faults, &http, broker, &mut cache, |jwks| {
-        let v = Validator::new(faults, oidc, jwks);
+        let v = Validator::new(faults, oidc, jwks).with_fetched_key(fetched.clone());
         (v.id_token(&id_req), v.inner_kid_unknown())
     })
     .await?;
@@ -340,6 +342,47 @@ async fn finish(
         }
     }
     Ok(claims.into_iter().collect())
+}
+
+/// The deliberate faults `id-token-fetch-jku` and `id-token-fetch-x5u`: fetch what the inner
+/// header's `jku` or `x5u` names and take its key.
+async fn fetch_header_key(
+    faults: &BTreeSet<Fault>,
+    oidc: &OidcEnvironment,
+    http: &Http,
+    token: &str,
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (jku, x5u) = (
+        faults.contains(&Fault::IdTokenFetchJku),
+        faults.contains(&Fault::IdTokenFetchX5u),
+    );
+    if !jku && !x5u {
+        return None;
+    }
+    let empty = json!({ "keys": [] });
+    let header = Validator::new(faults, oidc, &empty).inner_header(token)?;
+    let url = |m: &str| header.get(m).and_then(Value::as_str);
+    if jku && let Some(u) = url("jku") {
+        let jwks = http.jwks(u).await.ok()?;
+        let keys = jwks.get("keys").and_then(Value::as_array)?;
+        let kid = header.get("kid");
+        let jwk = keys
+            .iter()
+            .find(|k| kid.is_some() && k.get("kid") == kid)
+            .or(keys.first())?;
+        let part = |n: &str| {
+            jwk.get(n)
+                .and_then(Value::as_str)
+                .and_then(super::oidc::b64)
+        };
+        return Some((part("n")?, part("e")?));
+    }
+    if x5u && let Some(u) = url("x5u") {
+        let (_, body) = http.get(u).await.ok()?;
+        let der = crate::pki::pem_der(&String::from_utf8_lossy(&body), "CERTIFICATE")?;
+        return super::oidc::rsa_of_certificate(&der);
+    }
+    None
 }
 
 /// Run `check` with the cached keys; when it failed on an unknown inner `kid`, refresh the JWKS
@@ -613,6 +656,10 @@ impl Http {
             ));
         }
         Ok(Value::Object(m))
+    }
+
+    async fn get(&self, url: &str) -> Result<(u16, Vec<u8>), Rejection> {
+        Self::send(self.client.get(Self::url(url)?)).await
     }
 
     async fn userinfo(&self, url: &str, access_token: &str) -> Result<Vec<u8>, Rejection> {

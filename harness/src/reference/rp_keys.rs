@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::fault::Fault;
 use super::oidc::reject;
-use crate::adapter::{OidcEnvironment, Outcome, Reason, Rejection, RpKey};
+use crate::adapter::{
+    OidcEnvironment, Outcome, PublicKeyForm, PublicKeys, Reason, Rejection, RpKey, RpKeysRequest,
+};
 use crate::forge::jwe::b64u;
 use crate::pki::pem_der;
 
@@ -158,16 +160,166 @@ pub(crate) fn check(faults: &BTreeSet<Fault>, keys: &[RpKey]) -> Result<(), Reje
     Ok(())
 }
 
-/// `rp.keys`: the public JWKS, or the refusal of the configuration.
-pub(crate) fn publish(faults: &BTreeSet<Fault>, env: &OidcEnvironment) -> Outcome {
-    match jwks(faults, &env.rp_keys) {
-        Ok(jwks) => Outcome::Accepted {
-            identity: BTreeMap::new(),
-            authorization_url: None,
-            jwks: Some(jwks),
-        },
-        Err(r) => r.into(),
+/// `rp.keys`: the public keys in the form asked for (a JWKS by default), or the refusal of the
+/// configuration.
+pub(crate) fn publish(
+    faults: &BTreeSet<Fault>,
+    env: &OidcEnvironment,
+    req: &RpKeysRequest,
+) -> Outcome {
+    let form = req.form;
+    if req.key_environments
+        && !faults.contains(&Fault::KeyEnvironmentUnchecked)
+        && let Some(k) = env.rp_keys.iter().find(|k| {
+            k.environment
+                .is_some_and(|e| env.environment.is_some_and(|d| d != e))
+        })
+    {
+        return invalid(format!(
+            "key {:?} is marked {:?} but the configuration is for {:?}",
+            k.kid, k.environment, env.environment
+        ))
+        .into();
     }
+    let set = match jwks(faults, &env.rp_keys) {
+        Ok(set) => set,
+        Err(r) => return r.into(),
+    };
+    let public_keys = match form {
+        None => None,
+        Some(PublicKeyForm::Jwks) => Some(PublicKeys::Jwks { jwks: set.clone() }),
+        Some(PublicKeyForm::Pem) => Some(PublicKeys::Pem {
+            pem: pem(faults, &env.rp_keys),
+        }),
+        // One key: the encryption key the broker encrypts ID tokens to.
+        Some(PublicKeyForm::Jwk) => {
+            let keys = set.get("keys").and_then(Value::as_array);
+            let enc = keys.and_then(|k| {
+                k.iter()
+                    .find(|j| j.get("use").and_then(Value::as_str) == Some("enc"))
+                    .or(k.first())
+            });
+            enc.map(|jwk| PublicKeys::Jwk { jwk: jwk.clone() })
+        }
+        Some(PublicKeyForm::JwksUri) => match serve_jwks(&set) {
+            Ok(url) => Some(PublicKeys::JwksUri { jwks_uri: url }),
+            Err(e) => return invalid(format!("cannot serve the JWKS: {e}")).into(),
+        },
+    };
+    Outcome::Accepted {
+        identity: BTreeMap::new(),
+        authorization_url: None,
+        jwks: if form.is_none() { Some(set) } else { None },
+        public_keys,
+    }
+}
+
+/// The published keys as PEM: one SubjectPublicKeyInfo block per key.
+fn pem(faults: &BTreeSet<Fault>, keys: &[RpKey]) -> String {
+    let mut out = String::new();
+    for k in keys {
+        if faults.contains(&Fault::PemPrivateKey) {
+            // The deliberate fault: the key file as it was loaded.
+            out.push_str(&k.private_key_pem);
+            continue;
+        }
+        let Some(parts) = rsa_parts(&k.private_key_pem) else {
+            continue;
+        };
+        let (label, der) = if faults.contains(&Fault::PemPkcs1) {
+            ("RSA PUBLIC KEY", pkcs1_der(&parts.n, &parts.e))
+        } else {
+            ("PUBLIC KEY", spki_der(&parts.n, &parts.e))
+        };
+        out.push_str(&pem_block(label, &der));
+    }
+    out
+}
+
+fn der_len(n: usize) -> Vec<u8> {
+    match n {
+        0..=127 => vec![n as u8],
+        128..=255 => vec![0x81, n as u8],
+        _ => vec![0x82, (n >> 8) as u8, n as u8],
+    }
+}
+
+fn der_tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    [vec![tag], der_len(body.len()), body.to_vec()].concat()
+}
+
+/// `RSAPublicKey` (RFC 8017 §A.1.1).
+fn pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let int = |b: &[u8]| {
+        let mut v = b.to_vec();
+        if v.first().is_none_or(|x| *x & 0x80 != 0) {
+            v.insert(0, 0);
+        }
+        der_tlv(0x02, &v)
+    };
+    der_tlv(0x30, &[int(n), int(e)].concat())
+}
+
+/// `SubjectPublicKeyInfo` of rsaEncryption (RFC 5280 §4.1.2.7, RFC 3279 §2.3.1).
+fn spki_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let alg = der_tlv(
+        0x30,
+        &[der_tlv(0x06, RSA_ENCRYPTION), vec![0x05, 0x00]].concat(),
+    );
+    let bits = der_tlv(0x03, &[vec![0], pkcs1_der(n, e)].concat());
+    der_tlv(0x30, &[alg, bits].concat())
+}
+
+fn pem_block(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str(&format!("-----END {label}-----\n"));
+    pem
+}
+
+/// How long the JWKS of one `rp.keys` answer stays served: the harness fetches it right after.
+const SERVE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serve `set` over plain HTTP on an ephemeral loopback port, from a thread that answers every
+/// request with it and stops after one fetch or [`SERVE_FOR`]; the URL.
+fn serve_jwks(set: &Value) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}/jwks.json", listener.local_addr()?);
+    let body = set.to_string();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + SERVE_FOR;
+        while std::time::Instant::now() < deadline {
+            let Ok((mut conn, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            };
+            let _ = conn.set_nonblocking(false);
+            let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 << 10 {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            if conn.write_all(answer.as_bytes()).is_ok() && request.starts_with(b"GET ") {
+                break;
+            }
+        }
+    });
+    Ok(url)
 }
 
 fn jwks(faults: &BTreeSet<Fault>, keys: &[RpKey]) -> Result<Value, Rejection> {

@@ -711,6 +711,9 @@ pub enum BrokerEndpoint {
     BrokerToken,
     BrokerJwks,
     BrokerUserinfo,
+    /// The broker's canary: documents an ID token's `jku`/`x5u` name (the attacker's keys),
+    /// counted whenever fetched.
+    BrokerCanary,
 }
 
 impl BrokerEndpoint {
@@ -722,6 +725,7 @@ impl BrokerEndpoint {
             BrokerEndpoint::BrokerToken => "/oauth2/token",
             BrokerEndpoint::BrokerJwks => "/oauth2/jwks",
             BrokerEndpoint::BrokerUserinfo => "/oauth2/userinfo",
+            BrokerEndpoint::BrokerCanary => "/canary",
         }
     }
 }
@@ -837,6 +841,9 @@ pub struct OidcEnvironmentSpec {
     /// Flow operations: the `acr_values` the RP requests (default `[loa2]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr_values: Option<Vec<String>>,
+    /// The broker environment the configuration is for (`test` or `production`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::adapter::DeploymentEnvironment>,
 }
 
 /// One RP key pair of the environment.
@@ -847,6 +854,9 @@ pub struct RpKeySpec {
     /// `enc` or `sig`.
     #[serde(rename = "use")]
     pub use_: KeyUse,
+    /// The environment the key pair is marked for (none: unmarked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::adapter::DeploymentEnvironment>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

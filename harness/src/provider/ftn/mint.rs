@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::{Core, now};
 use crate::forge::id_token::{self, DEFAULT_ACR, Forged, Mutation, TokenContext, TokenRecipe};
 use crate::forge::merge_members;
+use crate::vector::model::BrokerEndpoint;
 
 /// A userinfo answer and the claims it carries.
 pub(crate) struct Userinfo {
@@ -23,6 +24,7 @@ impl Core {
             base_claims: Some(base_claims),
             alg: self.profile.alg(),
             enc: self.profile.enc(),
+            canary_url: Some(self.url(BrokerEndpoint::BrokerCanary)),
         }
     }
 

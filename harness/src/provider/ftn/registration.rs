@@ -29,6 +29,7 @@ pub fn registration(
     let rp_key = |name: &str, use_| RpKeySpec {
         key: KeyName::new(name),
         use_,
+        environment: None,
     };
     let rp_keys = o.rp_keys.clone().unwrap_or_else(|| {
         vec![
@@ -47,6 +48,7 @@ pub fn registration(
                 KeyUse::Sig => "sig".into(),
             },
             private_key_pem: cred.key_pem.clone(),
+            environment: k.environment,
         });
     }
     let broker = o
@@ -69,6 +71,7 @@ pub fn registration(
         .clone()
         .unwrap_or_else(|| DEFAULT_CLIENT_ID.into());
     env.rp_keys = keys;
+    env.environment = o.environment;
     env.broker_jwks = json!({ "keys": jwks });
     env.id_token_signing_alg_values = o
         .signing_alg_values

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::{Core, State, now, random_code};
+use crate::forge::mutation::canary_document;
 use crate::provider::checks::{TokenTrace, decode_jwt, form_parameters};
 use crate::provider::freja::with_headers_delay_and_fault;
 use crate::provider::lock;
@@ -42,6 +43,27 @@ impl Respond for Responder {
             return ResponseTemplate::new(StatusCode::SERVICE_UNAVAILABLE);
         };
         let path = req.url.path();
+        if let Some(doc) = canary_path(core, path) {
+            // The attacker's key documents: served so a fetching RP gets usable keys, counted.
+            let mut st = lock(&core.state);
+            let found = (req.method == hyper::Method::GET)
+                .then(|| canary_document(&core.ctx.pki, doc))
+                .flatten();
+            let (template, status) = match found {
+                Some((ctype, body)) => (
+                    ResponseTemplate::new(StatusCode::OK).set_body_raw(body, ctype),
+                    200,
+                ),
+                None => (ResponseTemplate::new(StatusCode::NOT_FOUND), 404),
+            };
+            st.record(
+                BrokerEndpoint::BrokerCanary,
+                req.method.as_str(),
+                path,
+                status,
+            );
+            return template;
+        }
         let Some(ep) = SERVED
             .iter()
             .copied()
@@ -65,6 +87,13 @@ impl Respond for Responder {
         st.record(ep, req.method.as_str(), path, status);
         template
     }
+}
+
+/// The document path under the canary (`/jwks/<key>.json`, `/x5u/<key>.pem`), if `path` is one.
+fn canary_path<'p>(core: &Core, path: &'p str) -> Option<&'p str> {
+    let base = reqwest::Url::parse(&core.url(BrokerEndpoint::BrokerCanary)).ok()?;
+    path.strip_prefix(base.path())
+        .filter(|rest| rest.starts_with('/'))
 }
 
 fn discovery(core: &Core) -> Value {
