@@ -31,14 +31,16 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// What must not differ between two runs of the same vectors: everything but timings, the
-/// evidence (which names the mock's ports) and the time claims of the identities returned.
+/// What must not differ between two runs of the same vectors: everything but timings and
+/// measured costs, the evidence (which names the mock's ports) and the time claims of the
+/// identities returned.
 fn verdicts(report_dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(report_dir.join("report.json")).expect("report.json");
     let mut r: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     for v in r["vectors"].as_array_mut().expect("vectors") {
         let v = v.as_object_mut().expect("object");
         v.remove("duration_ms");
+        v.remove("resources");
         v.remove("evidence");
         if let Some(serde_json::Value::Object(identity)) =
             v.get_mut("outcome").and_then(|o| o.get_mut("identity"))
