@@ -804,38 +804,7 @@ pub(crate) fn rsa_of_certificate(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 }
 
 fn spki_pem(n: &[u8], e: &[u8]) -> String {
-    // DER of SubjectPublicKeyInfo{rsaEncryption, RSAPublicKey{n, e}}.
-    fn len(n: usize) -> Vec<u8> {
-        match n {
-            0..=127 => vec![n as u8],
-            128..=255 => vec![0x81, n as u8],
-            _ => vec![0x82, (n >> 8) as u8, n as u8],
-        }
-    }
-    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-        [vec![tag], len(body.len()), body.to_vec()].concat()
-    }
-    let int = |b: &[u8]| {
-        let mut v = b.to_vec();
-        if v.first().is_some_and(|x| *x & 0x80 != 0) {
-            v.insert(0, 0);
-        }
-        tlv(0x02, &v)
-    };
-    let rsa = tlv(0x30, &[int(n), int(e)].concat());
-    let alg = [
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ];
-    let bits = tlv(0x03, &[vec![0], rsa].concat());
-    let spki = tlv(0x30, &[alg.to_vec(), bits].concat());
-    let b64 = base64::engine::general_purpose::STANDARD.encode(spki);
-    let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END PUBLIC KEY-----\n");
-    pem
+    crate::forge::jws::pem("PUBLIC KEY", &super::rp_keys::spki_der(n, e))
 }
 
 /// `at_hash` for an RS256 ID token: the left half of SHA-256 of the access token's ASCII octets,

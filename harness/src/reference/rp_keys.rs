@@ -231,7 +231,7 @@ fn pem(faults: &BTreeSet<Fault>, keys: &[RpKey]) -> String {
         } else {
             ("PUBLIC KEY", spki_der(&parts.n, &parts.e))
         };
-        out.push_str(&pem_block(label, &der));
+        out.push_str(&crate::forge::jws::pem(label, &der));
     }
     out
 }
@@ -261,25 +261,13 @@ fn pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
 }
 
 /// `SubjectPublicKeyInfo` of rsaEncryption (RFC 5280 §4.1.2.7, RFC 3279 §2.3.1).
-fn spki_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+pub(crate) fn spki_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     let alg = der_tlv(
         0x30,
         &[der_tlv(0x06, RSA_ENCRYPTION), vec![0x05, 0x00]].concat(),
     );
     let bits = der_tlv(0x03, &[vec![0], pkcs1_der(n, e)].concat());
     der_tlv(0x30, &[alg, bits].concat())
-}
-
-fn pem_block(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str(&format!("-----END {label}-----\n"));
-    pem
 }
 
 /// How long the JWKS of one `rp.keys` answer stays served: the harness fetches it right after.
