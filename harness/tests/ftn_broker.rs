@@ -210,6 +210,11 @@ impl Client {
             .expect("token request")
     }
 
+    async fn discovery(&self) -> Value {
+        let r = self.http.get(&reg(&self.env).discovery_url).send().await;
+        r.expect("discovery").json().await.expect("discovery json")
+    }
+
     async fn jwks(&self) -> Value {
         let r = self.http.get(&reg(&self.env).jwks_uri).send().await;
         r.expect("jwks").json().await.expect("jwks json")
@@ -366,15 +371,7 @@ async fn discovery_lists_the_endpoints_under_a_fresh_prefix() {
     let prefix = reqwest::Url::parse(a.issuer()).unwrap().path().to_owned();
     assert_eq!(prefix.len(), 17, "a slash and 16 hex characters: {prefix}");
     let client = Client::new(&env);
-    let d: Value = client
-        .http
-        .get(&reg(&env).discovery_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: Value = client.discovery().await;
     let be = reg(&env);
     assert_eq!(d["issuer"], json!(a.issuer()));
     assert_eq!(d["token_endpoint"], json!(be.token_endpoint));
@@ -1031,15 +1028,7 @@ async fn discovery_and_jwks_publish_several_algorithms_and_per_key_members() {
     let broker = BrokerMock::start(&spec, ctx).await.expect("broker starts");
     let env = broker.environment(&EnvironmentSpec::default()).unwrap();
     let client = Client::new(&env);
-    let d: Value = client
-        .http
-        .get(&reg(&env).discovery_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: Value = client.discovery().await;
     assert_eq!(
         d["id_token_signing_alg_values_supported"],
         json!(["RS256", "ES256"])
