@@ -46,6 +46,14 @@ pub struct Report {
     pub requirements: Vec<RequirementResult>,
     /// One entry per selected vector, in run order.
     pub vectors: Vec<VectorResult>,
+    /// Material many vectors share, stored once (since 1.3). `env-<digest>`: an environment's
+    /// shared part (key sets, certificates, algorithm lists); a vector's `evidence.environment`
+    /// names it in `shared_environment`, and the environment the vector was handed is the deep
+    /// merge of that entry and the vector's own members (its id, its mock's loopback addresses).
+    /// `body-<digest>`: a response body served to several vectors, named by a served response's
+    /// `body_shared` in place of its `body`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared: BTreeMap<String, serde_json::Value>,
     /// Entries of the known-failures file that matched no vector: stale entries to delete.
     pub known_failures_unused: Vec<String>,
     /// Vector files or vectors that could not be loaded, each with its file:line:col. Their vectors
@@ -290,7 +298,11 @@ pub struct VectorResult {
     /// What the RP reported; absent when the adapter errored.
     pub outcome: Option<serde_json::Value>,
     pub duration_ms: u64,
-    /// What the mock provider received and sent, already redacted.
+    /// What the mock provider received and served, and what the RP was given, already redacted:
+    /// `environment` (see [`Report::environments`]), `given_tokens` (tokens in the operation the
+    /// RP was handed, decoded), `served` (each response: status, headers, body truncated at
+    /// 2 KiB with the bytes left out counted, and the tokens in it decoded; since 1.3),
+    /// `provider` (what the mock saw and checked) and `driver_stderr`.
     pub evidence: serde_json::Value,
 }
 

@@ -66,6 +66,7 @@ fn try_render(name: &str, view: &View) -> Result<String, minijinja::Error> {
             .build()?,
     );
     env.add_filter("text", md_text);
+    env.add_filter("pre", |s: String| Value::from_safe_string(pre_text(&s)));
     env.add_filter("code", |s: String| md_code(&s, true));
     env.add_filter("code_inline", |s: String| md_code(&s, false));
     env.add_template("summary.md", SUMMARY_MD)?;
@@ -138,6 +139,14 @@ struct View<'a> {
     skipped_operations: Vec<SkippedOperation<'a>>,
     operator: Option<&'a str>,
     note: Option<&'a str>,
+    /// Only for HTML: the report's shared material, each entry as pretty JSON.
+    shared: Vec<SharedEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct SharedEntry<'a> {
+    key: &'a str,
+    json: String,
 }
 
 #[derive(Serialize)]
@@ -259,6 +268,8 @@ struct VectorRow<'a> {
     expected: String,
     outcome: Option<String>,
     evidence: String,
+    /// The key of its environment's shared part in the report's `shared` map.
+    shared_environment: Option<&'a str>,
     /// For a failing vector: the command that runs just it against the same RP.
     rerun: Option<String>,
 }
@@ -440,6 +451,19 @@ impl<'a> View<'a> {
             skipped_operations: skipped,
             operator: report.operator.as_deref(),
             note: report.note.as_deref(),
+            shared: if with_vectors {
+                report
+                    .shared
+                    .iter()
+                    .map(|(key, v)| SharedEntry {
+                        key,
+                        json: serde_json::to_string_pretty(v)
+                            .unwrap_or_else(|e| format!("<unprintable: {e}>")),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -596,9 +620,8 @@ impl<'a> VectorRow<'a> {
             let rp = invocation.map(|i| format!(" {i}")).unwrap_or_default();
             format!("eidconf run --filter '{}'{rp}", v.id.replace('\'', ""))
         });
-        let pretty = |value: &serde_json::Value| {
-            serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("<unprintable: {e}>"))
-        };
+        // One line: these are small, and indentation would double a full report.
+        let pretty = |value: &serde_json::Value| value.to_string();
         Self {
             id: &v.id,
             title: &v.title,
@@ -616,10 +639,108 @@ impl<'a> VectorRow<'a> {
             duration_ms: v.duration_ms,
             expected: pretty(&v.expected),
             outcome: v.outcome.as_ref().map(pretty),
-            evidence: pretty(&v.evidence),
+            // A passing vector's evidence is a reference, kept short; a deviation's is whole.
+            evidence: evidence_lines(
+                &v.evidence,
+                matches!(v.result, Verdict::Pass | Verdict::Skip).then_some(HTML_LINE_CAP),
+            ),
+            shared_environment: v
+                .evidence
+                .get("environment")
+                .and_then(|e| e.get("shared_environment"))
+                .and_then(serde_json::Value::as_str),
             rerun,
         }
     }
+}
+
+/// The longest evidence line the HTML shows for a passing vector, in characters.
+const HTML_LINE_CAP: usize = 160;
+/// The most evidence lines the HTML shows for a passing vector.
+const HTML_LINES: usize = 10;
+
+/// Text for the content of a `<pre>` element: `&`, `<` and `>` escaped, which is all element
+/// content needs (quotes stay readable and a full report stays small). Never for attributes.
+fn pre_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Evidence one line per part: each top-level member, each element of a list, and one level
+/// further for `provider` (`served[2]: {...}`, `provider.requests[0]: {...}`), compact JSON.
+/// Past `cap` characters a line is cut, saying how much report.json has beyond it.
+fn evidence_lines(v: &serde_json::Value, cap: Option<usize>) -> String {
+    fn lines(prefix: &str, v: &serde_json::Value, depth: u8, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) if depth > 0 && !o.is_empty() => {
+                for (k, x) in o {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    lines(&p, x, depth - 1, out);
+                }
+            }
+            // Nothing to show.
+            serde_json::Value::Array(a) if a.is_empty() && !prefix.is_empty() => {}
+            serde_json::Value::Array(a) if a.iter().any(|x| x.is_object() || x.is_array()) => {
+                for (i, x) in a.iter().enumerate() {
+                    // A response's decoded tokens on lines of their own.
+                    let mut x = x.clone();
+                    let tokens = x.as_object_mut().and_then(|o| o.remove("tokens"));
+                    out.push(format!("{prefix}[{i}]: {x}"));
+                    if let Some(serde_json::Value::Array(tokens)) = tokens {
+                        for (j, t) in tokens.iter().enumerate() {
+                            out.push(format!("{prefix}[{i}].tokens[{j}]: {t}"));
+                        }
+                    }
+                }
+            }
+            x => out.push(if prefix.is_empty() {
+                x.to_string()
+            } else {
+                format!("{prefix}: {x}")
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    // What was served and given first: the lines a capped view keeps.
+    match v.as_object() {
+        Some(o) => {
+            let order = ["given_tokens", "served", "provider", "environment"];
+            for k in order.iter().filter(|k| o.contains_key(**k)) {
+                lines(k, &o[*k], 1, &mut out);
+            }
+            for (k, x) in o.iter().filter(|(k, _)| !order.contains(&k.as_str())) {
+                lines(k, x, 1, &mut out);
+            }
+        }
+        None => lines("", v, 2, &mut out),
+    }
+    if let Some(cap) = cap {
+        if out.len() > HTML_LINES {
+            let more = out.len() - HTML_LINES;
+            out.truncate(HTML_LINES);
+            out.push(format!("… ({more} lines more in report.json)"));
+        }
+        for l in out.iter_mut() {
+            if let Some((at, _)) = l.char_indices().nth(cap) {
+                let more = l[at..].chars().count();
+                l.truncate(at);
+                l.push_str(&format!("… ({more} characters more in report.json)"));
+            }
+        }
+    }
+    out.join("\n")
 }
 
 /// Markdown inline text, safe inside a GFM table cell: Markdown and HTML syntax is

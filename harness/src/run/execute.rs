@@ -20,6 +20,8 @@ pub struct Execution {
     pub duration: Duration,
     /// What an out-of-process driver wrote to stderr while serving this vector.
     pub driver_stderr: Option<String>,
+    /// The operation as the RP was given it (the vector's, with what the harness filled in).
+    pub operation: Option<serde_json::Value>,
 }
 
 /// Run one vector against `rp`. The timeout runs from when the vector is stood up, and covers
@@ -40,6 +42,7 @@ pub async fn execute(
                 environment: None,
                 duration: start.elapsed(),
                 driver_stderr: None,
+                operation: None,
             };
         }
     };
@@ -53,6 +56,7 @@ pub async fn execute(
     let outcome = stage.drive(&mut caller).await;
     let driver_stderr = caller.stderr.take();
     let environment = stage.environment.clone();
+    let operation = serde_json::to_value(stage.operation()).ok();
     let observations = stage.finish(&outcome).await;
     Execution {
         outcome,
@@ -60,5 +64,6 @@ pub async fn execute(
         environment: Some(environment),
         duration: start.elapsed(),
         driver_stderr,
+        operation,
     }
 }

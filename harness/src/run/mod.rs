@@ -1,6 +1,7 @@
 //! Running vectors: planning (`plan`), executing (`execute`), judging (`judge`), known failures
 //! (`known`), and assembling the report.
 
+pub mod evidence;
 pub mod execute;
 pub mod judge;
 pub mod known;
@@ -190,7 +191,8 @@ pub async fn run(
         results.push((i, r));
     }
     results.sort_by_key(|(i, _)| *i);
-    let vectors: Vec<report::VectorResult> = results.into_iter().map(|(_, r)| r).collect();
+    let mut vectors: Vec<report::VectorResult> = results.into_iter().map(|(_, r)| r).collect();
+    let shared = evidence::share(vectors.iter_mut().map(|v| (v.id.clone(), &mut v.evidence)));
     let desc = rp.describe();
     let summary = report::Summary::of(&vectors);
     let mut failures_by_severity = BTreeMap::new();
@@ -237,6 +239,7 @@ pub async fn run(
         known_failures_unused: cfg.known.unused(corpus.vectors.iter().map(|v| v.id())),
         input_errors: Vec::new(),
         vectors,
+        shared,
         operator: None,
         note: None,
     })
@@ -286,21 +289,9 @@ fn vector_result(
     }
 }
 
-/// What the mock saw and what the RP was given, with private keys redacted and certificates
-/// named rather than pasted.
+/// What the mock saw and served and what the RP was given (see [`evidence::build`]).
 pub fn evidence(exec: Option<&Execution>, pki: &Pki) -> serde_json::Value {
-    let Some(exec) = exec else {
-        return serde_json::Value::Null;
-    };
-    let mut v = serde_json::json!({
-        "environment": exec.environment,
-        "provider": exec.observations,
-    });
-    if let Some(stderr) = &exec.driver_stderr {
-        v["driver_stderr"] = serde_json::Value::String(stderr.clone());
-    }
-    redact::redact_value(&mut v, pki);
-    v
+    evidence::build(exec, pki)
 }
 
 /// `RFC 7519: JSON Web Token (JWT), §4: "…"; …`: the sources as one line, for readers of 1.0.
