@@ -49,7 +49,8 @@ pub struct Report {
     /// Material many vectors share, stored once (since 1.3). `env-<digest>`: an environment's
     /// shared part (key sets, certificates, algorithm lists); a vector's `evidence.environment`
     /// names it in `shared_environment`, and the environment the vector was handed is the deep
-    /// merge of that entry and the vector's own members (its id, its mock's loopback addresses).
+    /// merge of that entry, the vector's own members (its mock's loopback addresses) and
+    /// `vector_id`, the vector's id.
     /// `body-<digest>`: a response body served to several vectors, named by a served response's
     /// `body_shared` in place of its `body`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -298,11 +299,15 @@ pub struct VectorResult {
     /// What the RP reported; absent when the adapter errored.
     pub outcome: Option<serde_json::Value>,
     pub duration_ms: u64,
-    /// What the mock provider received and served, and what the RP was given, already redacted:
-    /// `environment` (see [`Report::environments`]), `given_tokens` (tokens in the operation the
-    /// RP was handed, decoded), `served` (each response: status, headers, body truncated at
-    /// 2 KiB with the bytes left out counted, and the tokens in it decoded; since 1.3),
-    /// `provider` (what the mock saw and checked) and `driver_stderr`.
+    /// What the mock provider received and served, and what the RP was given, already redacted
+    /// (the members since 1.3): `environment` (its own members and `shared_environment`, see
+    /// [`Report::shared`]); `given_tokens` (the tokens in the operation the RP was handed: raw
+    /// form cut at 128 bytes, JWS header and payload or JWE protected header decoded); `served`
+    /// (each response the mock sent: status, headers, body cut at 2 KiB with `body_bytes` when
+    /// cut, each token in it replaced by `<token: tokens[i]>` and decoded under `tokens`;
+    /// consecutive equal ones once with `times`); `provider` (the requests the mock saw, same
+    /// collapsing; the broker's logins; `checks_passed` ids and `checks_failed` in full) and
+    /// `driver_stderr`.
     pub evidence: serde_json::Value,
 }
 

@@ -121,9 +121,9 @@ fn json_field_order_follows_the_model() {
     for pair in keys.windows(2) {
         assert!(pos(pair[0]) < pos(pair[1]), "{pair:?}");
     }
-    assert!(json.contains("\"kind\": \"wrong_verdict\""));
-    assert!(json.contains("\"result\": \"xpass\""));
-    assert!(json.contains("\"status\": \"not_met\""));
+    assert!(json.contains("\"kind\":\"wrong_verdict\""));
+    assert!(json.contains("\"result\":\"xpass\""));
+    assert!(json.contains("\"status\":\"not_met\""));
 }
 
 #[test]
@@ -354,8 +354,10 @@ fn html_escapes_evidence_and_is_self_contained() {
     );
     assert!(html.contains("<style>"));
     // One collapsible evidence block per vector (and one listing the skipped operation's
-    // vectors), failing ones open.
-    assert_eq!(html.matches("<details").count(), 8);
+    // vectors, and one per shared entry), failing ones open.
+    assert_eq!(html.matches("<details").count(), 9);
+    assert!(html.contains("<a href=\"#env-0123abcd4567\">"));
+    assert!(html.contains("<details id=\"env-0123abcd4567\">"));
     assert_eq!(html.matches("class=\"failing\" open").count(), 4);
     assert!(html.trim_end().ends_with("</html>"));
     assert!(!html.contains("could not render"));
