@@ -187,7 +187,7 @@ async fn the_reference_rp_passes_every_freja_vector_polling_get_results() {
     let paths: Vec<String> = r
         .vectors
         .iter()
-        .filter_map(|v| v.evidence.get("provider")?.get("requests")?.as_array())
+        .filter_map(|v| v.evidence.get("served")?.as_array())
         .flatten()
         .filter_map(|q| Some(q.get("path")?.as_str()?.to_owned()))
         .collect();
