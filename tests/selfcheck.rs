@@ -93,6 +93,80 @@ async fn the_reference_rp_passes_every_vector() {
         bad.join("\n")
     );
     assert_eq!(r.summary.total as usize, w.corpus.vectors.len());
+    evidence_shows_served_tokens(&r);
+    default_report_size(&r);
+}
+
+/// Every token a vector gave the RP or the mock served is in its evidence, decoded.
+fn evidence_shows_served_tokens(r: &Report) {
+    let mut seen = BTreeMap::<&str, usize>::new();
+    for v in &r.vectors {
+        let tokens = |key: &str| -> Vec<serde_json::Value> {
+            let ev = &v.evidence;
+            match key {
+                "given" => ev["given_tokens"].as_array().cloned().unwrap_or_default(),
+                _ => ev["served"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|s| s["tokens"].as_array().cloned().unwrap_or_default())
+                    .collect(),
+            }
+        };
+        // A login vector may end before the broker serves a token (a forged state).
+        if v.operation == "oidc.finish_login" {
+            if tokens("served")
+                .iter()
+                .any(|t| t.get("protected_header").is_some())
+            {
+                *seen.entry("oidc.finish_login").or_default() += 1;
+            }
+            continue;
+        }
+        let (key, want) = match v.operation.as_str() {
+            // An ID token is a JWE, or a JWS where encryption is not registered.
+            "oidc.validate_id_token" | "freja.verify_details" => ("given", "header"),
+            _ => continue,
+        };
+        let found = tokens(key);
+        // A token the forge broke beyond decoding is still shown raw.
+        assert!(
+            found.iter().any(|t| t.get(want).is_some()
+                || t.get("protected_header").is_some()
+                || t["type"] == "undecodable"),
+            "{}: no {key} token with a decoded {want} in {}",
+            v.id,
+            v.evidence
+        );
+        *seen.entry(v.operation.as_str()).or_default() += 1;
+    }
+    assert!(
+        seen.len() == 3 && seen.values().all(|n| *n >= 10),
+        "token-level vectors, and logins served a decoded ID token: {seen:?}"
+    );
+    // A Freja login's `details` JWS, as the mock served it, decoded.
+    assert!(
+        r.vectors
+            .iter()
+            .filter(|v| v.operation == "freja.authenticate")
+            .flat_map(|v| v.evidence["served"].as_array().cloned().unwrap_or_default())
+            .any(|s| s["tokens"][0]["payload"]["status"] == "APPROVED"),
+        "no Freja login shows its decoded details JWS"
+    );
+}
+
+/// The full default report stays small enough to archive and open (under 2 MB each): shared
+/// material once, a passing vector's evidence in brief in report.json and capped in the HTML.
+fn default_report_size(r: &Report) {
+    const BUDGET: usize = 2_000_000;
+    let json = eidconf_report::to_json(r);
+    let html = eidconf_report::html(r);
+    assert!(json.len() < BUDGET, "report.json is {} bytes", json.len());
+    assert!(html.len() < BUDGET, "report.html is {} bytes", html.len());
+    assert!(
+        !json.contains("PRIVATE KEY-----"),
+        "a private key in report.json"
+    );
 }
 
 /// getResults is the other documented way to poll: an RP that uses it passes the same vectors.
@@ -117,7 +191,7 @@ async fn the_reference_rp_passes_every_freja_vector_polling_get_results() {
     let paths: Vec<String> = r
         .vectors
         .iter()
-        .filter_map(|v| v.evidence.get("provider")?.get("requests")?.as_array())
+        .filter_map(|v| v.evidence.get("served")?.as_array())
         .flatten()
         .filter_map(|q| Some(q.get("path")?.as_str()?.to_owned()))
         .collect();

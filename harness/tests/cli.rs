@@ -506,7 +506,7 @@ fn a_vector_may_point_an_rp_at_loopback_only() {
         let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
         assert!(junit.contains("type=\"input_error\""), "{junit}");
         let report = std::fs::read_to_string(out.join("report.json")).unwrap();
-        assert!(report.contains("\"not_loaded\": 1"), "{report}");
+        assert!(report.contains("\"not_loaded\":1"), "{report}");
     }
     // Loopback, and relative references, are fine.
     let file = ONE.replace(

@@ -164,10 +164,11 @@ pub fn failures_by_severity(vectors: &[VectorResult]) -> BTreeMap<String, u32> {
     counts
 }
 
-/// The canonical JSON form: pretty-printed, fields in declaration order, trailing newline.
+/// The canonical JSON form: compact (a full run's evidence stays small; `jq .` shows it
+/// indented), fields in declaration order, trailing newline.
 pub fn to_json(report: &Report) -> String {
     // Cannot fail: every map key is a string and serde_json::Value always serializes.
-    let mut json = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+    let mut json = serde_json::to_string(report).unwrap_or_else(|e| {
         format!(
             "{{\"error\": {:?}}}",
             format!("report serialization failed: {e}")

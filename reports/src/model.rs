@@ -46,6 +46,15 @@ pub struct Report {
     pub requirements: Vec<RequirementResult>,
     /// One entry per selected vector, in run order.
     pub vectors: Vec<VectorResult>,
+    /// Material many vectors share, stored once (since 1.3). `env-<digest>`: an environment's
+    /// shared part (key sets, certificates, algorithm lists); a vector's `evidence.environment`
+    /// names it in `shared_environment`, and the environment the vector was handed is the deep
+    /// merge of that entry, the vector's own members (its mock's loopback addresses) and
+    /// `vector_id`, the vector's id.
+    /// `body-<digest>`: a response body served to several vectors, named by a served response's
+    /// `body_shared` in place of its `body`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared: BTreeMap<String, serde_json::Value>,
     /// Entries of the known-failures file that matched no vector: stale entries to delete.
     pub known_failures_unused: Vec<String>,
     /// Vector files or vectors that could not be loaded, each with its file:line:col. Their vectors
@@ -116,6 +125,12 @@ pub struct Selection {
     pub jobs: u32,
     /// Per-vector timeout in seconds.
     pub timeout_secs: u64,
+    /// `--evidence`: `auto`, a passing vector's evidence in brief (tokens decoded without their
+    /// raw form, the responses that carried a token or a short body, endpoints and statuses,
+    /// check ids) and every other vector's whole; `full`, every vector's whole (since 1.3;
+    /// absent: `full`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
 }
 
 /// Verdict counts. `total` is the sum of the verdicts; `not_loaded` counts apart.
@@ -282,15 +297,26 @@ pub struct VectorResult {
     pub operation: String,
     pub result: Verdict,
     /// Why the vector did not pass; present for `fail`, `warn`, `error` and usually `xfail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// Extra context: a `--loose-reasons` downgrade, a skip reason or a known-failure reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The vector's expectation.
     pub expected: serde_json::Value,
     /// What the RP reported; absent when the adapter errored.
     pub outcome: Option<serde_json::Value>,
     pub duration_ms: u64,
-    /// What the mock provider received and sent, already redacted.
+    /// What the mock provider received and served, and what the RP was given, already redacted
+    /// (the members since 1.3): `environment` (its own members and `shared_environment`, see
+    /// [`Report::shared`]); `given_tokens` (the tokens in the operation the RP was handed: raw
+    /// form cut at 4 KiB, JWS header and payload or JWE protected header decoded); `served`
+    /// (each response the mock sent: status, headers, body cut at 2 KiB with `body_bytes` when
+    /// cut, each token in it replaced by `<token: tokens[i]>` and decoded under `tokens`;
+    /// consecutive equal ones once with `times`); `provider` (the requests the mock saw, same
+    /// collapsing; the broker's logins; `checks_passed` ids, or `checks_passed_shared` naming
+    /// the list in [`Report::shared`], and `checks_failed` in full) and `driver_stderr`. Under
+    /// `selection.evidence: auto` a passing vector's evidence is in brief (see there).
     pub evidence: serde_json::Value,
     /// What serving the vector cost the RP, where the transport measured it (since 1.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]

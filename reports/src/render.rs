@@ -65,7 +65,18 @@ fn try_render(name: &str, view: &View) -> Result<String, minijinja::Error> {
             .keep_trailing_newline(true)
             .build()?,
     );
+    // HTML escaping of `& < > " '` only: minijinja's default also escapes `/`, which costs
+    // five bytes per slash of every path and URL in a report and protects nothing in element
+    // content or a double-quoted attribute.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if *state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => {
+            out.write_str(&html_text(s))?;
+            Ok(())
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     env.add_filter("text", md_text);
+    env.add_filter("pre", |s: String| Value::from_safe_string(pre_text(&s)));
     env.add_filter("code", |s: String| md_code(&s, true));
     env.add_filter("code_inline", |s: String| md_code(&s, false));
     env.add_template("summary.md", SUMMARY_MD)?;
@@ -138,6 +149,14 @@ struct View<'a> {
     skipped_operations: Vec<SkippedOperation<'a>>,
     operator: Option<&'a str>,
     note: Option<&'a str>,
+    /// Only for HTML: the report's shared material, each entry as pretty JSON.
+    shared: Vec<SharedEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct SharedEntry<'a> {
+    key: &'a str,
+    json: String,
 }
 
 #[derive(Serialize)]
@@ -256,9 +275,10 @@ struct VectorRow<'a> {
     message: Option<&'a str>,
     note: Option<&'a str>,
     duration_ms: u64,
-    expected: String,
-    outcome: Option<String>,
-    evidence: String,
+    /// Expected, outcome and evidence, one line per part (see [`evidence_lines`]).
+    lines: String,
+    /// The key of its environment's shared part in the report's `shared` map.
+    shared_environment: Option<&'a str>,
     /// For a failing vector: the command that runs just it against the same RP.
     rerun: Option<String>,
     resources: Option<String>,
@@ -441,6 +461,19 @@ impl<'a> View<'a> {
             skipped_operations: skipped,
             operator: report.operator.as_deref(),
             note: report.note.as_deref(),
+            shared: if with_vectors {
+                report
+                    .shared
+                    .iter()
+                    .map(|(key, v)| SharedEntry {
+                        key,
+                        json: serde_json::to_string_pretty(v)
+                            .unwrap_or_else(|e| format!("<unprintable: {e}>")),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -597,9 +630,6 @@ impl<'a> VectorRow<'a> {
             let rp = invocation.map(|i| format!(" {i}")).unwrap_or_default();
             format!("eidconf run --filter '{}'{rp}", v.id.replace('\'', ""))
         });
-        let pretty = |value: &serde_json::Value| {
-            serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("<unprintable: {e}>"))
-        };
         Self {
             id: &v.id,
             title: &v.title,
@@ -615,9 +645,16 @@ impl<'a> VectorRow<'a> {
             message: v.failure.as_ref().map(|f| f.message.as_str()),
             note: v.note.as_deref(),
             duration_ms: v.duration_ms,
-            expected: pretty(&v.expected),
-            outcome: v.outcome.as_ref().map(pretty),
-            evidence: pretty(&v.evidence),
+            // A passing vector's lines are a reference, kept short; a deviation's are whole.
+            lines: vector_lines(
+                v,
+                matches!(v.result, Verdict::Pass | Verdict::Skip).then_some(HTML_LINE_CAP),
+            ),
+            shared_environment: v
+                .evidence
+                .get("environment")
+                .and_then(|e| e.get("shared_environment"))
+                .and_then(serde_json::Value::as_str),
             rerun,
             resources: v.resources.as_ref().map(|r| {
                 let figure = |x: Option<u64>, unit: &str| {
@@ -632,6 +669,138 @@ impl<'a> VectorRow<'a> {
             }),
         }
     }
+}
+
+/// The longest evidence line the HTML shows for a passing vector, in characters.
+const HTML_LINE_CAP: usize = 140;
+/// The most evidence lines the HTML shows for a passing vector.
+const HTML_LINES: usize = 10;
+
+/// Text for element content or a double-quoted attribute value.
+fn html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for the content of a `<pre>` element: `&`, `<` and `>` escaped, which is all element
+/// content needs (quotes stay readable and a full report stays small). Never for attributes.
+fn pre_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `expected: …`, `outcome: …` and the evidence lines (see [`evidence_lines`]): past `cap`
+/// characters a line is cut and past [`HTML_LINES`] lines the rest is counted.
+fn vector_lines(v: &VectorResult, cap: Option<usize>) -> String {
+    // One line each: indentation would double a full report.
+    let outcome = v.outcome.as_ref().map_or_else(
+        || "none (the adapter returned no outcome)".to_owned(),
+        |o| o.to_string(),
+    );
+    let mut out = Vec::new();
+    // A passing vector met its expectation (the title says it; report.json has it whole).
+    if cap.is_none() {
+        out.push(format!("expected: {}", v.expected));
+    }
+    out.push(format!("outcome: {outcome}"));
+    out.extend(evidence_lines(&v.evidence));
+    match cap {
+        Some(cap) => cap_lines(out, cap, HTML_LINES),
+        None => out.join("\n"),
+    }
+}
+
+/// Past `cap` characters a line is cut, past `max` lines the rest is counted, each ending in
+/// `…(+n)`: n more characters or lines in report.json.
+fn cap_lines(mut out: Vec<String>, cap: usize, max: usize) -> String {
+    if out.len() > max {
+        let more = out.len() - max;
+        out.truncate(max);
+        out.push(format!("…(+{more} lines)"));
+    }
+    for l in out.iter_mut() {
+        if let Some((at, _)) = l.char_indices().nth(cap) {
+            let more = l[at..].chars().count();
+            l.truncate(at);
+            l.push_str(&format!("…(+{more})"));
+        }
+    }
+    out.join("\n")
+}
+
+/// Evidence one line per part: each top-level member, each element of a list, and one level
+/// further for `provider` (`served[2]: {...}`, `provider.requests[0]: {...}`), compact JSON.
+fn evidence_lines(v: &serde_json::Value) -> Vec<String> {
+    fn lines(prefix: &str, v: &serde_json::Value, depth: u8, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) if depth > 0 && !o.is_empty() => {
+                for (k, x) in o {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    lines(&p, x, depth - 1, out);
+                }
+            }
+            // Nothing to show; the shared environment's name is a link beside.
+            serde_json::Value::Array(a) if a.is_empty() && !prefix.is_empty() => {}
+            serde_json::Value::Object(o) if o.is_empty() && !prefix.is_empty() => {}
+            _ if prefix == "environment.shared_environment" => {}
+            serde_json::Value::Array(a) if a.iter().any(|x| x.is_object() || x.is_array()) => {
+                for (i, x) in a.iter().enumerate() {
+                    // A response's decoded tokens on lines of their own.
+                    let mut x = x.clone();
+                    let tokens = x.as_object_mut().and_then(|o| o.remove("tokens"));
+                    out.push(format!("{prefix}[{i}]: {x}"));
+                    if let Some(serde_json::Value::Array(tokens)) = tokens {
+                        for (j, t) in tokens.iter().enumerate() {
+                            out.push(format!("{prefix}[{i}].tokens[{j}]: {t}"));
+                        }
+                    }
+                }
+            }
+            x => out.push(if prefix.is_empty() {
+                x.to_string()
+            } else {
+                format!("{prefix}: {x}")
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    // What was served and given first: the lines a capped view keeps.
+    match v.as_object() {
+        Some(o) => {
+            let order = ["given_tokens", "served", "provider", "environment"];
+            for k in order.iter().filter(|k| o.contains_key(**k)) {
+                lines(k, &o[*k], 1, &mut out);
+            }
+            for (k, x) in o.iter().filter(|(k, _)| !order.contains(&k.as_str())) {
+                lines(k, x, 1, &mut out);
+            }
+        }
+        None if v.is_null() => {}
+        None => lines("", v, 2, &mut out),
+    }
+    out
 }
 
 /// Markdown inline text, safe inside a GFM table cell: Markdown and HTML syntax is

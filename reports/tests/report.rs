@@ -121,9 +121,9 @@ fn json_field_order_follows_the_model() {
     for pair in keys.windows(2) {
         assert!(pos(pair[0]) < pos(pair[1]), "{pair:?}");
     }
-    assert!(json.contains("\"kind\": \"wrong_verdict\""));
-    assert!(json.contains("\"result\": \"xpass\""));
-    assert!(json.contains("\"status\": \"not_met\""));
+    assert!(json.contains("\"kind\":\"wrong_verdict\""));
+    assert!(json.contains("\"result\":\"xpass\""));
+    assert!(json.contains("\"status\":\"not_met\""));
 }
 
 #[test]
@@ -315,7 +315,7 @@ fn html_snapshot() {
         );
     }
     assert!(html.contains(
-        "eidconf run --filter &#x27;freja.http.status.500&#x27; --rp stdio -- python3 driver.py"
+        "eidconf run --filter &#39;freja.http.status.500&#39; --rp stdio -- python3 driver.py"
     ));
     insta::assert_snapshot!("report_html", html);
 }
@@ -348,14 +348,15 @@ fn html_escapes_evidence_and_is_self_contained() {
         !html.contains("src=") && !html.contains("<link"),
         "external asset"
     );
-    // (minijinja escapes `/` in attributes as `&#x2f;`, which browsers read back as `/`.)
-    assert!(
-        html.contains("<a href=\"https:&#x2f;&#x2f;example.test&#x2f;freja\">Freja eID RP API</a>")
-    );
+    assert!(html.contains("<a href=\"https://example.test/freja\">Freja eID RP API</a>"));
+    // Quotes cannot end an attribute early.
+    assert!(!html.contains("href=\"\""));
     assert!(html.contains("<style>"));
     // One collapsible evidence block per vector (and one listing the skipped operation's
-    // vectors), failing ones open.
-    assert_eq!(html.matches("<details").count(), 8);
+    // vectors, and one per shared entry), failing ones open.
+    assert_eq!(html.matches("<details").count(), 9);
+    assert!(html.contains("<a href=\"#env-0123abcd4567\">"));
+    assert!(html.contains("<details id=\"env-0123abcd4567\">"));
     assert_eq!(html.matches("class=\"failing\" open").count(), 4);
     assert!(html.trim_end().ends_with("</html>"));
     assert!(!html.contains("could not render"));

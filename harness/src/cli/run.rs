@@ -16,6 +16,13 @@ use eidconf_report::{self as report, exit};
 
 use super::{SelectArgs, bad_input, selection};
 
+/// How much evidence report.json keeps for a passing vector (`--evidence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvidenceDetail {
+    Auto,
+    Full,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorWhen {
     Auto,
@@ -120,6 +127,10 @@ pub struct RunArgs {
     /// Every operation is required: no vector is skipped for an undeclared operation.
     #[arg(long)]
     pub fail_on_skip: bool,
+    /// Evidence kept for a passing vector: `auto` keeps its tokens decoded, statuses, endpoints
+    /// and check ids (a deviation keeps everything); `full` keeps everything for every vector.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub evidence: EvidenceDetail,
     /// The driver command for `--rp stdio` and `--rp exec`, after `--`.
     /// Sign report.json with this OpenSSH private key (ed25519, unencrypted): writes
     /// report.json.sig, which `ssh-keygen -Y verify -n eidconf-report` checks.
@@ -219,6 +230,10 @@ pub(super) fn cmd_run(args: RunArgs) -> i32 {
         faults: args.faults.iter().map(|f| f.name().to_owned()).collect(),
         require_operations: args.require_operations.clone(),
         fail_on_skip: args.fail_on_skip,
+        evidence: match args.evidence {
+            EvidenceDetail::Auto => run::evidence::Detail::Auto,
+            EvidenceDetail::Full => run::evidence::Detail::Full,
+        },
     };
     match cfg.selection.apply(&corpus.vectors, &suites) {
         // Vectors that did not load already make the run exit 2, with reports that say why.

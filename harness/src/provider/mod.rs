@@ -80,6 +80,30 @@ pub struct Observations {
     /// Request-side checks made on what the RP sent or published (see `provider::checks`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<checks::Check>,
+    /// Every response the TLS fronts sent, in order: what the RP was served.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub served: Vec<ServedResponse>,
+}
+
+/// One response as a TLS front sent it (or would have, for a reset).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServedResponse {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// Response headers as sent, `date` left out (noise); values that are not text are dropped.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The whole body as text (UTF-8, invalid bytes replaced); the report truncates it after
+    /// redaction.
+    pub body: String,
+    /// The body's full length in bytes.
+    pub body_bytes: usize,
+    /// `reset` or `truncate` when the front broke the response on purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// Served by the canary (somewhere the RP must not have gone).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 impl Observations {

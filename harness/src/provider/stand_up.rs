@@ -69,6 +69,11 @@ pub async fn stand_up(vector: &Vector, pki: &Pki) -> Result<Stage, String> {
 }
 
 impl Stage {
+    /// The operation as the RP is given it.
+    pub fn operation(&self) -> &Operation {
+        &self.operation
+    }
+
     /// Run the operation against the RP: one call, or the logins of the broker's script.
     pub async fn drive(&self, rp: &mut dyn Caller) -> Result<Outcome, AdapterFailure> {
         match &self.mock {

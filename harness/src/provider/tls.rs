@@ -25,7 +25,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 use super::freja::{CLIENT_CERT_HEADER, FAULT_HEADER};
-use super::{HANDSHAKE_TIMEOUT, Observations, ProviderError, lock};
+use super::{HANDSHAKE_TIMEOUT, Observations, ProviderError, ServedResponse, lock};
 use crate::pki::Pki;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -158,8 +158,16 @@ async fn serve(
         .peer_certificates()
         .and_then(|c| c.first())
         .map(|c| hex::encode(Sha256::digest(c.as_ref())));
-    let service =
-        hyper::service::service_fn(move |req| forward(req, client.clone(), upstream, cert.clone()));
+    let service = hyper::service::service_fn(move |req| {
+        forward(
+            req,
+            client.clone(),
+            upstream,
+            cert.clone(),
+            obs.clone(),
+            canary,
+        )
+    });
     // Errors here are the faults we inject or the RP hanging up: nothing to report.
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
@@ -208,8 +216,12 @@ async fn forward(
     client: Upstream,
     upstream: SocketAddr,
     cert: Option<String>,
+    obs: Arc<Mutex<Observations>>,
+    canary: bool,
 ) -> Result<Response<FrontBody>, Reset> {
     let (mut parts, body) = req.into_parts();
+    let method = parts.method.to_string();
+    let request_path = parts.uri.path().to_owned();
     let Ok(body) = body.collect().await.map(|c| c.to_bytes()) else {
         return Err(Reset);
     };
@@ -241,6 +253,26 @@ async fn forward(
     for h in [CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION] {
         parts.headers.remove(h);
     }
+    // Whole: redaction needs the whole of a key; the report truncates after redacting.
+    let text = String::from_utf8_lossy(&body).into_owned();
+    lock(&obs).served.push(ServedResponse {
+        method,
+        path: request_path,
+        status: parts.status.as_u16(),
+        headers: parts
+            .headers
+            .iter()
+            .filter(|(k, _)| *k != hyper::header::DATE)
+            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body: text,
+        body_bytes: body.len(),
+        fault: fault
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        canary,
+    });
     match fault.as_ref().map(|v| v.as_bytes()) {
         Some(b"reset") => Err(Reset),
         Some(b"truncate") => Ok(Response::from_parts(parts, FrontBody::truncated(body))),

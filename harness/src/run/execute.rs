@@ -22,6 +22,8 @@ pub struct Execution {
     pub driver_stderr: Option<String>,
     /// What serving the vector cost the RP (`None`: no call completed).
     pub resources: Option<Resources>,
+    /// The operation as the RP was given it (the vector's, with what the harness filled in).
+    pub operation: Option<serde_json::Value>,
 }
 
 /// Run one vector against `rp`. The timeout runs from when the vector is stood up, and covers
@@ -43,6 +45,7 @@ pub async fn execute(
                 duration: start.elapsed(),
                 driver_stderr: None,
                 resources: None,
+                operation: None,
             };
         }
     };
@@ -58,6 +61,7 @@ pub async fn execute(
     let driver_stderr = caller.stderr.take();
     let resources = caller.resources.take();
     let environment = stage.environment.clone();
+    let operation = serde_json::to_value(stage.operation()).ok();
     let observations = stage.finish(&outcome).await;
     Execution {
         outcome,
@@ -66,5 +70,6 @@ pub async fn execute(
         duration: start.elapsed(),
         driver_stderr,
         resources,
+        operation,
     }
 }

@@ -1,6 +1,7 @@
 //! Running vectors: planning (`plan`), executing (`execute`), judging (`judge`), known failures
 //! (`known`), and assembling the report.
 
+pub mod evidence;
 pub mod execute;
 pub mod judge;
 pub mod known;
@@ -40,6 +41,8 @@ pub struct RunConfig {
     pub require_operations: Vec<String>,
     /// Every operation is required (`--fail-on-skip`).
     pub fail_on_skip: bool,
+    /// How much evidence the report keeps for a passing vector.
+    pub evidence: evidence::Detail,
 }
 
 impl Default for RunConfig {
@@ -54,6 +57,7 @@ impl Default for RunConfig {
             faults: Vec::new(),
             require_operations: Vec::new(),
             fail_on_skip: false,
+            evidence: evidence::Detail::Auto,
         }
     }
 }
@@ -193,7 +197,17 @@ pub async fn run(
         results.push((i, r));
     }
     results.sort_by_key(|(i, _)| *i);
-    let vectors: Vec<report::VectorResult> = results.into_iter().map(|(_, r)| r).collect();
+    let mut vectors: Vec<report::VectorResult> = results.into_iter().map(|(_, r)| r).collect();
+    let mut shared = evidence::share(vectors.iter_mut().map(|v| (v.id.clone(), &mut v.evidence)));
+    if cfg.evidence == evidence::Detail::Auto {
+        for v in vectors
+            .iter_mut()
+            .filter(|v| v.result == report::Verdict::Pass)
+        {
+            evidence::summarise(&mut v.evidence);
+        }
+        evidence::prune(&mut shared, vectors.iter().map(|v| &v.evidence));
+    }
     let desc = rp.describe();
     let summary = report::Summary::of(&vectors);
     let mut failures_by_severity = BTreeMap::new();
@@ -232,6 +246,13 @@ pub async fn run(
             known_failures: cfg.known.path.clone(),
             jobs: cfg.jobs as u32,
             timeout_secs: cfg.timeout.as_secs(),
+            evidence: Some(
+                match cfg.evidence {
+                    evidence::Detail::Auto => "auto",
+                    evidence::Detail::Full => "full",
+                }
+                .into(),
+            ),
         },
         summary,
         failures_by_severity,
@@ -240,6 +261,7 @@ pub async fn run(
         known_failures_unused: cfg.known.unused(corpus.vectors.iter().map(|v| v.id())),
         input_errors: Vec::new(),
         vectors,
+        shared,
         operator: None,
         note: None,
     })
@@ -255,7 +277,10 @@ async fn one_result(
 ) -> (usize, report::VectorResult) {
     let level = suites.level_of(&v.spec.requirements);
     let (exec, j) = run_one(rp, v, level, pki, cfg).await;
-    (i, vector_result(v, suites, pki, exec.as_ref(), j))
+    (
+        i,
+        vector_result(v, suites, pki, exec.as_ref(), j, cfg.evidence),
+    )
 }
 
 fn vector_result(
@@ -264,8 +289,11 @@ fn vector_result(
     pki: &Pki,
     exec: Option<&Execution>,
     j: Judgement,
+    detail: evidence::Detail,
 ) -> report::VectorResult {
     let s = &v.spec;
+    let brief = detail == evidence::Detail::Auto && j.result == report::Verdict::Pass;
+    let evidence = evidence::build(exec, pki);
     report::VectorResult {
         id: v.id().to_owned(),
         title: s.title.clone(),
@@ -298,8 +326,10 @@ fn vector_result(
                 o
             }),
         duration_ms: exec.map(|e| e.duration.as_millis() as u64).unwrap_or(0),
-        evidence: evidence(exec, pki),
+        evidence,
+        // A passing vector's cost is news only where the vector bounds it.
         resources: exec
+            .filter(|_| !brief || s.expect.resources.is_some())
             .and_then(|e| e.resources.as_ref())
             .map(|r| report::Resources {
                 cpu_ms: r.cpu_ms,
@@ -309,21 +339,9 @@ fn vector_result(
     }
 }
 
-/// What the mock saw and what the RP was given, with private keys redacted and certificates
-/// named rather than pasted.
+/// What the mock saw and served and what the RP was given (see [`evidence::build`]).
 pub fn evidence(exec: Option<&Execution>, pki: &Pki) -> serde_json::Value {
-    let Some(exec) = exec else {
-        return serde_json::Value::Null;
-    };
-    let mut v = serde_json::json!({
-        "environment": exec.environment,
-        "provider": exec.observations,
-    });
-    if let Some(stderr) = &exec.driver_stderr {
-        v["driver_stderr"] = serde_json::Value::String(stderr.clone());
-    }
-    redact::redact_value(&mut v, pki);
-    v
+    evidence::build(exec, pki)
 }
 
 /// `RFC 7519: JSON Web Token (JWT), §4: "…"; …`: the sources as one line, for readers of 1.0.
