@@ -27,7 +27,7 @@ impl Inputs {
         // A load error stands for the vector (or file) at its location.
         let unloadable: std::collections::BTreeSet<_> =
             errors.iter().map(|e| e.location.clone()).collect();
-        let findings = crate::lint::lint(&corpus, &suites, &pki);
+        let findings = crate::lint::lint(&corpus, &suites, &pki, crate::lint::Depth::Structure);
         let not_loaded = unloadable.len() + findings.invalid.len();
         corpus
             .vectors

@@ -26,7 +26,7 @@ pub(super) fn cmd_lint(paths: &[PathBuf], root: &Path) -> i32 {
         Ok(c) => c,
         Err(d) => return bad_input(d),
     };
-    let findings = eidconf::lint::lint(&corpus, &suites, &pki);
+    let findings = eidconf::lint::lint(&corpus, &suites, &pki, eidconf::lint::Depth::Build);
     let mut problems = findings.errors;
     // Linting a subset: a requirement the subset does not test is not the subset's problem.
     if paths.is_empty() {
