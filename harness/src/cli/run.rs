@@ -96,8 +96,9 @@ pub struct RunArgs {
     /// Switch on a deliberate fault of the reference RP (repeatable; see `eidconf faults`).
     #[arg(long = "fault", value_name = "F")]
     pub faults: Vec<Fault>,
-    /// Vectors run at once.
-    #[arg(short = 'j', long, default_value_t = 8)]
+    /// Vectors run at once, besides those that wait on purpose (flow deadlines, delayed answers),
+    /// which start first and take no slot (default: 4 per core).
+    #[arg(short = 'j', long, default_value_t = eidconf::run::default_jobs())]
     pub jobs: usize,
     /// Seconds an RP may take for one vector before the vector is an error.
     #[arg(long, default_value_t = 20)]

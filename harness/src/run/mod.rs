@@ -45,11 +45,18 @@ pub struct RunConfig {
     pub evidence: evidence::Detail,
 }
 
+/// Slots for the vectors that do not wait on purpose: 4 per core. A vector alternates between
+/// the RP's work and the mock's and waits on loopback in between, so one per core leaves the
+/// cores idle (measured on 2 cores: `-j 4` 9.3 s, `-j 8` 6.8 s, `-j 16` 6.4 s for the corpus).
+pub fn default_jobs() -> usize {
+    4 * std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             selection: Selection::default(),
-            jobs: 8,
+            jobs: default_jobs(),
             timeout: Duration::from_secs(20),
             loose_reasons: false,
             strict: false,
@@ -172,14 +179,22 @@ pub async fn run(
         .iter()
         .enumerate()
         .partition(|(_, v)| v.spec.exclusive);
-    let mut stream = futures::stream::iter(shared)
+    // Vectors that wait on purpose start at once, beside the `jobs` slots of the others: they
+    // would hold a slot idle for seconds.
+    let (waiting, busy): (Vec<_>, Vec<_>) = shared
+        .into_iter()
+        .partition(|(_, v)| v.spec.waits_on_purpose());
+    let waiting = futures::stream::iter(waiting)
         .map(|(i, v)| one_result(rp.clone(), i, v, suites, pki, cfg))
-        .buffer_unordered(cfg.jobs.max(1))
-        .chain(
-            futures::stream::iter(alone)
-                .map(|(i, v)| one_result(rp.clone(), i, v, suites, pki, cfg))
-                .buffered(1),
-        );
+        .buffer_unordered(usize::MAX);
+    let busy = futures::stream::iter(busy)
+        .map(|(i, v)| one_result(rp.clone(), i, v, suites, pki, cfg))
+        .buffer_unordered(cfg.jobs.max(1));
+    let mut stream = futures::stream::select(waiting, busy).chain(
+        futures::stream::iter(alone)
+            .map(|(i, v)| one_result(rp.clone(), i, v, suites, pki, cfg))
+            .buffered(1),
+    );
     while let Some((i, r)) = stream.next().await {
         state.done += 1;
         match r.result {

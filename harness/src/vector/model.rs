@@ -53,6 +53,27 @@ pub struct VectorSpec {
     pub matrix: Option<Matrix>,
 }
 
+impl VectorSpec {
+    /// Whether the vector waits on purpose: it sets a flow deadline or an exchange bound for the
+    /// RP to reach, slows the polls, or delays an answer. A run starts such vectors first and
+    /// outside the CPU-bound slots, where their waiting would hold a slot idle.
+    pub fn waits_on_purpose(&self) -> bool {
+        let e = &self.environment;
+        let delayed = |r: &ResponseSpec| r.delay.is_some();
+        let logins = self.provider.broker.iter().flat_map(|b| &b.logins);
+        e.flow_timeout.is_some()
+            || e.http_timeout.is_some()
+            || e.poll_interval.is_some_and(|p| p.as_millis() >= 50)
+            || self.provider.freja.values().flatten().any(delayed)
+            || logins.into_iter().any(|l| {
+                l.token
+                    .iter()
+                    .chain(l.userinfo.as_ref().and_then(|u| u.response.as_ref()))
+                    .any(delayed)
+            })
+    }
+}
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
