@@ -16,7 +16,7 @@ use aws_lc_rs::iv::FixedLength;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::rsa::{
     OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
-    Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey,
+    Pkcs1PublicEncryptingKey, PublicEncryptingKey,
 };
 use aws_lc_rs::{constant_time, hmac};
 use base64::Engine;
@@ -193,7 +193,7 @@ pub fn unwrap_rsa_oaep(alg: KeyAlg, pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<
         KeyAlg::RsaOaep256 => &OAEP_SHA256_MGF1SHA256,
         _ => return Err(DecryptError),
     };
-    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| DecryptError)?;
+    let key = crate::pki::parsed::rsa_decrypting_key(pkcs8).map_err(|_| DecryptError)?;
     let key = OaepPrivateDecryptingKey::new(key).map_err(|_| DecryptError)?;
     let mut out = vec![0u8; key.min_output_size()];
     let n = key
@@ -247,7 +247,7 @@ pub fn ecdh_es_cek(
 /// Unwrap with RSA1_5 (only the deliberately faulty RP does this).
 pub fn unwrap_rsa1_5(pkcs8: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, DecryptError> {
     use aws_lc_rs::rsa::Pkcs1PrivateDecryptingKey;
-    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| DecryptError)?;
+    let key = crate::pki::parsed::rsa_decrypting_key(pkcs8).map_err(|_| DecryptError)?;
     let key = Pkcs1PrivateDecryptingKey::new(key).map_err(|_| DecryptError)?;
     let mut out = vec![0u8; key.min_output_size()];
     let n = key

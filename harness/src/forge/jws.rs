@@ -3,7 +3,7 @@
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, RsaEncoding, RsaKeyPair};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, RsaEncoding};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use schemars::JsonSchema;
@@ -166,7 +166,7 @@ pub fn sign(pki: &Pki, key: &str, alg: SigAlg, input: &[u8]) -> Result<Vec<u8>, 
             .map_err(|_| ForgeError(format!("signing with `{key}` failed")))?;
         return Ok(sig.as_ref().to_vec());
     };
-    let pair = RsaKeyPair::from_pkcs8(&cred.key_der)
+    let pair = crate::pki::parsed::rsa_key_pair(&cred.key_der)
         .map_err(|e| ForgeError(format!("`{key}` is not an RSA signing key: {e}")))?;
     let mut sig = vec![0; pair.public_modulus_len()];
     pair.sign(encoding, &SystemRandom::new(), input, &mut sig)

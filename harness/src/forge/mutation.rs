@@ -883,13 +883,19 @@ pub fn polyglot(token: &str, payload: &Map<String, Value>) -> Result<String, For
 }
 
 /// `m`^d mod n with the private key `key`, left-padded to the modulus length (a raw RSA
-/// operation: no padding is added or checked).
+/// operation: no padding is added or checked). Computed by the Chinese remainder theorem
+/// (RFC 8017 §5.1.2), about four times faster than one exponentiation by d.
 fn raw_rsa_private(pki: &Pki, key: &str, m: &[u8]) -> Result<Vec<u8>, ForgeError> {
     use num_bigint::BigUint;
-    let (n, d) = crate::pki::rsa_private_components(&credential(pki, key)?.key_der)
+    let c = crate::pki::rsa_private_components(&credential(pki, key)?.key_der)
         .map_err(|e| ForgeError(format!("`{key}` is not an RSA private key: {e}")))?;
-    let n = BigUint::from_bytes_be(&n);
-    let s = BigUint::from_bytes_be(m).modpow(&BigUint::from_bytes_be(&d), &n);
+    let int = |b: &[u8]| BigUint::from_bytes_be(b);
+    let (n, p, q) = (int(&c.n), int(&c.p), int(&c.q));
+    let m = int(m);
+    let m1 = (&m % &p).modpow(&int(&c.dp), &p);
+    let m2 = (&m % &q).modpow(&int(&c.dq), &q);
+    let h = (int(&c.qinv) * ((&m1 + &p) - (&m2 % &p))) % &p;
+    let s = m2 + h * &q;
     let k = n.bits().div_ceil(8) as usize;
     let mut out = s.to_bytes_be();
     while out.len() < k {
@@ -960,5 +966,30 @@ fn three(segs: &[String]) -> Result<[&str; 3], ForgeError> {
     match segs {
         [h, p, s] => Ok([h, p, s]),
         _ => err(format!("the token has {} segments, not 3", segs.len())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use num_bigint::BigUint;
+
+    use super::*;
+
+    #[test]
+    fn raw_rsa_by_crt_is_the_exponentiation_by_d() {
+        let pki = Pki::load(&crate::default_corpus_root().join("vectors/keys")).unwrap();
+        let key = "freja-jws-current";
+        let c = crate::pki::rsa_private_components(&pki.get(key).unwrap().key_der).unwrap();
+        let n = BigUint::from_bytes_be(&c.n);
+        for m in [
+            vec![0u8],
+            vec![1],
+            b"\x00\x01\xff\xff encoded message".to_vec(),
+        ] {
+            let want = BigUint::from_bytes_be(&m).modpow(&BigUint::from_bytes_be(&c.d), &n);
+            let got = raw_rsa_private(&pki, key, &m).unwrap();
+            assert_eq!(got.len(), c.n.len() - usize::from(c.n[0] == 0));
+            assert_eq!(BigUint::from_bytes_be(&got), want);
+        }
     }
 }

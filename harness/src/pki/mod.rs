@@ -8,6 +8,7 @@ pub mod dn;
 mod generate;
 pub mod ident;
 pub mod orgnr;
+pub mod parsed;
 mod rsa;
 
 pub use generate::{Spec, generate, specs};
@@ -216,9 +217,9 @@ pub fn pem_all_der(pem: &str, label: &str) -> Vec<Vec<u8>> {
     out
 }
 
-/// The modulus and private exponent of a PKCS#8 RSA private key (RFC 5208, RFC 8017 A.1.2), for
-/// the forge's raw RSA operations on hand-built encoded messages.
-pub(crate) fn rsa_private_components(pkcs8: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+/// The integers of a PKCS#8 RSA private key (RFC 5208, RFC 8017 A.1.2), for the forge's raw RSA
+/// operations on hand-built encoded messages.
+pub(crate) fn rsa_private_components(pkcs8: &[u8]) -> Result<RsaPrivateComponents, String> {
     use der::{INTEGER, OCTET_STRING, Reader, SEQUENCE};
     let mut top = Reader::new(pkcs8, 0);
     let info = top.expect(SEQUENCE, "PrivateKeyInfo")?;
@@ -230,10 +231,32 @@ pub(crate) fn rsa_private_components(pkcs8: &[u8]) -> Result<(Vec<u8>, Vec<u8>),
     let key = k.expect(SEQUENCE, "RSAPrivateKey")?;
     let mut f = Reader::of(&key);
     f.expect(INTEGER, "version")?;
-    let n = f.expect(INTEGER, "modulus")?.content.to_vec();
-    f.expect(INTEGER, "publicExponent")?;
-    let d = f.expect(INTEGER, "privateExponent")?.content.to_vec();
-    Ok((n, d))
+    let mut int =
+        |name: &str| -> Result<Vec<u8>, String> { Ok(f.expect(INTEGER, name)?.content.to_vec()) };
+    let n = int("modulus")?;
+    int("publicExponent")?;
+    Ok(RsaPrivateComponents {
+        n,
+        d: int("privateExponent")?,
+        p: int("prime1")?,
+        q: int("prime2")?,
+        dp: int("exponent1")?,
+        dq: int("exponent2")?,
+        qinv: int("coefficient")?,
+    })
+}
+
+/// An RSAPrivateKey's integers, big-endian (RFC 8017 A.1.2).
+pub(crate) struct RsaPrivateComponents {
+    pub n: Vec<u8>,
+    /// The CRT members below are what the forge uses; the tests check them against `d`.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub d: Vec<u8>,
+    pub p: Vec<u8>,
+    pub q: Vec<u8>,
+    pub dp: Vec<u8>,
+    pub dq: Vec<u8>,
+    pub qinv: Vec<u8>,
 }
 
 /// The modulus and public exponent of an RSAPublicKey DER (RFC 8017 A.1.1).

@@ -211,7 +211,7 @@ impl Registration {
             .filter(|k| k.use_ == "sig")
             .filter_map(|k| {
                 let der = crate::pki::pem_der(&k.private_key_pem, "PRIVATE KEY")?;
-                let pair = RsaKeyPair::from_pkcs8(&der).ok()?;
+                let pair = crate::pki::parsed::rsa_key_pair(&der).ok()?;
                 Some((k.kid.clone(), pair.public_key().as_ref().to_vec()))
             })
             .collect();

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use serde_json::{Map, Value, json};
 
 use super::fault::Fault;
@@ -373,7 +373,7 @@ pub(crate) fn sign(
     );
     let unusable = || invalid(format!("key {:?} cannot sign RS256", key.kid));
     let der = pem_der(&key.private_key_pem, "PRIVATE KEY").ok_or_else(unusable)?;
-    let pair = RsaKeyPair::from_pkcs8(&der).map_err(|_| unusable())?;
+    let pair = crate::pki::parsed::rsa_key_pair(&der).map_err(|_| unusable())?;
     let mut sig = vec![0; pair.public_modulus_len()];
     pair.sign(
         &RSA_PKCS1_SHA256,

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::signature::RsaKeyPair;
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
@@ -220,7 +219,7 @@ impl Core {
                 ctx.pki.get(name)?;
             }
             let name = d.key.as_deref().unwrap_or(pki::JWS_DEFAULT);
-            RsaKeyPair::from_pkcs8(&ctx.pki.get(name)?.key_der).map_err(|e| {
+            crate::pki::parsed::rsa_key_pair(&ctx.pki.get(name)?.key_der).map_err(|e| {
                 ProviderError::Spec(format!("`{name}` is not an RSA signing key: {e}"))
             })?;
             mutation::check(&d.mutations).map_err(ProviderError::Spec)?;
