@@ -311,3 +311,27 @@ fn a_matrix_that_would_make_a_million_vectors_is_refused_at_once() {
         "{err}"
     );
 }
+
+/// `--exact` parses only the item of a file that can hold the id (line numbers kept): for a
+/// sample of the shipped corpus, every file represented, it yields the vector the whole load
+/// does, at the same location (each item is cut out of its file and parsed alone either way).
+#[test]
+fn exact_loading_of_one_item_equals_the_whole_load() {
+    let root = eidconf::default_corpus_root();
+    let all = Corpus::load(&root).unwrap();
+    let mut files = std::collections::BTreeSet::new();
+    let sample = all
+        .vectors
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| files.insert(v.location.file.clone()) || i % 97 == 0)
+        .map(|(_, v)| v);
+    for v in sample {
+        let one = Corpus::load_for_id(&root, v.id()).unwrap();
+        assert_eq!(one.vectors.len(), 1, "{}", v.id());
+        let json = |s: &eidconf::vector::VectorSpec| serde_json::to_value(s).unwrap();
+        assert_eq!(json(&one.vectors[0].spec), json(&v.spec), "{}", v.id());
+        assert_eq!(one.vectors[0].location, v.location, "{}", v.id());
+        assert_eq!(format!("{:?}", one.vectors[0].row), format!("{:?}", v.row));
+    }
+}

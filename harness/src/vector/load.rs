@@ -415,7 +415,11 @@ impl Corpus {
                     .unwrap_or(true)
             })
             .collect();
-        let mut corpus = Self::load_files(root, &candidates)?;
+        let (mut corpus, errors) =
+            Self::load_files_narrowed(root, &candidates, |text| narrow(text, id));
+        if !errors.is_empty() {
+            return Err(Diagnostics(errors));
+        }
         corpus.vectors.retain(|v| v.id() == id);
         Ok(corpus)
     }
@@ -448,6 +452,17 @@ impl Corpus {
 
     /// Load these files, keeping every vector that parses; of two vectors with one id, the first.
     pub fn load_files_lenient(root: &Path, files: &[PathBuf]) -> (Corpus, Vec<Diagnostic>) {
+        Self::load_files_narrowed(root, files, |_| None)
+    }
+
+    /// As [`Corpus::load_files_lenient`], parsing what `narrow` makes of a file's text where it
+    /// makes something of it and that parses cleanly, and the whole text otherwise (so that
+    /// errors read as they would). The digest covers the whole files either way.
+    fn load_files_narrowed(
+        root: &Path,
+        files: &[PathBuf],
+        narrow: impl Fn(&str) -> Option<String>,
+    ) -> (Corpus, Vec<Diagnostic>) {
         let mut vectors: Vec<Vector> = Vec::new();
         let mut errors = Vec::new();
         let mut hasher = Sha256::new();
@@ -472,7 +487,15 @@ impl Corpus {
             hasher.update([0]);
             hasher.update(text.as_bytes());
             // A bug of the loader's must cost this file only, named, never the run.
-            let parsed = std::panic::catch_unwind(|| parse_file_lenient(&display, &text));
+            let parse =
+                |text: &str| std::panic::catch_unwind(|| parse_file_lenient(&display, text)).ok();
+            let narrowed = narrow(&text)
+                .and_then(|t| parse(&t))
+                .filter(|(_, errs)| errs.is_empty());
+            let parsed = match narrowed {
+                Some(p) => Ok(p),
+                None => std::panic::catch_unwind(|| parse_file_lenient(&display, &text)),
+            };
             let (parsed, mut errs) = parsed.unwrap_or_else(|panic| {
                 let at = Location {
                     file: display.clone(),
@@ -574,6 +597,42 @@ fn unknown_keys(root: &Path, vectors: &[Vector]) -> Vec<Diagnostic> {
 }
 
 /// Can this file's text define `id`, literally or through a matrix template?
+/// `text` with every item of its top-level `vectors:` list that cannot hold `id` blanked out,
+/// line for line so that locations stay true: `--exact` then parses one vector, not a file of
+/// hundreds. `None` when the file is not laid out as a block list under `vectors:`.
+fn narrow(text: &str, id: &str) -> Option<String> {
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    let start = lines.iter().position(|l| l.trim_end() == "vectors:")?;
+    let content = |l: &str| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with('#')
+    };
+    let first = start + 1 + lines[start + 1..].iter().position(|l| content(l))?;
+    let indent = lines[first].len() - lines[first].trim_start_matches(' ').len();
+    let item = |l: &str| {
+        l.len() > indent
+            && l[..indent].bytes().all(|b| b == b' ')
+            && (l[indent..].starts_with("- ") || l[indent..].trim_end() == "-")
+    };
+    if !item(lines[first]) {
+        return None;
+    }
+    // The list ends at the next top-level key.
+    let end = lines[first..]
+        .iter()
+        .position(|l| content(l) && !l.starts_with(' ') && !item(l))
+        .map_or(lines.len(), |p| first + p);
+    let mut at = first;
+    while at < end {
+        let next = (at + 1..end).find(|&i| item(lines[i])).unwrap_or(end);
+        if !may_hold(&lines[at..next].join("\n"), id) {
+            lines[at..next].fill("");
+        }
+        at = next;
+    }
+    Some(lines.join("\n"))
+}
+
 fn may_hold(text: &str, id: &str) -> bool {
     text.lines()
         .filter_map(|l| l.split_once("id:").map(|(_, r)| r.trim()))
