@@ -79,17 +79,20 @@ fn main() {
         evidence: Detail::Full,
         ..RunConfig::default()
     };
-    let (report, wall, cpu) = timed(|| {
-        rt.block_on(run::run(
-            Arc::new(ReferenceRp::new(&[])),
-            &corpus,
-            &suites,
-            &pki,
-            &cfg,
-            |_| {},
-        ))
-        .expect("run")
-    });
+    let reference = |corpus: &Corpus, cfg: &RunConfig| {
+        timed(|| {
+            rt.block_on(run::run(
+                Arc::new(ReferenceRp::new(&[])),
+                corpus,
+                &suites,
+                &pki,
+                cfg,
+                |_| {},
+            ))
+            .expect("run")
+        })
+    };
+    let (report, wall, cpu) = reference(&corpus, &cfg);
     assert_eq!(
         report.summary.pass, report.summary.total,
         "the reference RP passes"
@@ -143,17 +146,7 @@ fn main() {
             },
             ..RunConfig::default()
         };
-        let (_, _, cpu) = timed(|| {
-            rt.block_on(run::run(
-                Arc::new(ReferenceRp::new(&[])),
-                &corpus,
-                &suites,
-                &pki,
-                &cfg,
-                |_| {},
-            ))
-            .expect("run")
-        });
+        let (_, _, cpu) = reference(&corpus, &cfg);
         let times = if floor.is_zero() {
             "no cryptography".to_owned()
         } else {
@@ -249,17 +242,7 @@ fn main() {
                 v
             }));
         }
-        let (r, wall, _) = timed(|| {
-            rt.block_on(run::run(
-                Arc::new(ReferenceRp::new(&[])),
-                &grown,
-                &suites,
-                &pki,
-                &RunConfig::default(),
-                |_| {},
-            ))
-            .expect("run")
-        });
+        let (r, wall, _) = reference(&grown, &RunConfig::default());
         let t = Instant::now();
         let (json, html) = (eidconf_report::to_json(&r), eidconf_report::html(&r));
         let render = t.elapsed();

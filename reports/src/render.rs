@@ -70,13 +70,15 @@ fn try_render(name: &str, view: &View) -> Result<String, minijinja::Error> {
     // content or a double-quoted attribute.
     env.set_formatter(|out, state, value| match value.as_str() {
         Some(s) if *state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => {
-            out.write_str(&html_text(s))?;
+            out.write_str(&escape_html(s, true))?;
             Ok(())
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
     env.add_filter("text", md_text);
-    env.add_filter("pre", |s: String| Value::from_safe_string(pre_text(&s)));
+    env.add_filter("pre", |s: String| {
+        Value::from_safe_string(escape_html(&s, false))
+    });
     env.add_filter("code", |s: String| md_code(&s, true));
     env.add_filter("code_inline", |s: String| md_code(&s, false));
     env.add_template("summary.md", SUMMARY_MD)?;
@@ -676,31 +678,18 @@ const HTML_LINE_CAP: usize = 140;
 /// The most evidence lines the HTML shows for a passing vector.
 const HTML_LINES: usize = 10;
 
-/// Text for element content or a double-quoted attribute value.
-fn html_text(s: &str) -> String {
+/// Text for element content or a double-quoted attribute value (`quotes`), or for the content
+/// of a `<pre>` element only, where `&`, `<` and `>` are all that need escaping (quotes stay
+/// readable and a full report stays small).
+fn escape_html(s: &str, quotes: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Text for the content of a `<pre>` element: `&`, `<` and `>` escaped, which is all element
-/// content needs (quotes stay readable and a full report stays small). Never for attributes.
-fn pre_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            '"' if quotes => out.push_str("&quot;"),
+            '\'' if quotes => out.push_str("&#39;"),
             c => out.push(c),
         }
     }
