@@ -88,7 +88,7 @@ impl Shared {
                     .map(|f| f.message)
                     .or(judgement.note)
                     .unwrap_or_default();
-                let evidence = eidconf::run::evidence(exec.as_ref(), pki);
+                let evidence = eidconf::run::evidence::build(exec.as_ref(), pki);
                 Err(format!(
                     "{other:?} at {}: {why}\nevidence: {}",
                     vector.location,

@@ -115,7 +115,7 @@ fn main() {
     let wait = corpus
         .vectors
         .iter()
-        .map(inherent_wait)
+        .map(|v| v.spec.inherent_wait())
         .max()
         .unwrap_or_default();
     let bound = wait.max(floor / cores() as u32);
@@ -460,40 +460,6 @@ fn handshake(pki: &Pki, mtls: bool) {
         s.write_tls(&mut buf).expect("write");
         c.read_tls(&mut buf.as_slice()).expect("read");
         c.process_new_packets().expect("client");
-    }
-}
-
-/// How long the vector waits on purpose for a correct RP at most: its flow deadline, else its
-/// exchange bound when an answer is delayed past it, else its longest delay.
-fn inherent_wait(v: &Vector) -> Duration {
-    let e = &v.spec.environment;
-    let delays = serde_json::to_value(&v.spec.provider).unwrap_or_default();
-    let mut longest = Duration::ZERO;
-    walk_delays(&delays, &mut longest);
-    let http = e.http_timeout.map(|d| d.0);
-    match (e.flow_timeout.map(|d| d.0), http) {
-        (Some(flow), _) => flow,
-        (None, Some(http)) if longest > http => http,
-        _ => longest,
-    }
-}
-
-fn walk_delays(v: &Value, longest: &mut Duration) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                if k == "delay"
-                    && let Some(d) = x
-                        .as_str()
-                        .and_then(|s| eidconf::vector::duration::Duration::parse(s).ok())
-                {
-                    *longest = (*longest).max(d.0);
-                }
-                walk_delays(x, longest);
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| walk_delays(x, longest)),
-        _ => {}
     }
 }
 

@@ -150,6 +150,21 @@ struct Vec_ {
     accepted: bool,
 }
 
+impl Vec_ {
+    /// A vector of the `corpus` peer corpus, rejected and without a title until it is made.
+    fn new(id: String, requirement: &'static str, corpus: &str, tag: &str) -> Vec_ {
+        Vec_ {
+            id,
+            title: String::new(),
+            description: String::new(),
+            requirement,
+            tags: format!("peer, {corpus}, {tag}, token"),
+            provider: Vec::new(),
+            accepted: false,
+        }
+    }
+}
+
 fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
@@ -490,15 +505,7 @@ fn wycheproof_file(file: &Path, kind: Kind) -> Result<OutFile, ImportError> {
                     format!("; {}", flags.join(", "))
                 }
             );
-            let mut v = Vec_ {
-                id: format!("{prefix}-{id}"),
-                title: String::new(),
-                description: String::new(),
-                requirement,
-                tags: format!("peer, wycheproof, {tag}, token"),
-                provider: Vec::new(),
-                accepted: false,
-            };
+            let mut v = Vec_::new(format!("{prefix}-{id}"), requirement, "wycheproof", tag);
             if result == "valid"
                 && let Some(provider) = in_profile(kind, &token)
             {
@@ -691,14 +698,9 @@ fn rfc7520_example(
             }
         };
         let what = format!("RFC 7520 §{sec} ({title}), {form} serialization");
-        let mk = |suffix: &str| Vec_ {
-            id: format!("{base}-{}{suffix}", form.replace('_', "-")),
-            title: String::new(),
-            description: String::new(),
-            requirement,
-            tags: format!("peer, rfc7520, {tag}, token"),
-            provider: Vec::new(),
-            accepted: false,
+        let mk = |suffix: &str| {
+            let id = format!("{base}-{}{suffix}", form.replace('_', "-"));
+            Vec_::new(id, requirement, "rfc7520", tag)
         };
         if form == "compact"
             && let Some(provider) = in_profile(kind, &token)

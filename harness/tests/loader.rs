@@ -335,3 +335,33 @@ fn exact_loading_of_one_item_equals_the_whole_load() {
         assert_eq!(format!("{:?}", one.vectors[0].row), format!("{:?}", v.row));
     }
 }
+
+/// A file the one-item fast path cannot read as a plain list still loads, or fails as the whole
+/// load does: multi-byte characters where the list's indentation is, tabs, flow style.
+#[test]
+fn exact_loading_of_odd_layouts_matches_the_whole_load() {
+    for (text, id) in [
+        (
+            GOOD.replace("    title: one", "€€ title: one"),
+            "t.status-500",
+        ),
+        (
+            GOOD.replace("  - id: t.one", "  - id: t.one\n€"),
+            "t.status-500",
+        ),
+        (GOOD.replace("\n", "\r\n"), "t.status-500"),
+        ("vectors: [{id: t.one}]\n".to_owned(), "t.one"),
+        ("vectors:\n\t- id: t.one\n".to_owned(), "t.one"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("vectors/a")).unwrap();
+        std::fs::write(dir.path().join("vectors/a/one.yaml"), &text).unwrap();
+        let whole = Corpus::load(dir.path()).map(|c| c.vectors.len());
+        let one = Corpus::load_for_id(dir.path(), id).map(|c| c.vectors.len());
+        match (whole, one) {
+            (Ok(_), Ok(n)) => assert_eq!(n, 1, "{text}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text}"),
+            (a, b) => panic!("{text}: whole {a:?}, one {b:?}"),
+        }
+    }
+}

@@ -430,33 +430,6 @@ fn relative_time(s: &str, now: i64) -> Option<i64> {
     now.checked_add(sign * n.checked_mul(mult)?)
 }
 
-/// An RSA public key of the test PKI in every form the forge needs.
-pub struct RsaPublic {
-    pub spki_der: Vec<u8>,
-    pub pkcs1_der: Vec<u8>,
-    pub n: Vec<u8>,
-    pub e: Vec<u8>,
-}
-
-pub fn rsa_public(cred: &Credential) -> Result<RsaPublic, ForgeError> {
-    let (_, cert) = x509_parser::parse_x509_certificate(&cred.cert_der)
-        .map_err(|e| format!("{}: {e}", cred.name))?;
-    let spki = cert.public_key();
-    let Ok(x509_parser::public_key::PublicKey::RSA(rsa)) = spki.parsed() else {
-        return Err(format!("{} is not an RSA key", cred.name).into());
-    };
-    let strip = |b: &[u8]| {
-        let i = b.iter().position(|x| *x != 0).unwrap_or(b.len());
-        b[i..].to_vec()
-    };
-    Ok(RsaPublic {
-        spki_der: spki.raw.to_vec(),
-        pkcs1_der: spki.subject_public_key.data.to_vec(),
-        n: strip(rsa.modulus),
-        e: strip(rsa.exponent),
-    })
-}
-
 /// The uncompressed point (`04 || x || y`) of a test-PKI EC P-256 key; `None` for other keys.
 pub fn ec_point(cred: &Credential) -> Option<Vec<u8>> {
     let (_, cert) = x509_parser::parse_x509_certificate(&cred.cert_der).ok()?;
@@ -483,14 +456,14 @@ pub fn public_jwk(cred: &Credential, use_: &str) -> Result<Value, ForgeError> {
             "y": b64u(&point[33..]),
         }));
     }
-    let p = rsa_public(cred)?;
+    let p = jws::PublicKey::of_credential(cred)?;
     Ok(json!({
         "kty": "RSA",
         "use": use_,
         "alg": if use_ == "sig" { "RS256" } else { "RSA-OAEP" },
         "kid": cred.name,
-        "n": b64u(&p.n),
-        "e": b64u(&p.e),
+        "n": b64u(p.modulus()),
+        "e": b64u(p.exponent()),
     }))
 }
 
@@ -522,26 +495,17 @@ fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
 }
 
 fn key_form(cred: &Credential, form: KeyForm) -> Result<Vec<u8>, ForgeError> {
-    let p = rsa_public(cred)?;
+    let p = jws::PublicKey::of_credential(cred)?;
     Ok(match form {
-        KeyForm::SpkiPem => {
-            let b64 = STANDARD.encode(&p.spki_der);
-            let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-            for line in b64.as_bytes().chunks(64) {
-                pem.push_str(&String::from_utf8_lossy(line));
-                pem.push('\n');
-            }
-            pem.push_str("-----END PUBLIC KEY-----\n");
-            pem.into_bytes()
-        }
-        KeyForm::SpkiDer => p.spki_der,
-        KeyForm::Pkcs1Der => p.pkcs1_der,
+        KeyForm::SpkiPem => jws::pem("PUBLIC KEY", p.spki_der()).into_bytes(),
+        KeyForm::SpkiDer => p.spki_der().to_vec(),
+        KeyForm::Pkcs1Der => p.pkcs1_der().to_vec(),
         KeyForm::CertificatePem => {
             let i = cred.cert_pem.find("-----BEGIN").unwrap_or(0);
             cred.cert_pem.as_bytes()[i..].to_vec()
         }
         KeyForm::Jwk => public_jwk(cred, "sig")?.to_string().into_bytes(),
-        KeyForm::Modulus => p.n,
+        KeyForm::Modulus => p.modulus().to_vec(),
     })
 }
 
@@ -638,14 +602,7 @@ pub fn build(recipe: &TokenRecipe, pki: &Pki, ctx: &TokenContext) -> Result<Forg
             }
             Mutation::InnerEmbedJwk { key, kid } => {
                 sign_key = pki.get(&key.0).map_err(|e| e.to_string())?;
-                let p = rsa_public(sign_key)?;
-                let mut jwk = Map::new();
-                jwk.insert("kty".into(), json!("RSA"));
-                if let Some(k) = kid {
-                    jwk.insert("kid".into(), json!(k));
-                }
-                jwk.insert("n".into(), json!(b64u(&p.n)));
-                jwk.insert("e".into(), json!(b64u(&p.e)));
+                let jwk = jws::PublicKey::of_credential(sign_key)?.jwk(kid.as_deref());
                 header.insert("jwk".into(), Value::Object(jwk));
             }
             Mutation::InnerX5c { key, chain } => {
@@ -853,9 +810,11 @@ fn encrypt(
         None => cek.clone(),
     };
     let encrypted_key = match alg {
-        KeyAlg::RsaOaep | KeyAlg::RsaOaep256 | KeyAlg::Rsa15 => {
-            jwe::wrap_rsa(alg, &rsa_public(recipient)?.spki_der, &wrapped_cek)?
-        }
+        KeyAlg::RsaOaep | KeyAlg::RsaOaep256 | KeyAlg::Rsa15 => jwe::wrap_rsa(
+            alg,
+            jws::PublicKey::of_credential(recipient)?.spki_der(),
+            &wrapped_cek,
+        )?,
         KeyAlg::Dir => Vec::new(),
         KeyAlg::A128Kw | KeyAlg::A256Kw => jwe::random(wrapped_cek.len() + 8),
         KeyAlg::Pbes2Hs512A256Kw => {

@@ -198,7 +198,11 @@ pub struct PublicKey<'a> {
 
 impl<'a> PublicKey<'a> {
     pub fn of(pki: &'a Pki, name: &str) -> Result<PublicKey<'a>, ForgeError> {
-        let cred = credential(pki, name)?;
+        Self::of_credential(credential(pki, name)?)
+    }
+
+    pub fn of_credential(cred: &'a Credential) -> Result<PublicKey<'a>, ForgeError> {
+        let name = &cred.name;
         let (_, cert) = x509_parser::parse_x509_certificate(&cred.cert_der)
             .map_err(|e| ForgeError(format!("`{name}`: certificate does not parse: {e}")))?;
         let spki = cert.public_key();
@@ -216,6 +220,20 @@ impl<'a> PublicKey<'a> {
             n: strip(rsa.modulus),
             e: strip(rsa.exponent),
         })
+    }
+
+    /// SubjectPublicKeyInfo DER.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
+    }
+
+    /// RSAPublicKey (PKCS#1) DER.
+    pub fn pkcs1_der(&self) -> &[u8] {
+        &self.pkcs1
+    }
+
+    pub fn exponent(&self) -> &[u8] {
+        &self.e
     }
 
     pub fn modulus(&self) -> &[u8] {

@@ -1183,9 +1183,10 @@ mod tests {
         }
 
         fn registration(pki: &Pki) -> Registration {
-            let der = crate::forge::id_token::rsa_public(pki.get("ftn-rp-sig").unwrap())
+            let der = crate::forge::jws::PublicKey::of(pki, "ftn-rp-sig")
                 .unwrap()
-                .pkcs1_der;
+                .pkcs1_der()
+                .to_vec();
             Registration {
                 client_id: CLIENT.into(),
                 issuer: ISSUER.into(),
@@ -1595,8 +1596,7 @@ mod tests {
             let n = URL_SAFE_NO_PAD.decode(NETS_EXAMPLE_N).unwrap();
             assert_eq!(modulus_bits(&n), 2048);
             let pki = pki();
-            let spki =
-                crate::forge::id_token::rsa_public(pki.get("ftn-rp-enc-1").unwrap()).unwrap();
+            let spki = crate::forge::jws::PublicKey::of(&pki, "ftn-rp-enc-1").unwrap();
             let pem = |label: &str, der: &[u8]| {
                 let b64 = base64::engine::general_purpose::STANDARD.encode(der);
                 format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n")
@@ -1609,14 +1609,14 @@ mod tests {
                     None,
                 )
             };
-            let spki_pem = pem("PUBLIC KEY", &spki.spki_der);
+            let spki_pem = pem("PUBLIC KEY", spki.spki_der());
             assert!(failed(&pem_checks(spki_pem.clone())).is_empty());
             assert_eq!(
-                rsa_public_of("PUBLIC KEY", &spki.spki_der).unwrap()["n"],
-                json!(b64u(&spki.n))
+                rsa_public_of("PUBLIC KEY", spki.spki_der()).unwrap()["n"],
+                json!(b64u(spki.modulus()))
             );
             assert_eq!(
-                failed(&pem_checks(pem("RSA PUBLIC KEY", &spki.pkcs1_der))),
+                failed(&pem_checks(pem("RSA PUBLIC KEY", spki.pkcs1_der()))),
                 ["rp_keys.pem_spki"]
             );
             let private = pki.get("ftn-rp-enc-1").unwrap().key_pem.clone();

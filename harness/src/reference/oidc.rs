@@ -193,19 +193,8 @@ impl<'a> Validator<'a> {
         encryption_required: bool,
     ) -> Result<Map<String, Value>, Rejection> {
         self.inner_kid_unknown.set(false);
-        let token = token.trim();
-        let converted;
-        let token = match self
-            .has(Fault::AcceptJsonSerialization)
-            .then(|| super::jws::compact_from_json(token))
-            .flatten()
-        {
-            Some(c) => {
-                converted = c;
-                converted.as_str()
-            }
-            _ => token,
-        };
+        let token = self.compact(token.trim());
+        let token = token.as_ref();
         // The fault reads a compressed token of any size (and only those: other faults stay apart).
         let unbounded = self.has(Fault::InflateWithoutCap) && zip_header(token);
         if token.len() > MAX_TOKEN && !unbounded {
@@ -408,22 +397,25 @@ impl<'a> Validator<'a> {
         Ok(plaintext)
     }
 
+    /// `token` as the rest reads it: under `accept-json-serialization` a JSON serialization is
+    /// first made compact; otherwise as given.
+    fn compact<'t>(&self, token: &'t str) -> std::borrow::Cow<'t, str> {
+        match self
+            .has(Fault::AcceptJsonSerialization)
+            .then(|| super::jws::compact_from_json(token))
+            .flatten()
+        {
+            Some(c) => std::borrow::Cow::Owned(c),
+            None => std::borrow::Cow::Borrowed(token),
+        }
+    }
+
     /// Verify the inner JWS and return its claims.
     fn verify(&self, jws: &[u8]) -> Result<Map<String, Value>, Rejection> {
         let not_signed = || reject(Reason::SignatureInvalid, "the ID token is not a signed JWT");
         let text = std::str::from_utf8(jws).map_err(|_| not_signed())?;
-        let converted;
-        let text = match self
-            .has(Fault::AcceptJsonSerialization)
-            .then(|| super::jws::compact_from_json(text))
-            .flatten()
-        {
-            Some(c) => {
-                converted = c;
-                converted.as_str()
-            }
-            _ => text,
-        };
+        let text = self.compact(text);
+        let text = text.as_ref();
         let parts: Vec<&str> = text.split('.').collect();
         let [h, p, s] = parts[..] else {
             return Err(not_signed());

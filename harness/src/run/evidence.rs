@@ -1,7 +1,7 @@
 //! A vector's evidence: what the mock served (each response, and every token in it decoded),
 //! what the RP was given and sent, and the environment it was handed, with the material many
-//! vectors share (key sets, certificates, algorithm lists) moved to the report's
-//! `environments` map so that a report carries it once.
+//! vectors share (key sets, certificates, algorithm lists, bodies, lists of checks) moved to
+//! the report's `shared` map so that a report carries it once.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +20,7 @@ pub const BODY_LIMIT: usize = 2048;
 /// fits, so a developer can replay it; a compression bomb does not (its header and payload are
 /// decoded in full either way).
 pub const TOKEN_LIMIT: usize = 4096;
-/// The member of a vector's `environment` naming its entry in the report's `environments`.
+/// The member of a vector's `environment` naming its entry in the report's `shared` map.
 pub const SHARED_KEY: &str = "shared_environment";
 
 /// How much evidence a report keeps for a vector that passed.

@@ -354,11 +354,6 @@ fn vector_result(
     }
 }
 
-/// What the mock saw and served and what the RP was given (see [`evidence::build`]).
-pub fn evidence(exec: Option<&Execution>, pki: &Pki) -> serde_json::Value {
-    evidence::build(exec, pki)
-}
-
 /// `RFC 7519: JSON Web Token (JWT), §4: "…"; …`: the sources as one line, for readers of 1.0.
 fn one_line(sources: &[report::Source]) -> String {
     sources

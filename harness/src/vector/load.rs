@@ -609,10 +609,12 @@ fn narrow(text: &str, id: &str) -> Option<String> {
     };
     let first = start + 1 + lines[start + 1..].iter().position(|l| content(l))?;
     let indent = lines[first].len() - lines[first].trim_start_matches(' ').len();
+    // Bytes, not `str` slices: a line may hold a multi-byte character before `indent`.
     let item = |l: &str| {
+        let (lead, rest) = l.as_bytes().split_at(indent.min(l.len()));
         l.len() > indent
-            && l[..indent].bytes().all(|b| b == b' ')
-            && (l[indent..].starts_with("- ") || l[indent..].trim_end() == "-")
+            && lead.iter().all(|b| *b == b' ')
+            && (rest.starts_with(b"- ") || rest.trim_ascii_end() == b"-")
     };
     if !item(lines[first]) {
         return None;
@@ -637,6 +639,8 @@ fn may_hold(text: &str, id: &str) -> bool {
     text.lines()
         .filter_map(|l| l.split_once("id:").map(|(_, r)| r.trim()))
         .any(|tpl| {
+            // In a flow mapping the id ends at the next `,` or `}`.
+            let tpl = tpl.split([',', '}']).next().unwrap_or(tpl).trim();
             let tpl = tpl.trim_matches(|c| c == '"' || c == '\'');
             match tpl.find("${") {
                 None => tpl == id,

@@ -54,23 +54,38 @@ pub struct VectorSpec {
 }
 
 impl VectorSpec {
-    /// Whether the vector waits on purpose: it sets a flow deadline or an exchange bound for the
-    /// RP to reach, slows the polls, or delays an answer. A run starts such vectors first and
-    /// outside the CPU-bound slots, where their waiting would hold a slot idle.
-    pub fn waits_on_purpose(&self) -> bool {
+    /// How long the vector makes a correct RP wait at most, on purpose: its flow deadline, its
+    /// longest delayed answer (cut at the exchange bound when it outlasts it), its poll interval.
+    pub fn inherent_wait(&self) -> std::time::Duration {
         let e = &self.environment;
-        let delayed = |r: &ResponseSpec| r.delay.is_some();
+        let delays = |r: &ResponseSpec| r.delay.map(|d| d.0);
         let logins = self.provider.broker.iter().flat_map(|b| &b.logins);
-        e.flow_timeout.is_some()
-            || e.http_timeout.is_some()
-            || e.poll_interval.is_some_and(|p| p.as_millis() >= 50)
-            || self.provider.freja.values().flatten().any(delayed)
-            || logins.into_iter().any(|l| {
-                l.token
-                    .iter()
-                    .chain(l.userinfo.as_ref().and_then(|u| u.response.as_ref()))
-                    .any(delayed)
-            })
+        let broker = logins.flat_map(|l| {
+            l.token
+                .iter()
+                .chain(l.userinfo.as_ref().and_then(|u| u.response.as_ref()))
+        });
+        let longest = (self.provider.freja.values().flatten())
+            .chain(broker)
+            .filter_map(delays)
+            .max()
+            .unwrap_or_default();
+        let delay = match e.http_timeout {
+            Some(h) if longest > h.0 => h.0,
+            _ => longest,
+        };
+        [e.flow_timeout, e.poll_interval]
+            .into_iter()
+            .flatten()
+            .map(|d| d.0)
+            .fold(delay, std::time::Duration::max)
+    }
+
+    /// Whether the vector waits on purpose ([`VectorSpec::inherent_wait`] of 50 ms or more): a
+    /// run starts such vectors first and outside the CPU-bound slots, where their waiting would
+    /// hold a slot idle.
+    pub fn waits_on_purpose(&self) -> bool {
+        self.inherent_wait() >= std::time::Duration::from_millis(50)
     }
 }
 
