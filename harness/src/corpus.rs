@@ -95,7 +95,8 @@ impl Embedded {
 /// Written last: a cache folder without it is incomplete.
 const COMPLETE: &str = ".eidconf-corpus-complete";
 
-fn cache_bases() -> Vec<PathBuf> {
+/// Where eidconf keeps what it can rebuild: the built-in corpus, parsed corpora.
+pub(crate) fn cache_bases() -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
         out.push(PathBuf::from(x).join("eidconf"));

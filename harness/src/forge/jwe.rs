@@ -439,38 +439,106 @@ pub fn bomb(n: u64, framing: Framing, fill: Fill) -> Arc<Vec<u8>> {
     if let Some(b) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return b.clone();
     }
-    let level = flate2::Compression::best();
+    let out = Arc::new(match fill {
+        Fill::Repeated => repeated_bomb(n, framing),
+        Fill::Random => random_bomb(n, framing),
+    });
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, out.clone());
+    out
+}
+
+/// Pseudo-random text, compressed as it is generated. The fastest level: text without repeats
+/// compresses by its Huffman codes alone, whatever the level searches.
+fn random_bomb(n: u64, framing: Framing) -> Vec<u8> {
+    let level = flate2::Compression::fast();
     let mut w: Box<dyn CompressSink> = match framing {
         Framing::Raw => Box::new(flate2::write::DeflateEncoder::new(Vec::new(), level)),
         Framing::Zlib => Box::new(flate2::write::ZlibEncoder::new(Vec::new(), level)),
         Framing::Gzip => Box::new(flate2::write::GzEncoder::new(Vec::new(), level)),
     };
-    let mut chunk = vec![b'A'; 1 << 16];
+    let mut chunk = vec![0u8; 1 << 16];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut left = n;
     while left > 0 {
-        if fill == Fill::Random {
-            const ALPHABET: &[u8] =
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            for b in chunk.iter_mut() {
-                // xorshift64: reproducible, and incompressible enough for DEFLATE.
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                *b = ALPHABET[(state >> 58) as usize];
-            }
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for b in chunk.iter_mut() {
+            // xorshift64: reproducible, and incompressible enough for DEFLATE.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *b = ALPHABET[(state >> 58) as usize];
         }
         let k = left.min(chunk.len() as u64) as usize;
         // Writing into a Vec cannot fail.
         let _ = w.write_all(&chunk[..k]);
         left -= k as u64;
     }
-    let out = Arc::new(w.finish_boxed());
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, out.clone());
+    w.finish_boxed()
+}
+
+/// `n` bytes of `A`. Compressing 100 MiB would cost more than the rest of a run, so 256 KiB are
+/// compressed once, closed with a sync flush (a non-final, byte-aligned block whose matches stay
+/// inside it) and repeated; a final block holds the rest. The checksums are computed, not read.
+fn repeated_bomb(n: u64, framing: Framing) -> Vec<u8> {
+    const CHUNK: usize = 1 << 18;
+    const FILL: u8 = b'A';
+    static BLOCK: OnceLock<Vec<u8>> = OnceLock::new();
+    let level = flate2::Compression::best();
+    let deflate = |len: usize, last: bool| {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), level);
+        // Writing into a Vec cannot fail.
+        let _ = e.write_all(&vec![FILL; len]);
+        if last {
+            e.finish().unwrap_or_default()
+        } else {
+            let _ = e.flush();
+            e.get_ref().clone()
+        }
+    };
+    let whole = n / CHUNK as u64;
+    let rest = (n % CHUNK as u64) as usize;
+    let block = BLOCK.get_or_init(|| deflate(CHUNK, false));
+    let tail = deflate(rest, true);
+    let mut out = Vec::with_capacity(block.len() * whole as usize + tail.len() + 18);
+    match framing {
+        Framing::Raw => {}
+        // CMF: deflate, 32 KiB window; FLG: maximum compression, check bits.
+        Framing::Zlib => out.extend_from_slice(&[0x78, 0xda]),
+        // Magic, deflate, no flags, no mtime, maximum compression, unknown OS.
+        Framing::Gzip => out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff]),
+    }
+    for _ in 0..whole {
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&tail);
+    match framing {
+        Framing::Raw => {}
+        Framing::Zlib => out.extend_from_slice(&adler32_repeated(FILL, n).to_be_bytes()),
+        Framing::Gzip => {
+            let mut crc = flate2::Crc::new();
+            let chunk = vec![FILL; CHUNK];
+            for _ in 0..whole {
+                crc.update(&chunk);
+            }
+            crc.update(&chunk[..rest]);
+            out.extend_from_slice(&crc.sum().to_le_bytes());
+            // ISIZE is the length modulo 2^32 (RFC 1952 §2.3.1).
+            out.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+    }
     out
+}
+
+/// Adler-32 (RFC 1950 §8.2) of `n` bytes `c`: A = 1 + n·c and B = n + c·n(n+1)/2, mod 65521.
+fn adler32_repeated(c: u8, n: u64) -> u32 {
+    const MOD: u128 = 65521;
+    let (c, n) = (u128::from(c), u128::from(n));
+    let a = (1 + n * c) % MOD;
+    let b = (n + c * (n * (n + 1) / 2 % MOD)) % MOD;
+    ((b << 16) | a) as u32
 }
 
 /// The three flate2 encoders behind one type.
@@ -517,5 +585,64 @@ impl Compact {
             b64u(&self.ciphertext),
             b64u(&self.tag)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn inflate(bytes: &[u8], framing: Framing) -> Vec<u8> {
+        let mut out = Vec::new();
+        let read = match framing {
+            Framing::Raw => flate2::read::DeflateDecoder::new(bytes).read_to_end(&mut out),
+            Framing::Zlib => flate2::read::ZlibDecoder::new(bytes).read_to_end(&mut out),
+            Framing::Gzip => flate2::read::GzDecoder::new(bytes).read_to_end(&mut out),
+        };
+        read.unwrap_or_else(|e| panic!("{framing:?}: {e}"));
+        out
+    }
+
+    #[test]
+    fn a_repeated_bomb_inflates_to_exactly_its_size_in_every_framing() {
+        for n in [0, 1, 300, (1 << 20) - 1, 1 << 20, (3 << 20) + 5] {
+            for framing in [Framing::Raw, Framing::Zlib, Framing::Gzip] {
+                let bomb = repeated_bomb(n, framing);
+                let out = inflate(&bomb, framing);
+                assert_eq!(out.len() as u64, n, "{framing:?} {n}");
+                assert!(out.iter().all(|&b| b == b'A'), "{framing:?} {n}");
+                if n >= 1 << 20 {
+                    // Near DEFLATE's 1032:1, less the framing.
+                    assert!(
+                        n / bomb.len() as u64 > 900,
+                        "{framing:?} {n}: {}",
+                        bomb.len()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_adler32_of_a_repeated_byte_matches_the_running_sum() {
+        for n in [0u64, 1, 5552, 5553, 65521, 1_000_003] {
+            let (mut a, mut b) = (1u32, 0u32);
+            for _ in 0..n {
+                a = (a + u32::from(b'A')) % 65521;
+                b = (b + a) % 65521;
+            }
+            assert_eq!(adler32_repeated(b'A', n), (b << 16) | a, "{n}");
+        }
+    }
+
+    #[test]
+    fn a_random_bomb_inflates_to_its_size_at_about_4_to_3() {
+        for framing in [Framing::Raw, Framing::Zlib, Framing::Gzip] {
+            let bomb = random_bomb(70_000, framing);
+            assert_eq!(inflate(&bomb, framing).len(), 70_000);
+            let ratio = 70_000.0 / bomb.len() as f64;
+            assert!((1.25..1.4).contains(&ratio), "{framing:?}: {ratio}");
+        }
     }
 }

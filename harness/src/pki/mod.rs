@@ -220,14 +220,8 @@ pub fn pem_all_der(pem: &str, label: &str) -> Vec<Vec<u8>> {
 /// The integers of a PKCS#8 RSA private key (RFC 5208, RFC 8017 A.1.2), for the forge's raw RSA
 /// operations on hand-built encoded messages.
 pub(crate) fn rsa_private_components(pkcs8: &[u8]) -> Result<RsaPrivateComponents, String> {
-    use der::{INTEGER, OCTET_STRING, Reader, SEQUENCE};
-    let mut top = Reader::new(pkcs8, 0);
-    let info = top.expect(SEQUENCE, "PrivateKeyInfo")?;
-    let mut r = Reader::of(&info);
-    r.expect(INTEGER, "version")?;
-    r.expect(SEQUENCE, "privateKeyAlgorithm")?;
-    let octets = r.expect(OCTET_STRING, "privateKey")?;
-    let mut k = Reader::new(octets.content, 0);
+    use der::{INTEGER, Reader, SEQUENCE};
+    let mut k = Reader::new(pkcs1_private_key(pkcs8)?, 0);
     let key = k.expect(SEQUENCE, "RSAPrivateKey")?;
     let mut f = Reader::of(&key);
     f.expect(INTEGER, "version")?;
@@ -244,6 +238,17 @@ pub(crate) fn rsa_private_components(pkcs8: &[u8]) -> Result<RsaPrivateComponent
         dq: int("exponent2")?,
         qinv: int("coefficient")?,
     })
+}
+
+/// The RSAPrivateKey (RFC 8017 A.1.2) a PKCS#8 PrivateKeyInfo (RFC 5208 §5) holds.
+pub(crate) fn pkcs1_private_key(pkcs8: &[u8]) -> Result<&[u8], String> {
+    use der::{INTEGER, OCTET_STRING, Reader, SEQUENCE};
+    let mut top = Reader::new(pkcs8, 0);
+    let info = top.expect(SEQUENCE, "PrivateKeyInfo")?;
+    let mut r = Reader::of(&info);
+    r.expect(INTEGER, "version")?;
+    r.expect(SEQUENCE, "privateKeyAlgorithm")?;
+    Ok(r.expect(OCTET_STRING, "privateKey")?.content)
 }
 
 /// An RSAPrivateKey's integers, big-endian (RFC 8017 A.1.2).

@@ -1,12 +1,13 @@
 //! The mock providers the RP talks to, all bound to loopback.
 //!
-//! A [`FrejaMock`] (`freja/`) is a TLS front (mutual TLS, HTTP-aware, see `tls.rs`) forwarding every
-//! request to a plain wiremock server whose responder plays the Freja eID services host.
-//! An optional canary (another front + wiremock on `https://localhost:<port>`) records requests the
-//! RP should never have sent, e.g. after following a redirect. The FTN broker (`ftn/`) runs on the
-//! same kind of instance, without client certificates.
+//! A [`FrejaMock`] (`freja/`) is a TLS front (mutual TLS, see `tls.rs`) whose responder plays the
+//! Freja eID services host (`exchange.rs` is what a responder sees and answers). An optional
+//! canary (another front on `https://localhost:<port>`) records requests the RP should never have
+//! sent, e.g. after following a redirect. The FTN broker (`ftn/`) runs on the same kind of front,
+//! without client certificates.
 
 pub mod checks;
+mod exchange;
 pub mod freja;
 pub mod ftn;
 mod judge;
@@ -22,11 +23,10 @@ pub use freja::{
 };
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use wiremock::{Mock, MockServer};
 
 use crate::pki::PkiError;
 use crate::vector::model::{Endpoint, FrejaEndpoint};
@@ -150,16 +150,9 @@ pub(crate) fn epoch_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// One TLS front and the wiremock server behind it.
-struct Instance {
-    front: tls::Front,
-    // Unpooled: its thread and port go away on drop.
-    server: Option<MockServer>,
-}
-
-/// Wait for handshakes under way on these instances to be recorded.
-async fn settle(instances: impl Iterator<Item = &Instance>) {
-    let handshakes: Vec<_> = instances.map(|i| i.front.handshakes.clone()).collect();
+/// Wait for handshakes under way on these fronts to be recorded.
+async fn settle<'a>(fronts: impl Iterator<Item = &'a tls::Front>) {
+    let handshakes: Vec<_> = fronts.map(|f| f.handshakes.clone()).collect();
     let wait = async {
         while handshakes
             .iter()
@@ -170,43 +163,6 @@ async fn settle(instances: impl Iterator<Item = &Instance>) {
     };
     // A client that opened a connection and never spoke must not stall the judge.
     let _ = tokio::time::timeout(Duration::from_millis(500), wait).await;
-}
-
-/// Drop wiremock servers after their fronts were stopped.
-async fn drop_servers(servers: Vec<MockServer>) {
-    // Let aborted tasks unwind before the servers' blocking drop.
-    tokio::task::yield_now().await;
-    // wiremock's drop blocks on its state lock: off the runtime thread, or it can spin
-    // forever behind a writer queued after a reader that only this thread can resume.
-    let _ = tokio::task::spawn_blocking(move || drop(servers)).await;
-}
-
-impl Instance {
-    /// A wiremock server answering every request with `responder`, behind a TLS front that
-    /// records handshake failures in `obs`.
-    async fn start(
-        config: Arc<rustls::ServerConfig>,
-        responder: impl wiremock::Respond + 'static,
-        obs: Arc<Mutex<Observations>>,
-        canary: bool,
-    ) -> Result<Instance, ProviderError> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let server = MockServer::builder()
-            .listener(listener)
-            // The responder records what matters; wiremock's own copy would only cost memory.
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(wiremock::matchers::any())
-            .respond_with(responder)
-            .mount(&server)
-            .await;
-        let front = tls::Front::start(config, *server.address(), obs, canary).await?;
-        Ok(Instance {
-            front,
-            server: Some(server),
-        })
-    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

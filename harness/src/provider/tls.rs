@@ -1,22 +1,21 @@
-//! The TLS front: mutual TLS on 127.0.0.1, HTTP-aware so that it can tell wiremock which client
-//! certificate was presented and act on the wire faults wiremock asks for.
+//! The TLS front: mutual TLS on 127.0.0.1, serving HTTP/1.1 from a responder. It tells the
+//! responder which client certificate was presented and acts on the wire faults it asks for.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderValue, TRANSFER_ENCODING};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::server::WebPkiClientVerifier;
+use hyper_util::rt::TokioIo;
+use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
@@ -24,24 +23,66 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
+use super::exchange::{self, Respond};
 use super::freja::{CLIENT_CERT_HEADER, FAULT_HEADER};
 use super::{HANDSHAKE_TIMEOUT, Observations, ProviderError, ServedResponse, lock};
 use crate::pki::Pki;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type Upstream = Client<HttpConnector, Full<Bytes>>;
+
+/// A responder, called one request at a time: scripts answer calls in the order they came.
+type Shared = Arc<(Mutex<()>, Box<dyn Respond>)>;
 
 /// A server config presenting `server_cert` and verifying clients against the test root.
 /// `require_client` false still rejects certificates from unknown issuers.
+///
+/// Built once per process for each key, chain and root (importing the key costs more than a
+/// handshake); each mock gets its own session cache, so no TLS session outlives its vector.
 pub(crate) fn server_config(
     pki: &Pki,
+    server_cert: &str,
+    require_client: bool,
+) -> Result<Arc<ServerConfig>, ProviderError> {
+    static BUILT: OnceLock<Mutex<HashMap<Vec<u8>, Arc<ServerConfig>>>> = OnceLock::new();
+    let anchor = pki.trust_anchor()?.cert_der.clone();
+    let chain = pki.chain_der(server_cert)?;
+    let key = pki.get(server_cert)?.key_der.clone();
+    let mut id = Sha256::new();
+    for part in std::iter::once(&anchor).chain(&chain).chain([&key]) {
+        id.update((part.len() as u64).to_be_bytes());
+        id.update(part);
+    }
+    id.update([u8::from(require_client)]);
+    let id = id.finalize().to_vec();
+    let built = BUILT.get_or_init(Mutex::default);
+    let shared = lock(built).get(&id).cloned();
+    let shared = match shared {
+        Some(c) => c,
+        None => {
+            let c = build_server_config(anchor, chain, key, server_cert, require_client)?;
+            let mut built = lock(built);
+            if built.len() < 64 {
+                built.insert(id, c.clone());
+            }
+            c
+        }
+    };
+    let mut config = (*shared).clone();
+    config.session_storage = ServerSessionMemoryCache::new(256);
+    Ok(Arc::new(config))
+}
+
+fn build_server_config(
+    anchor: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    key: Vec<u8>,
     server_cert: &str,
     require_client: bool,
 ) -> Result<Arc<ServerConfig>, ProviderError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = RootCertStore::empty();
     roots
-        .add(CertificateDer::from(pki.trust_anchor()?.cert_der.clone()))
+        .add(CertificateDer::from(anchor))
         .map_err(|e| ProviderError::Tls(format!("trust anchor: {e}")))?;
     let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
     let verifier = if require_client {
@@ -50,14 +91,8 @@ pub(crate) fn server_config(
         builder.allow_unauthenticated().build()
     }
     .map_err(|e| ProviderError::Tls(format!("client verifier: {e}")))?;
-    let chain: Vec<CertificateDer<'static>> = pki
-        .chain_der(server_cert)?
-        .into_iter()
-        .map(CertificateDer::from)
-        .collect();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        pki.get(server_cert)?.key_der.clone(),
-    ));
+    let chain: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key));
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ProviderError::Tls(e.to_string()))?
@@ -78,16 +113,17 @@ pub(crate) struct Front {
 }
 
 impl Front {
+    /// Serve `responder` on 127.0.0.1; `canary` marks what it served as the canary's.
     pub(crate) async fn start(
         config: Arc<ServerConfig>,
-        upstream: SocketAddr,
+        responder: impl Respond,
         obs: Arc<Mutex<Observations>>,
         canary: bool,
     ) -> Result<Front, ProviderError> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let acceptor = TlsAcceptor::from(config);
-        let client: Upstream = Client::builder(TokioExecutor::new()).build_http();
+        let responder: Shared = Arc::new((Mutex::new(()), Box::new(responder)));
         let handshakes = Arc::new(AtomicUsize::new(0));
         let counter = handshakes.clone();
         let task = tokio::spawn(async move {
@@ -104,8 +140,7 @@ impl Front {
                 conns.spawn(serve(
                     acceptor.clone(),
                     tcp,
-                    client.clone(),
-                    upstream,
+                    responder.clone(),
                     obs.clone(),
                     canary,
                     guard,
@@ -127,8 +162,7 @@ impl Front {
 async fn serve(
     acceptor: TlsAcceptor,
     tcp: tokio::net::TcpStream,
-    client: Upstream,
-    upstream: SocketAddr,
+    responder: Shared,
     obs: Arc<Mutex<Observations>>,
     canary: bool,
     pending: Pending,
@@ -159,14 +193,7 @@ async fn serve(
         .and_then(|c| c.first())
         .map(|c| hex::encode(Sha256::digest(c.as_ref())));
     let service = hyper::service::service_fn(move |req| {
-        forward(
-            req,
-            client.clone(),
-            upstream,
-            cert.clone(),
-            obs.clone(),
-            canary,
-        )
+        answer(req, responder.clone(), cert.clone(), obs.clone(), canary)
     });
     // Errors here are the faults we inject or the RP hanging up: nothing to report.
     let _ = hyper::server::conn::http1::Builder::new()
@@ -211,10 +238,9 @@ impl std::fmt::Display for Reset {
 
 impl std::error::Error for Reset {}
 
-async fn forward(
+async fn answer(
     req: Request<Incoming>,
-    client: Upstream,
-    upstream: SocketAddr,
+    responder: Shared,
     cert: Option<String>,
     obs: Arc<Mutex<Observations>>,
     canary: bool,
@@ -231,23 +257,28 @@ async fn forward(
     if let Some(sha) = cert.and_then(|c| HeaderValue::try_from(c).ok()) {
         parts.headers.insert(CLIENT_CERT_HEADER, sha);
     }
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = match format!("http://{upstream}{path}").parse() {
-        Ok(u) => u,
-        Err(_) => return Ok(internal("unparsable request target")),
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let Ok(url) = format!("http://localhost{target}").parse() else {
+        return Ok(internal("unparsable request target"));
     };
-    let resp = match client
-        .request(Request::from_parts(parts, Full::new(body)))
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return Ok(internal(&format!("mock backend unreachable: {e}"))),
+    let request = exchange::Request {
+        url,
+        method: parts.method,
+        headers: parts.headers,
+        body: body.to_vec(),
     };
-    let (mut parts, body) = resp.into_parts();
-    let body = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return Ok(internal(&format!("mock backend body: {e}"))),
+    let reply = {
+        let (turn, responder) = &*responder;
+        let _turn = lock(turn);
+        responder.respond(&request)
     };
+    if let Some(d) = reply.delay {
+        tokio::time::sleep(d).await;
+    }
+    let mut parts = Response::new(()).into_parts().0;
+    parts.status = reply.status;
+    parts.headers = reply.headers;
+    let body = Bytes::from(reply.body);
     let fault = parts.headers.remove(FAULT_HEADER);
     // hyper frames the body itself.
     for h in [CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION] {

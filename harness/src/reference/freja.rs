@@ -251,7 +251,10 @@ pub(crate) async fn run(faults: &BTreeSet<Fault>, env: &FrejaEnvironment, flow: 
 struct Rp<'a> {
     faults: &'a BTreeSet<Fault>,
     env: &'a FrejaEnvironment,
-    client: reqwest::Client,
+    /// Built on the first request: a token-level operation sends none, and building imports the
+    /// client key.
+    builder: std::sync::Mutex<Option<reqwest::ClientBuilder>>,
+    client: std::sync::OnceLock<Result<reqwest::Client, Rejection>>,
     pins: Vec<jws::Pin>,
 }
 
@@ -262,6 +265,23 @@ struct Answer {
 }
 
 impl<'a> Rp<'a> {
+    fn client(&self) -> Result<&reqwest::Client, Rejection> {
+        self.client
+            .get_or_init(|| {
+                let builder = self
+                    .builder
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .unwrap_or_default();
+                builder
+                    .build()
+                    .map_err(|e| reject(Reason::InvalidInput, format!("HTTP client: {e}")))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     fn new(faults: &'a BTreeSet<Fault>, env: &'a FrejaEnvironment) -> Result<Rp<'a>, Rejection> {
         let invalid = |m: String| reject(Reason::InvalidInput, m);
         ensure_loopback(&env.base_url).map_err(|e| invalid(e.to_string()))?;
@@ -289,13 +309,11 @@ impl<'a> Rp<'a> {
         if !has(Fault::NoHttpTimeout) {
             builder = builder.timeout(Duration::from_millis(env.http_timeout_ms));
         }
-        let client = builder
-            .build()
-            .map_err(|e| invalid(format!("HTTP client: {e}")))?;
         Ok(Rp {
             faults,
             env,
-            client,
+            builder: std::sync::Mutex::new(Some(builder)),
+            client: std::sync::OnceLock::new(),
             pins,
         })
     }
@@ -518,7 +536,7 @@ impl<'a> Rp<'a> {
             return None;
         };
         ensure_loopback(&url).ok()?;
-        let resp = self.client.get(&url).send().await.ok()?;
+        let resp = self.client().ok()?.get(&url).send().await.ok()?;
         let bytes = resp.bytes().await.ok()?;
         if jwks {
             jws::ForeignKey::from_jwks(&bytes, header.get("kid").and_then(Value::as_str))
@@ -592,7 +610,7 @@ impl<'a> Rp<'a> {
 
     async fn exchange(&self, url: &str, body: String) -> Result<(u16, bytes::Bytes), Rejection> {
         let resp = self
-            .client
+            .client()?
             .post(url)
             // What the official Java client sends; the service ignores it.
             .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use sha2::{Digest, Sha256};
 
+use super::cache;
 use super::matrix::{self, Row};
 use super::model::{Matrix, VectorSpec};
 
@@ -271,10 +272,13 @@ fn parse_entry(
 ) -> Result<Vec<Vector>, Diagnostics> {
     let one = |d: Diagnostic| Diagnostics(vec![d]);
     // `${x}` is not valid inside YAML flow collections: probe with same-length `__x_` instead.
-    let neutral = neutralise_placeholders(slice);
-    let probe: Vec<BTreeMap<String, serde_json::Value>> =
-        serde_saphyr::from_str_with_options(&neutral, options())
-            .map_err(|e| one(yaml_error(display, text, &e, "")))?;
+    // A vector whose text never says `matrix` has none: it is parsed once, not probed first.
+    let probe: Vec<BTreeMap<String, serde_json::Value>> = if slice.contains("matrix") {
+        serde_saphyr::from_str_with_options(&neutralise_placeholders(slice), options())
+            .map_err(|e| one(yaml_error(display, text, &e, "")))?
+    } else {
+        Vec::new()
+    };
     let matrix = match probe.first().and_then(|m| m.get("matrix")) {
         None => None,
         Some(v) => Some(serde_json::from_value::<Matrix>(v.clone()).map_err(|_| {
@@ -416,7 +420,7 @@ impl Corpus {
             })
             .collect();
         let (mut corpus, errors) =
-            Self::load_files_narrowed(root, &candidates, |text| narrow(text, id));
+            Self::load_files_narrowed(root, &candidates, |text| narrow(text, id), false);
         if !errors.is_empty() {
             return Err(Diagnostics(errors));
         }
@@ -451,8 +455,14 @@ impl Corpus {
     }
 
     /// Load these files, keeping every vector that parses; of two vectors with one id, the first.
+    /// A corpus parsed before without errors is read from the cache (`cache.rs`).
     pub fn load_files_lenient(root: &Path, files: &[PathBuf]) -> (Corpus, Vec<Diagnostic>) {
-        Self::load_files_narrowed(root, files, |_| None)
+        Self::load_files_narrowed(root, files, |_| None, true)
+    }
+
+    /// As [`Corpus::load_files_lenient`], parsing every file whatever the cache holds.
+    pub fn parse_files_lenient(root: &Path, files: &[PathBuf]) -> (Corpus, Vec<Diagnostic>) {
+        Self::load_files_narrowed(root, files, |_| None, false)
     }
 
     /// As [`Corpus::load_files_lenient`], parsing what `narrow` makes of a file's text where it
@@ -462,69 +472,46 @@ impl Corpus {
         root: &Path,
         files: &[PathBuf],
         narrow: impl Fn(&str) -> Option<String>,
+        cached: bool,
     ) -> (Corpus, Vec<Diagnostic>) {
-        let mut vectors: Vec<Vector> = Vec::new();
         let mut errors = Vec::new();
         let mut hasher = Sha256::new();
-        let mut seen: BTreeMap<String, Location> = BTreeMap::new();
+        let mut texts = Vec::with_capacity(files.len());
         for file in files {
             let display = file.strip_prefix(root).unwrap_or(file).to_owned();
-            let text = match std::fs::read_to_string(file) {
-                Ok(t) => t,
-                Err(e) => {
-                    errors.push(Diagnostic::new(
-                        Location {
-                            file: display,
-                            line: 1,
-                            column: 1,
-                        },
-                        e.to_string(),
-                    ));
-                    continue;
+            match std::fs::read_to_string(file) {
+                Ok(text) => {
+                    hasher.update(display.to_string_lossy().as_bytes());
+                    hasher.update([0]);
+                    hasher.update(text.as_bytes());
+                    texts.push((display, text));
                 }
-            };
-            hasher.update(display.to_string_lossy().as_bytes());
-            hasher.update([0]);
-            hasher.update(text.as_bytes());
-            // A bug of the loader's must cost this file only, named, never the run.
-            let parse =
-                |text: &str| std::panic::catch_unwind(|| parse_file_lenient(&display, text)).ok();
-            let narrowed = narrow(&text)
-                .and_then(|t| parse(&t))
-                .filter(|(_, errs)| errs.is_empty());
-            let parsed = match narrowed {
-                Some(p) => Ok(p),
-                None => std::panic::catch_unwind(|| parse_file_lenient(&display, &text)),
-            };
-            let (parsed, mut errs) = parsed.unwrap_or_else(|panic| {
-                let at = Location {
-                    file: display.clone(),
-                    line: 1,
-                    column: 1,
-                };
-                let message = format!(
-                    "eidconf failed on this file (a bug: please report it with the file): {}",
-                    crate::panic_message(panic.as_ref())
-                );
-                (Vec::new(), vec![Diagnostic::new(at, message)])
-            });
-            errors.append(&mut errs);
-            for v in parsed {
-                if let Some(first) = seen.get(v.id()) {
-                    errors.push(Diagnostic::new(
-                        v.location.clone(),
-                        format!(
-                            "duplicate vector id `{}`: already defined at {first}",
-                            v.id()
-                        ),
-                    ));
-                    continue;
-                }
-                seen.insert(v.id().to_owned(), v.location.clone());
-                vectors.push(v);
+                Err(e) => errors.push(Diagnostic::new(
+                    Location {
+                        file: display,
+                        line: 1,
+                        column: 1,
+                    },
+                    e.to_string(),
+                )),
             }
         }
-        errors.extend(unknown_keys(root, &vectors));
+        let manifest = std::fs::read(root.join("vectors/keys").join(crate::pki::MANIFEST));
+        let key = (cached && errors.is_empty())
+            .then(|| cache::key(&texts, manifest.as_deref().unwrap_or_default()))
+            .flatten();
+        let vectors = match key.as_deref().and_then(cache::read) {
+            Some(vectors) => vectors,
+            None => {
+                let (vectors, mut errs) = parse_texts(&texts, narrow);
+                errs.extend(unknown_keys(root, &vectors));
+                if let (Some(key), true) = (&key, errs.is_empty()) {
+                    cache::write(key, &vectors);
+                }
+                errors.append(&mut errs);
+                vectors
+            }
+        };
         verdict_inputs(root, &mut hasher);
         let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
         (
@@ -536,6 +523,56 @@ impl Corpus {
             errors,
         )
     }
+}
+
+/// Parse each file's text (display path, text); of two vectors with one id, the first is kept.
+fn parse_texts(
+    texts: &[(PathBuf, String)],
+    narrow: impl Fn(&str) -> Option<String>,
+) -> (Vec<Vector>, Vec<Diagnostic>) {
+    let mut vectors: Vec<Vector> = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: BTreeMap<String, Location> = BTreeMap::new();
+    for (display, text) in texts {
+        // A bug of the loader's must cost this file only, named, never the run.
+        let parse =
+            |text: &str| std::panic::catch_unwind(|| parse_file_lenient(display, text)).ok();
+        let narrowed = narrow(text)
+            .and_then(|t| parse(&t))
+            .filter(|(_, errs)| errs.is_empty());
+        let parsed = match narrowed {
+            Some(p) => Ok(p),
+            None => std::panic::catch_unwind(|| parse_file_lenient(display, text)),
+        };
+        let (parsed, mut errs) = parsed.unwrap_or_else(|panic| {
+            let at = Location {
+                file: display.clone(),
+                line: 1,
+                column: 1,
+            };
+            let message = format!(
+                "eidconf failed on this file (a bug: please report it with the file): {}",
+                crate::panic_message(panic.as_ref())
+            );
+            (Vec::new(), vec![Diagnostic::new(at, message)])
+        });
+        errors.append(&mut errs);
+        for v in parsed {
+            if let Some(first) = seen.get(v.id()) {
+                errors.push(Diagnostic::new(
+                    v.location.clone(),
+                    format!(
+                        "duplicate vector id `{}`: already defined at {first}",
+                        v.id()
+                    ),
+                ));
+                continue;
+            }
+            seen.insert(v.id().to_owned(), v.location.clone());
+            vectors.push(v);
+        }
+    }
+    (vectors, errors)
 }
 
 /// Beside the vector files, what else decides a verdict: the suites (a requirement's level turns

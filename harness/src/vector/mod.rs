@@ -1,6 +1,7 @@
 //! Vectors: the model, loading with file:line:col errors, and matrix expansion (`crate::lint`
 //! checks their cross-references).
 
+mod cache;
 pub mod duration;
 pub mod load;
 pub mod matrix;

@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use super::{
-    Instance, Observations, ProviderError, drop_servers, ensure_loopback, lock, settle, tls,
-};
+use super::{Observations, ProviderError, ensure_loopback, lock, settle, tls};
 use crate::adapter::{FrejaEnvironment, Operation, UserInfoType};
 use crate::pki::{self, Pki};
 use crate::vector::model::{EnvironmentSpec, ProviderSpec};
@@ -98,8 +96,8 @@ pub struct FrejaMock {
     base_url: String,
     pki: Pki,
     obs: Arc<Mutex<Observations>>,
-    main: Instance,
-    canary: Option<Instance>,
+    main: tls::Front,
+    canary: Option<tls::Front>,
     core: Arc<wire::Core>,
     /// What the environment told the RP, for the request-side checks.
     told: Mutex<checks::Told>,
@@ -125,21 +123,21 @@ impl FrejaMock {
         let canary = if wants_canary {
             let config = tls::server_config(&ctx.pki, pki::SERVER_DEFAULT, false)?;
             let responder = wire::Responder::canary(core.clone(), obs.clone(), known.clone());
-            Some(Instance::start(config, responder, obs.clone(), true).await?)
+            Some(tls::Front::start(config, responder, obs.clone(), true).await?)
         } else {
             None
         };
         let canary_url = canary
             .as_ref()
-            .map(|c| format!("https://localhost:{}", c.front.addr.port()));
+            .map(|c| format!("https://localhost:{}", c.addr.port()));
         if let Some(url) = &canary_url {
             let _ = core.canary_url.set(url.clone());
         }
 
         let config = tls::server_config(&ctx.pki, server_cert, true)?;
         let responder = wire::Responder::services(core.clone(), obs.clone(), known, canary_url);
-        let main = Instance::start(config, responder, obs.clone(), false).await?;
-        let base_url = format!("https://127.0.0.1:{}", main.front.addr.port());
+        let main = tls::Front::start(config, responder, obs.clone(), false).await?;
+        let base_url = format!("https://127.0.0.1:{}", main.addr.port());
         Ok(FrejaMock {
             base_url,
             pki: ctx.pki,
@@ -166,7 +164,7 @@ impl FrejaMock {
     pub fn canary_url(&self) -> Option<String> {
         self.canary
             .as_ref()
-            .map(|c| format!("https://localhost:{}", c.front.addr.port()))
+            .map(|c| format!("https://localhost:{}", c.addr.port()))
     }
 
     /// The FrejaEnvironment to hand the RP, from the vector's EnvironmentSpec overrides.
@@ -216,25 +214,17 @@ impl FrejaMock {
         obs
     }
 
-    /// Stop accepting, close connections, and shut the wiremock servers down.
-    pub async fn shutdown(mut self) {
-        self.main.front.stop();
-        if let Some(c) = &self.canary {
-            c.front.stop();
-        }
-        let servers = std::iter::once(self.main.server.take())
-            .chain(self.canary.take().map(|mut c| c.server.take()))
-            .flatten()
-            .collect();
-        drop_servers(servers).await;
+    /// Stop accepting and close connections.
+    pub async fn shutdown(self) {
+        drop(self);
     }
 }
 
 impl Drop for FrejaMock {
     fn drop(&mut self) {
-        self.main.front.stop();
+        self.main.stop();
         if let Some(c) = &self.canary {
-            c.front.stop();
+            c.stop();
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::provider::exchange::{Reply, Request, Respond};
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
@@ -13,7 +14,6 @@ use hyper::StatusCode;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::{FrejaUser, MockContext};
 use crate::forge::{self, Draft, mutation};
@@ -481,8 +481,8 @@ pub(crate) fn validate(r: &ResponseSpec) -> Result<(), String> {
     Ok(())
 }
 
-/// The wiremock responder. `Respond` is synchronous and runs under wiremock's lock: everything
-/// here is in-memory work (one RSA signature at most).
+/// The services host's (or the canary's) responder. `Respond` is synchronous and called one
+/// request at a time: everything here is in-memory work (one RSA signature at most).
 pub(crate) struct Responder {
     core: Arc<Core>,
     obs: Arc<Mutex<Observations>>,
@@ -543,11 +543,11 @@ impl Responder {
         req: &Request,
         endpoint: Option<FrejaEndpoint>,
         decoded: &DecodedRequest,
-    ) -> (ResponseTemplate, u16) {
+    ) -> (Reply, u16) {
         if let (Mode::Canary, Some((ct, body))) =
             (&self.mode, self.core.canary_document(req.url.path()))
         {
-            let t = ResponseTemplate::new(StatusCode::OK)
+            let t = Reply::new(StatusCode::OK)
                 .set_body_bytes(body)
                 .insert_header(CONTENT_TYPE, HeaderValue::from_static(ct));
             return (t, 200);
@@ -621,7 +621,7 @@ impl Responder {
                     // User management answers 204 with no body (the client library's
                     // `HttpService` reads no body for NO_CONTENT).
                     None if ep.call() == FrejaCall::ManageUser => {
-                        (ResponseTemplate::new(StatusCode::NO_CONTENT), 204)
+                        (Reply::new(StatusCode::NO_CONTENT), 204)
                     }
                     None => match self.core.happy_body(ep) {
                         Ok(v) => (json_template(StatusCode::OK, &v), 200),
@@ -637,9 +637,9 @@ impl Responder {
         ep: FrejaEndpoint,
         r: &ResponseSpec,
         canary_url: Option<&str>,
-    ) -> Result<(ResponseTemplate, u16), String> {
+    ) -> Result<(Reply, u16), String> {
         let status = StatusCode::from_u16(r.status).map_err(|e| e.to_string())?;
-        let mut t = ResponseTemplate::new(status);
+        let mut t = Reply::new(status);
         if let Some(body) = self.core.body(ep, r)? {
             t = t
                 .set_body_bytes(body)
@@ -658,9 +658,9 @@ impl Responder {
 /// The parts of a scripted answer every mock treats alike: extra headers, the delay, and a wire
 /// fault for the TLS front to act on. Returns the status to record (0 for a reset).
 pub(crate) fn with_headers_delay_and_fault(
-    mut t: ResponseTemplate,
+    mut t: Reply,
     r: &ResponseSpec,
-) -> Result<(ResponseTemplate, u16), String> {
+) -> Result<(Reply, u16), String> {
     for (k, v) in &r.headers {
         let name = HeaderName::try_from(k.as_str()).map_err(|e| e.to_string())?;
         let value = HeaderValue::try_from(v.as_str()).map_err(|e| e.to_string())?;
@@ -684,7 +684,7 @@ pub(crate) fn with_headers_delay_and_fault(
 }
 
 impl Respond for Responder {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
+    fn respond(&self, req: &Request) -> Reply {
         let path = req.url.path().to_owned();
         let endpoint = endpoint_for_path(&path);
         let decoded = match endpoint {
@@ -714,19 +714,19 @@ impl Respond for Responder {
     }
 }
 
-fn plain(status: StatusCode) -> ResponseTemplate {
-    ResponseTemplate::new(status)
+fn plain(status: StatusCode) -> Reply {
+    Reply::new(status)
 }
 
-fn json_template(status: StatusCode, v: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(status)
+fn json_template(status: StatusCode, v: &Value) -> Reply {
+    Reply::new(status)
         .set_body_bytes(v.to_string().into_bytes())
         .insert_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
 }
 
-/// A harness-side failure: say so plainly instead of panicking inside wiremock.
-fn internal(message: &str) -> (ResponseTemplate, u16) {
-    let t = ResponseTemplate::new(StatusCode::INTERNAL_SERVER_ERROR)
+/// A harness-side failure: say so plainly instead of failing the connection.
+fn internal(message: &str) -> (Reply, u16) {
+    let t = Reply::new(StatusCode::INTERNAL_SERVER_ERROR)
         .set_body_bytes(format!("eidconf mock error: {message}").into_bytes())
         .insert_header(
             CONTENT_TYPE,

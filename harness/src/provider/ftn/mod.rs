@@ -2,8 +2,8 @@
 //! token, JWKS and userinfo endpoints on loopback HTTPS, minting what the vector's
 //! `provider.broker` asks for and recording what the RP sent.
 //!
-//! Like the Freja mock, a TLS front (no client certificate) forwards to a wiremock server whose
-//! responder (`responder.rs`) plays the broker. Every instance lives under a random path prefix,
+//! Like the Freja mock, a TLS front (no client certificate) serves a responder (`responder.rs`)
+//! that plays the broker. Every instance lives under a random path prefix,
 //! so its URLs never repeat across vectors even when ports are reused (RPs cache JWKS by URL).
 
 mod mint;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::checks::{self, Check, LoginTrace, Registration};
-use super::{Instance, Observations, ProviderError, ensure_loopback, lock};
+use super::{Observations, ProviderError, ensure_loopback, lock, tls};
 use crate::adapter::{BrokerEnvironment, OidcEnvironment, Outcome};
 use crate::forge::id_token::{self, BROKER_KEY, KeyName};
 use crate::forge::jwe;
@@ -191,7 +191,7 @@ impl Core {
 pub struct BrokerMock {
     core: Arc<Core>,
     obs: Arc<Mutex<Observations>>,
-    instance: Instance,
+    front: tls::Front,
 }
 
 impl BrokerMock {
@@ -260,8 +260,8 @@ impl BrokerMock {
         let prefix = hex::encode(jwe::random(8));
         let pending = Arc::new(std::sync::OnceLock::<Arc<Core>>::new());
         let responder = responder::Responder::new(pending.clone());
-        let instance = Instance::start(config, responder, obs.clone(), false).await?;
-        let issuer = format!("https://127.0.0.1:{}/{prefix}", instance.front.addr.port());
+        let front = tls::Front::start(config, responder, obs.clone(), false).await?;
+        let issuer = format!("https://127.0.0.1:{}/{prefix}", front.addr.port());
         let core = Arc::new(Core {
             issuer,
             profile: Profile(broker.profile),
@@ -271,11 +271,7 @@ impl BrokerMock {
             state: Mutex::default(),
         });
         let _ = pending.set(core.clone());
-        Ok(BrokerMock {
-            core,
-            obs,
-            instance,
-        })
+        Ok(BrokerMock { core, obs, front })
     }
 
     /// `https://127.0.0.1:PORT/<random>`.
@@ -455,7 +451,7 @@ impl BrokerMock {
 
     /// Everything for the judge: the broker's evidence, the checks, and TLS failures.
     pub async fn observations(&self, env: Option<&OidcEnvironment>) -> Observations {
-        super::settle(std::iter::once(&self.instance)).await;
+        super::settle(std::iter::once(&self.front)).await;
         let mut obs = lock(&self.obs).clone();
         obs.broker = Some(self.evidence());
         if let Some(env) = env {
@@ -464,18 +460,15 @@ impl BrokerMock {
         obs
     }
 
-    /// Stop accepting, close connections, and shut the wiremock server down off the runtime
-    /// thread.
-    pub async fn shutdown(mut self) {
-        self.instance.front.stop();
-        let servers = self.instance.server.take().into_iter().collect();
-        super::drop_servers(servers).await;
+    /// Stop accepting and close connections.
+    pub async fn shutdown(self) {
+        drop(self);
     }
 }
 
 impl Drop for BrokerMock {
     fn drop(&mut self) {
-        self.instance.front.stop();
+        self.front.stop();
     }
 }
 

@@ -1,13 +1,13 @@
 //! The broker's HTTP endpoints behind the TLS front: discovery, token, JWKS and userinfo.
-//! `Respond` is synchronous and runs under wiremock's lock: in-memory work only (an RSA
+//! `Respond` is synchronous and called one request at a time: in-memory work only (an RSA
 //! signature and a CEK wrap at most).
 
 use std::sync::{Arc, OnceLock};
 
+use crate::provider::exchange::{Reply, Request, Respond};
 use hyper::StatusCode;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
-use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::{Core, State, now, random_code};
 use crate::forge::mutation::canary_document;
@@ -38,9 +38,9 @@ impl Responder {
 }
 
 impl Respond for Responder {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
+    fn respond(&self, req: &Request) -> Reply {
         let Some(core) = self.core.get() else {
-            return ResponseTemplate::new(StatusCode::SERVICE_UNAVAILABLE);
+            return Reply::new(StatusCode::SERVICE_UNAVAILABLE);
         };
         let path = req.url.path();
         if let Some(doc) = canary_path(core, path) {
@@ -51,10 +51,12 @@ impl Respond for Responder {
                 .flatten();
             let (template, status) = match found {
                 Some((ctype, body)) => (
-                    ResponseTemplate::new(StatusCode::OK).set_body_raw(body, ctype),
+                    Reply::new(StatusCode::OK)
+                        .set_body_bytes(body)
+                        .insert_header(CONTENT_TYPE, HeaderValue::from_static(ctype)),
                     200,
                 ),
-                None => (ResponseTemplate::new(StatusCode::NOT_FOUND), 404),
+                None => (Reply::new(StatusCode::NOT_FOUND), 404),
             };
             st.record(
                 BrokerEndpoint::BrokerCanary,
@@ -69,7 +71,7 @@ impl Respond for Responder {
             .copied()
             .find(|ep| reqwest::Url::parse(&core.url(*ep)).is_ok_and(|u| u.path() == path))
         else {
-            return ResponseTemplate::new(StatusCode::NOT_FOUND);
+            return Reply::new(StatusCode::NOT_FOUND);
         };
         let mut st = lock(&core.state);
         let (template, status) = match ep {
@@ -82,7 +84,7 @@ impl Respond for Responder {
             BrokerEndpoint::BrokerDiscovery if req.method == hyper::Method::GET => {
                 json_template(StatusCode::OK, &discovery(core))
             }
-            _ => (ResponseTemplate::new(StatusCode::METHOD_NOT_ALLOWED), 405),
+            _ => (Reply::new(StatusCode::METHOD_NOT_ALLOWED), 405),
         };
         st.record(ep, req.method.as_str(), path, status);
         template
@@ -123,9 +125,9 @@ fn discovery(core: &Core) -> Value {
 }
 
 /// The token endpoint: record the form, find the login by code, answer the script or mint.
-fn token(core: &Core, st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
+fn token(core: &Core, st: &mut State, req: &Request) -> (Reply, u16) {
     if req.method != hyper::Method::POST {
-        return (ResponseTemplate::new(StatusCode::METHOD_NOT_ALLOWED), 405);
+        return (Reply::new(StatusCode::METHOD_NOT_ALLOWED), 405);
     }
     let form = form_parameters(&req.body);
     let assertion = form.get("client_assertion").and_then(|a| decode_jwt(a));
@@ -175,9 +177,9 @@ fn token(core: &Core, st: &mut State, req: &Request) -> (ResponseTemplate, u16) 
 }
 
 /// The userinfo endpoint: the Bearer token names the login; answer the script or mint.
-fn userinfo(core: &Core, st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
+fn userinfo(core: &Core, st: &mut State, req: &Request) -> (Reply, u16) {
     if core.profile.userinfo().is_none() {
-        return (ResponseTemplate::new(StatusCode::NOT_FOUND), 404);
+        return (Reply::new(StatusCode::NOT_FOUND), 404);
     }
     let auth = req
         .headers
@@ -190,7 +192,7 @@ fn userinfo(core: &Core, st: &mut State, req: &Request) -> (ResponseTemplate, u1
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
     let Some(login) = token.and_then(|t| st.access_tokens.get(t)).copied() else {
-        let t = ResponseTemplate::new(StatusCode::UNAUTHORIZED).insert_header(
+        let t = Reply::new(StatusCode::UNAUTHORIZED).insert_header(
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer error=\"invalid_token\""),
         );
@@ -217,7 +219,7 @@ fn userinfo(core: &Core, st: &mut State, req: &Request) -> (ResponseTemplate, u1
 fn scripted(
     r: &ResponseSpec,
     happy: impl FnOnce() -> Result<Body, String>,
-) -> Result<(ResponseTemplate, u16), String> {
+) -> Result<(Reply, u16), String> {
     let status = StatusCode::from_u16(r.status).map_err(|e| e.to_string())?;
     let body: Option<Body> = match &r.body {
         None if (200..300).contains(&r.status) && r.status != 204 => Some(happy()?),
@@ -231,7 +233,7 @@ fn scripted(
         // Refused when the broker starts.
         Some(_) => return Err("a Freja body in a broker script".into()),
     };
-    let mut t = ResponseTemplate::new(status);
+    let mut t = Reply::new(status);
     if let Some((ct, b)) = body {
         t = t
             .set_body_bytes(b)
@@ -240,23 +242,19 @@ fn scripted(
     with_headers_delay_and_fault(t, r)
 }
 
-fn body_template(
-    status: StatusCode,
-    content_type: &'static str,
-    body: Vec<u8>,
-) -> ResponseTemplate {
-    ResponseTemplate::new(status)
+fn body_template(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Reply {
+    Reply::new(status)
         .set_body_bytes(body)
         .insert_header(CONTENT_TYPE, HeaderValue::from_static(content_type))
 }
 
-fn json_template(status: StatusCode, v: &Value) -> (ResponseTemplate, u16) {
+fn json_template(status: StatusCode, v: &Value) -> (Reply, u16) {
     let t = body_template(status, "application/json", v.to_string().into_bytes());
     (t, status.as_u16())
 }
 
 /// A harness-side failure (a recipe that does not build): say so instead of panicking.
-fn internal(message: &str) -> (ResponseTemplate, u16) {
+fn internal(message: &str) -> (Reply, u16) {
     let t = body_template(
         StatusCode::INTERNAL_SERVER_ERROR,
         "text/plain; charset=utf-8",
