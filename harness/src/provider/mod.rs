@@ -161,8 +161,9 @@ async fn settle<'a>(fronts: impl Iterator<Item = &'a tls::Front>) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
-    // A client that opened a connection and never spoke must not stall the judge.
-    let _ = tokio::time::timeout(Duration::from_millis(500), wait).await;
+    // A client that opened a connection and never spoke must not stall the judge for long; a
+    // handshake that is only slow (a busy machine) must still be recorded.
+    let _ = tokio::time::timeout(SETTLE_TIMEOUT, wait).await;
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -185,6 +186,9 @@ pub fn ensure_loopback(url: &str) -> Result<(), ProviderError> {
     };
     if ok { Ok(()) } else { Err(refuse()) }
 }
+
+/// How long the judge waits for handshakes under way to be recorded.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The handshake deadline of the fronts: an idle TCP connection must not pin a task forever.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -40,10 +40,17 @@ pub async fn stand_up(vector: &Vector, pki: &Pki) -> Result<Stage, String> {
             env.oidc = Some(oidc);
             Mock::Broker(Box::new(broker))
         }
-        // The broker's token is built now, so relative times are fresh.
+        // The broker's token is built now, so relative times are fresh. Off the runtime's
+        // threads: a token can be tens of MiB to build, and vectors in flight wait on them.
         Operation::OidcValidateIdToken(req) => {
-            let oidc = ftn::stand_up(&vector.spec, pki, req)
-                .map_err(|e| format!("could not build the ID token: {e}"))?;
+            let (spec, pki_, mut built) = (vector.spec.clone(), pki.clone(), req.clone());
+            let (oidc, built) = tokio::task::spawn_blocking(move || {
+                ftn::stand_up(&spec, &pki_, &mut built).map(|oidc| (oidc, built))
+            })
+            .await
+            .map_err(|e| format!("building the ID token failed: {e}"))?
+            .map_err(|e| format!("could not build the ID token: {e}"))?;
+            *req = built;
             env.oidc = Some(oidc);
             Mock::None
         }
@@ -135,9 +142,13 @@ impl Stage {
 /// Largest JWKS document the harness reads from an RP.
 const MAX_JWKS_BYTES: usize = 1 << 20;
 
+/// How long the harness waits for an RP's JWKS document: as long as a vector's default budget,
+/// so that only an RP that never answers, not a busy machine, fails the check.
+const JWKS_FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Fetch the JWKS an RP serves for `rp.keys`, once: loopback `http`/`https` only, no proxy, no
-/// redirects, 5 s, at most 1 MiB. The RP's certificate is not checked: on loopback it proves
-/// nothing, and the document is public.
+/// redirects, [`JWKS_FETCH_TIMEOUT`], at most 1 MiB. The RP's certificate is not checked: on
+/// loopback it proves nothing, and the document is public.
 async fn fetch_jwks(url: &str) -> checks::FetchedJwks {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("jwks_uri {url:?}: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") || super::ensure_loopback(url).is_err() {
@@ -149,7 +160,7 @@ async fn fetch_jwks(url: &str) -> checks::FetchedJwks {
     let client = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(5))
+        .timeout(JWKS_FETCH_TIMEOUT)
         .tls_danger_accept_invalid_certs(true)
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
