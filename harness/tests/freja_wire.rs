@@ -145,7 +145,7 @@ async fn run_rp(faults: &[Fault], provider_yaml: &str, env_yaml: &str, op: Opera
         .await
         .ok();
     let obs = mock.observations().await;
-    mock.shutdown().await;
+    drop(mock);
     Run { outcome, obs }
 }
 
@@ -285,7 +285,7 @@ async fn raw_and_percent_encoded_requests_are_both_decoded() {
         let _ = resp.bytes().await;
     }
     let obs = mock.observations().await;
-    mock.shutdown().await;
+    drop(mock);
     assert_eq!(obs.requests.len(), 3);
     assert_eq!(obs.requests[0].encoding, BodyEncoding::RawBase64);
     assert_eq!(obs.requests[0].request_json.as_ref(), Some(&json));
@@ -340,7 +340,7 @@ async fn undecodable_body_gets_1010_and_foreign_reference_gets_1100() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "STARTED");
     let obs = mock.observations().await;
-    mock.shutdown().await;
+    drop(mock);
     assert_eq!(obs.requests[0].param.as_deref(), Some("wrongParam"));
     assert_eq!(obs.requests[0].encoding, BodyEncoding::Undecodable);
 }
@@ -546,7 +546,7 @@ async fn truncate_sends_the_head_and_half_the_body() {
         err.is_body() || err.is_decode() || err.is_request(),
         "{err:?}"
     );
-    mock.shutdown().await;
+    drop(mock);
 }
 
 #[tokio::test]
@@ -627,7 +627,7 @@ async fn every_endpoint_answers_its_happy_path() {
         }
     }
     let obs = mock.observations().await;
-    mock.shutdown().await;
+    drop(mock);
     for ep in FrejaEndpoint::ALL {
         assert_eq!(obs.count(*ep), 1, "{}", ep.name());
     }
@@ -881,5 +881,5 @@ async fn verify_details_runs_in_the_mock_environment() {
         obs.requests.is_empty(),
         "verify_details sends no Freja request"
     );
-    mock.shutdown().await;
+    drop(mock);
 }

@@ -360,7 +360,7 @@ async fn a_happy_login_yields_a_token_josekit_opens_and_every_check_passes() {
             && *id != "userinfo.bearer";
         assert_eq!(checks.iter().any(|c| c.id == *id), expected, "{id}");
     }
-    broker.shutdown().await;
+    drop(broker);
 }
 
 #[tokio::test]
@@ -384,8 +384,8 @@ async fn discovery_lists_the_endpoints_under_a_fresh_prefix() {
         d.get("userinfo_endpoint").is_none(),
         "Telia registers no userinfo"
     );
-    a.shutdown().await;
-    b.shutdown().await;
+    drop(a);
+    drop(b);
 }
 
 #[tokio::test]
@@ -477,7 +477,7 @@ async fn each_profile_has_its_claims_algorithms_and_registration() {
             "{profile}: {:#?}",
             failed(&checks)
         );
-        broker.shutdown().await;
+        drop(broker);
     }
 }
 
@@ -546,7 +546,7 @@ async fn codes_have_the_scripted_length_and_errors_come_back_with_the_state() {
             .unwrap()
             .starts_with(REDIRECT_URI)
     );
-    broker.shutdown().await;
+    drop(broker);
 }
 
 #[tokio::test]
@@ -575,7 +575,7 @@ async fn a_code_is_honoured_again_and_an_unknown_one_is_refused() {
     assert_eq!(r.status(), 400);
     let checks = broker.checks(&env);
     assert!(!check(&checks, "client_assertion.signed", 1).passed);
-    broker.shutdown().await;
+    drop(broker);
 }
 
 #[tokio::test]
@@ -608,7 +608,7 @@ async fn the_jwks_follows_the_login_being_played() {
     );
     let ev = broker.evidence();
     assert_eq!(ev.count(eidconf::vector::BrokerEndpoint::BrokerJwks), 4);
-    broker.shutdown().await;
+    drop(broker);
 }
 
 #[tokio::test]
@@ -634,7 +634,7 @@ async fn userinfo_answers_in_the_registered_form() {
     assert_eq!(r.status(), 401);
     let checks = broker.checks(&env);
     assert!(!check(&checks, "userinfo.bearer", 1).passed);
-    broker.shutdown().await;
+    drop(broker);
 
     // Idura: signed then encrypted, repeating the ID token's sub.
     let yaml =
@@ -657,7 +657,7 @@ async fn userinfo_answers_in_the_registered_form() {
         Some(&u)
     );
     assert!(check(&broker.checks(&env), "userinfo.bearer", 1).passed);
-    broker.shutdown().await;
+    drop(broker);
 
     // `plain` whatever was registered, and a scripted answer.
     let yaml = "broker:\n  profile: signicat\n  logins:\n    - userinfo: {plain: true}\n    - userinfo: {response: {status: 500, body: {text: oops}}}\n";
@@ -683,7 +683,7 @@ async fn userinfo_answers_in_the_registered_form() {
         .unwrap();
     assert_eq!(r.status(), 500);
     assert_eq!(r.text().await.unwrap(), "oops");
-    broker.shutdown().await;
+    drop(broker);
 }
 
 #[tokio::test]
@@ -701,7 +701,7 @@ async fn a_scripted_token_answer_replaces_the_token_response() {
         "temporarily_unavailable"
     );
     assert!(broker.evidence().logins[0].id_token_claims.is_none());
-    broker.shutdown().await;
+    drop(broker);
 
     let bad: ProviderSpec =
         serde_saphyr::from_str("broker:\n  logins:\n    - token: {body: reference}\n").unwrap();
@@ -764,7 +764,7 @@ async fn checks_fail_for_a_bad_request_object() {
     let p4 = check(&checks, "authorization.parameters", 4);
     assert!(!p4.passed && p4.detail.contains("login_hint"), "{p4:?}");
     assert!(check(&checks, "request_object.signed", 4).passed);
-    broker.shutdown().await;
+    drop(broker);
 }
 
 #[tokio::test]
@@ -798,7 +798,7 @@ async fn a_request_object_signed_with_another_key_fails_the_signature_check() {
             .is_err()
     );
     assert!(!check(&broker.checks(&env), "authorization.endpoint", 3).passed);
-    broker.shutdown().await;
+    drop(broker);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1042,7 +1042,7 @@ async fn discovery_and_jwks_publish_several_algorithms_and_per_key_members() {
     assert_eq!(keys[1]["kty"], "EC");
     assert_eq!(keys[1]["crv"], "P-256");
     assert_eq!(keys[1]["alg"], "ES256");
-    broker.shutdown().await;
+    drop(broker);
 
     // A member override for a key no login publishes is a spec error.
     broker_jwk.insert("ftn-broker-sig-2".to_owned(), Map::new());

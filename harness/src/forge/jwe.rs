@@ -486,22 +486,16 @@ fn repeated_bomb(n: u64, framing: Framing) -> Vec<u8> {
     const CHUNK: usize = 1 << 18;
     const FILL: u8 = b'A';
     static BLOCK: OnceLock<Vec<u8>> = OnceLock::new();
-    let level = flate2::Compression::best();
-    let deflate = |len: usize, last: bool| {
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), level);
+    let block = BLOCK.get_or_init(|| {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
         // Writing into a Vec cannot fail.
-        let _ = e.write_all(&vec![FILL; len]);
-        if last {
-            e.finish().unwrap_or_default()
-        } else {
-            let _ = e.flush();
-            e.get_ref().clone()
-        }
-    };
+        let _ = e.write_all(&vec![FILL; CHUNK]);
+        let _ = e.flush();
+        e.get_ref().clone()
+    });
     let whole = n / CHUNK as u64;
     let rest = (n % CHUNK as u64) as usize;
-    let block = BLOCK.get_or_init(|| deflate(CHUNK, false));
-    let tail = deflate(rest, true);
+    let tail = deflate(&vec![FILL; rest]);
     let mut out = Vec::with_capacity(block.len() * whole as usize + tail.len() + 18);
     match framing {
         Framing::Raw => {}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hyper::header::{HeaderMap, HeaderValue, IntoHeaderName};
+use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue, IntoHeaderName};
 use hyper::{Method, StatusCode};
 
 /// A request as the front read it; the client certificate, if any, is in `CLIENT_CERT_HEADER`.
@@ -49,6 +49,27 @@ impl Reply {
     pub fn set_delay(mut self, delay: Duration) -> Reply {
         self.delay = Some(delay);
         self
+    }
+
+    /// `body` as `content_type`.
+    pub fn body(status: StatusCode, content_type: &'static str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply::new(status)
+            .set_body_bytes(body)
+            .insert_header(CONTENT_TYPE, HeaderValue::from_static(content_type))
+    }
+
+    pub fn json(status: StatusCode, v: &serde_json::Value) -> Reply {
+        Reply::body(status, "application/json", v.to_string())
+    }
+
+    /// A failure of the harness's own (a recipe that does not build, a bug): a 500 that says so
+    /// in words, so the RP's evidence shows it instead of a broken connection.
+    pub fn mock_error(message: &str) -> Reply {
+        Reply::body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain; charset=utf-8",
+            format!("eidconf mock error: {message}"),
+        )
     }
 }
 

@@ -96,20 +96,12 @@ impl Stage {
         }
     }
 
-    /// What the provider saw, once the RP is done; the mock is shut down.
+    /// What the provider saw, once the RP is done; the mock stops as it is dropped here.
     pub async fn finish(self, outcome: &Result<Outcome, AdapterFailure>) -> Option<Observations> {
         match self.mock {
             Mock::None => None,
-            Mock::Freja(m) => {
-                let obs = m.observations().await;
-                m.shutdown().await;
-                Some(obs)
-            }
-            Mock::Broker(b) => {
-                let obs = b.observations(self.environment.oidc.as_ref()).await;
-                b.shutdown().await;
-                Some(obs)
-            }
+            Mock::Freja(m) => Some(m.observations().await),
+            Mock::Broker(b) => Some(b.observations(self.environment.oidc.as_ref()).await),
             // The RP's published keys are checked here: no mock saw them.
             Mock::RpKeys => match outcome {
                 Ok(Outcome::Accepted {

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderValue, TRANSFER_ENCODING};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
 use rustls::{RootCertStore, ServerConfig};
@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-use super::exchange::{self, Respond};
+use super::exchange::{self, Reply, Respond};
 use super::freja::{CLIENT_CERT_HEADER, FAULT_HEADER};
 use super::{HANDSHAKE_TIMEOUT, Observations, ProviderError, ServedResponse, lock};
 use crate::pki::Pki;
@@ -258,40 +258,44 @@ async fn answer(
         parts.headers.insert(CLIENT_CERT_HEADER, sha);
     }
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let Ok(url) = format!("http://localhost{target}").parse() else {
-        return Ok(internal("unparsable request target"));
-    };
-    let request = exchange::Request {
-        url,
-        method: parts.method,
-        headers: parts.headers,
-        body: body.to_vec(),
-    };
-    let reply = {
-        let (turn, responder) = &*responder;
-        let _turn = lock(turn);
-        responder.respond(&request)
+    let reply = match format!("http://localhost{target}").parse() {
+        Ok(url) => {
+            let request = exchange::Request {
+                url,
+                method: parts.method,
+                headers: parts.headers,
+                body: body.to_vec(),
+            };
+            let (turn, responder) = &*responder;
+            let _turn = lock(turn);
+            // A bug of the mock's must show in the evidence, not as a dropped connection.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| responder.respond(&request)))
+                .unwrap_or_else(|panic| {
+                    Reply::mock_error(&format!(
+                        "the mock failed (a bug: please report it with the vector): {}",
+                        crate::panic_message(panic.as_ref())
+                    ))
+                })
+        }
+        Err(_) => Reply::mock_error("unparsable request target"),
     };
     if let Some(d) = reply.delay {
         tokio::time::sleep(d).await;
     }
-    let mut parts = Response::new(()).into_parts().0;
-    parts.status = reply.status;
-    parts.headers = reply.headers;
+    let (status, mut headers) = (reply.status, reply.headers);
     let body = Bytes::from(reply.body);
-    let fault = parts.headers.remove(FAULT_HEADER);
+    let fault = headers.remove(FAULT_HEADER);
     // hyper frames the body itself.
     for h in [CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION] {
-        parts.headers.remove(h);
+        headers.remove(h);
     }
     // Whole: redaction needs the whole of a key; the report truncates after redacting.
     let text = String::from_utf8_lossy(&body).into_owned();
     lock(&obs).served.push(ServedResponse {
         method,
         path: request_path,
-        status: parts.status.as_u16(),
-        headers: parts
-            .headers
+        status: status.as_u16(),
+        headers: headers
             .iter()
             .filter(|(k, _)| *k != hyper::header::DATE)
             .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
@@ -304,19 +308,15 @@ async fn answer(
             .map(str::to_owned),
         canary,
     });
-    match fault.as_ref().map(|v| v.as_bytes()) {
-        Some(b"reset") => Err(Reset),
-        Some(b"truncate") => Ok(Response::from_parts(parts, FrontBody::truncated(body))),
-        _ => Ok(Response::from_parts(parts, FrontBody::Full(Some(body)))),
-    }
-}
-
-fn internal(message: &str) -> Response<FrontBody> {
-    let mut r = Response::new(FrontBody::Full(Some(Bytes::from(format!(
-        "eidconf mock error: {message}"
-    )))));
-    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    r
+    let body = match fault.as_ref().map(|v| v.as_bytes()) {
+        Some(b"reset") => return Err(Reset),
+        Some(b"truncate") => FrontBody::truncated(body),
+        _ => FrontBody::Full(Some(body)),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    Ok(response)
 }
 
 /// A response body: whole, or announcing its full length and breaking off after half.
@@ -382,5 +382,48 @@ impl Body for FrontBody {
             FrontBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             FrontBody::Truncated { declared, .. } => SizeHint::with_exact(*declared),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Panics;
+
+    impl Respond for Panics {
+        fn respond(&self, _: &exchange::Request) -> Reply {
+            panic!("responder bug")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_responder_answers_a_500_that_says_so_and_is_recorded() {
+        let pki = Pki::load(&crate::default_corpus_root().join("vectors/keys")).unwrap();
+        let config = server_config(&pki, crate::pki::SERVER_DEFAULT, false).unwrap();
+        let obs = Arc::new(Mutex::new(Observations::default()));
+        let front = Front::start(config, Panics, obs.clone(), false)
+            .await
+            .unwrap();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .tls_danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
+        let resp = client
+            .get(format!("https://127.0.0.1:{}/x", front.addr.port()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 500);
+        let body = resp.text().await.unwrap();
+        assert!(
+            body.contains("a bug") && body.contains("responder bug"),
+            "{body}"
+        );
+        let served = lock(&obs).served.clone();
+        assert_eq!(served.len(), 1);
+        assert_eq!(served[0].status, 500);
+        front.stop();
     }
 }

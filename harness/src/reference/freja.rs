@@ -272,8 +272,11 @@ impl<'a> Rp<'a> {
                     .builder
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .unwrap_or_default();
+                    .take();
+                // Taken once: a second attempt (after a panic) must not build a default client
+                // that trusts the system's roots.
+                let builder = builder
+                    .ok_or_else(|| reject(Reason::InvalidInput, "HTTP client: not built"))?;
                 builder
                     .build()
                     .map_err(|e| reject(Reason::InvalidInput, format!("HTTP client: {e}")))

@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::load::{Location, Vector};
-use super::matrix::Row;
-use super::model::VectorSpec;
+use super::load::Vector;
 
 /// Parsed corpora kept; the oldest go first.
 const KEEP: usize = 8;
@@ -24,41 +22,7 @@ const KEEP: usize = 8;
 #[derive(Serialize, Deserialize)]
 struct Entry {
     key: String,
-    vectors: Vec<Stored>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    spec: VectorSpec,
-    file: PathBuf,
-    line: u64,
-    column: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    row: Option<Row>,
-}
-
-impl Stored {
-    fn of(v: &Vector) -> Stored {
-        Stored {
-            spec: v.spec.clone(),
-            file: v.location.file.clone(),
-            line: v.location.line,
-            column: v.location.column,
-            row: v.row.clone(),
-        }
-    }
-
-    fn into_vector(self) -> Vector {
-        Vector {
-            spec: self.spec,
-            location: Location {
-                file: self.file,
-                line: self.line,
-                column: self.column,
-            },
-            row: self.row,
-        }
-    }
+    vectors: Vec<Vector>,
 }
 
 /// The key of these files (display path and text) and keys manifest as this executable reads
@@ -94,7 +58,7 @@ pub(super) fn read(key: &str) -> Option<Vec<Vector>> {
     crate::corpus::cache_bases().into_iter().find_map(|base| {
         let bytes = std::fs::read(path(&base, key)).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        (entry.key == key).then(|| entry.vectors.into_iter().map(Stored::into_vector).collect())
+        (entry.key == key).then_some(entry.vectors)
     })
 }
 
@@ -103,7 +67,7 @@ pub(super) fn read(key: &str) -> Option<Vec<Vector>> {
 pub(super) fn write(key: &str, vectors: &[Vector]) {
     let entry = Entry {
         key: key.to_owned(),
-        vectors: vectors.iter().map(Stored::of).collect(),
+        vectors: vectors.to_vec(),
     };
     let Ok(bytes) = serde_json::to_vec(&entry) else {
         return;
@@ -116,7 +80,7 @@ pub(super) fn write(key: &str, vectors: &[Vector]) {
             .vectors
             .into_iter()
             .zip(vectors)
-            .all(|(b, v)| format!("{:?}", b.into_vector()) == format!("{v:?}"));
+            .all(|(b, v)| format!("{b:?}") == format!("{v:?}"));
     if !same {
         return;
     }
@@ -213,7 +177,7 @@ mod tests {
         let files = crate::vector::load::vector_files(&root.join("vectors")).unwrap();
         let (parsed, _) = Corpus::parse_files_lenient(&root, &files[..1]);
         let mut v = parsed.vectors[0].clone();
-        let mut row = Row::new();
+        let mut row = crate::vector::matrix::Row::new();
         row.insert("x".into(), crate::vector::MatrixValue::Float(f64::NAN));
         v.row = Some(row);
         let texts = vec![(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use sha2::{Digest, Sha256};
 
@@ -17,7 +17,7 @@ use super::matrix::{self, Row};
 use super::model::{Matrix, VectorSpec};
 
 /// A place in a file (1-based).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Location {
     pub file: PathBuf,
     pub line: u64,
@@ -90,13 +90,14 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-/// One vector, expanded and parsed.
-#[derive(Debug, Clone)]
+/// One vector, expanded and parsed (and so kept by the parsed-corpus cache).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Vector {
     pub spec: VectorSpec,
     /// Where the vector (or its matrix template) starts.
     pub location: Location,
     /// The matrix row it was expanded from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row: Option<Row>,
 }
 

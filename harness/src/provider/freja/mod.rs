@@ -213,11 +213,6 @@ impl FrejaMock {
         obs.checks = checks::request_checks(&obs.requests, &lock(&self.told));
         obs
     }
-
-    /// Stop accepting and close connections.
-    pub async fn shutdown(self) {
-        drop(self);
-    }
 }
 
 impl Drop for FrejaMock {
@@ -267,17 +262,12 @@ pub async fn stand_up(
                     v.reference = reference;
                 }
             }
-            Err(e) => {
-                m.shutdown().await;
-                return Err(format!("could not build the details token: {e}"));
-            }
+            // Dropping the mock stops it.
+            Err(e) => return Err(format!("could not build the details token: {e}")),
         }
     }
     match m.environment(&vector.spec.environment) {
         Ok(f) => Ok(Some((m, f))),
-        Err(e) => {
-            m.shutdown().await;
-            Err(format!("could not build the environment: {e}"))
-        }
+        Err(e) => Err(format!("could not build the environment: {e}")),
     }
 }

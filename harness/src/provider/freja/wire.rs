@@ -5,19 +5,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::provider::exchange::{Reply, Request, Respond};
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use hyper::StatusCode;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
+use hyper::header::{HeaderName, HeaderValue, LOCATION};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{FrejaUser, MockContext};
 use crate::forge::{self, Draft, mutation};
 use crate::pki::{self, Pki};
+use crate::provider::exchange::{Reply, Request, Respond};
 use crate::provider::{BodyEncoding, Observations, ObservedRequest, ProviderError, lock};
 use crate::vector::model::{
     BodySpec, DetailsSpec, FrejaCall, FrejaEndpoint, ProviderSpec, ResponseSpec, ResultSpec,
@@ -537,7 +537,7 @@ impl Responder {
         )
     }
 
-    /// Decide the answer; returns the template and the status to record (0 for a reset).
+    /// Decide the answer; returns the reply and the status to record (0 for a reset).
     fn answer(
         &self,
         req: &Request,
@@ -547,26 +547,23 @@ impl Responder {
         if let (Mode::Canary, Some((ct, body))) =
             (&self.mode, self.core.canary_document(req.url.path()))
         {
-            let t = Reply::new(StatusCode::OK)
-                .set_body_bytes(body)
-                .insert_header(CONTENT_TYPE, HeaderValue::from_static(ct));
-            return (t, 200);
+            return (Reply::body(StatusCode::OK, ct, body), 200);
         }
         let Some(ep) = endpoint else {
-            return (plain(StatusCode::NOT_FOUND), 404);
+            return (Reply::new(StatusCode::NOT_FOUND), 404);
         };
         match &self.mode {
             Mode::Canary => match self.core.happy_body(ep) {
-                Ok(v) => (json_template(StatusCode::OK, &v), 200),
+                Ok(v) => (Reply::json(StatusCode::OK, &v), 200),
                 Err(e) => internal(&e),
             },
             Mode::Services { canary_url } => {
                 if req.method != hyper::Method::POST {
-                    return (plain(StatusCode::METHOD_NOT_ALLOWED), 405);
+                    return (Reply::new(StatusCode::METHOD_NOT_ALLOWED), 405);
                 }
                 let Some(json) = &decoded.json else {
                     let body = Core::error_body(1010, None);
-                    return (json_template(StatusCode::BAD_REQUEST, &body), 400);
+                    return (Reply::json(StatusCode::BAD_REQUEST, &body), 400);
                 };
                 if ep.call() == FrejaCall::Init {
                     *lock(&self.core.requested_level) = json
@@ -586,7 +583,7 @@ impl Responder {
                         != Some(self.core.reference.as_str())
                 {
                     let body = Core::error_body(1100, None);
-                    return (json_template(StatusCode::UNPROCESSABLE_ENTITY, &body), 422);
+                    return (Reply::json(StatusCode::UNPROCESSABLE_ENTITY, &body), 422);
                 }
                 // An RP may poll with getResults instead of getOneResult: unless the vector
                 // scripts getResults itself, it gets the getOneResult answers, in a list.
@@ -624,7 +621,7 @@ impl Responder {
                         (Reply::new(StatusCode::NO_CONTENT), 204)
                     }
                     None => match self.core.happy_body(ep) {
-                        Ok(v) => (json_template(StatusCode::OK, &v), 200),
+                        Ok(v) => (Reply::json(StatusCode::OK, &v), 200),
                         Err(e) => internal(&e),
                     },
                 }
@@ -639,12 +636,10 @@ impl Responder {
         canary_url: Option<&str>,
     ) -> Result<(Reply, u16), String> {
         let status = StatusCode::from_u16(r.status).map_err(|e| e.to_string())?;
-        let mut t = Reply::new(status);
-        if let Some(body) = self.core.body(ep, r)? {
-            t = t
-                .set_body_bytes(body)
-                .insert_header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
+        let mut t = match self.core.body(ep, r)? {
+            Some(body) => Reply::body(status, "application/json", body),
+            None => Reply::new(status),
+        };
         if r.redirect_to_canary {
             let url = canary_url.ok_or("redirect_to_canary without a canary")?;
             let loc =
@@ -692,7 +687,7 @@ impl Respond for Responder {
             None => decode_request_body(&req.body, ""),
         };
         let received_ms = crate::provider::epoch_ms();
-        let (template, status) = self.answer(req, endpoint, &decoded);
+        let (reply, status) = self.answer(req, endpoint, &decoded);
         let seen = ObservedRequest {
             endpoint,
             method: req.method.to_string(),
@@ -710,27 +705,11 @@ impl Respond for Responder {
             Mode::Services { .. } => obs.requests.push(seen),
             Mode::Canary => obs.canary_requests.push(seen),
         }
-        template
+        reply
     }
-}
-
-fn plain(status: StatusCode) -> Reply {
-    Reply::new(status)
-}
-
-fn json_template(status: StatusCode, v: &Value) -> Reply {
-    Reply::new(status)
-        .set_body_bytes(v.to_string().into_bytes())
-        .insert_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
 }
 
 /// A harness-side failure: say so plainly instead of failing the connection.
 fn internal(message: &str) -> (Reply, u16) {
-    let t = Reply::new(StatusCode::INTERNAL_SERVER_ERROR)
-        .set_body_bytes(format!("eidconf mock error: {message}").into_bytes())
-        .insert_header(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-    (t, 500)
+    (Reply::mock_error(message), 500)
 }

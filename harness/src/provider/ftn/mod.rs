@@ -459,11 +459,6 @@ impl BrokerMock {
         }
         obs
     }
-
-    /// Stop accepting and close connections.
-    pub async fn shutdown(self) {
-        drop(self);
-    }
 }
 
 impl Drop for BrokerMock {

@@ -154,10 +154,8 @@ pub async fn stand_up_broker(
         .map_err(|e| format!("could not start the mock broker: {e}"))?;
     match broker.environment(&vector.spec.environment) {
         Ok(env) => Ok((broker, env)),
-        Err(e) => {
-            broker.shutdown().await;
-            Err(format!("could not build the environment: {e}"))
-        }
+        // Dropping the broker stops it.
+        Err(e) => Err(format!("could not build the environment: {e}")),
     }
 }
 

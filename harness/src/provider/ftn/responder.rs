@@ -4,14 +4,14 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::provider::exchange::{Reply, Request, Respond};
 use hyper::StatusCode;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use hyper::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 
 use super::{Core, State, now, random_code};
 use crate::forge::mutation::canary_document;
 use crate::provider::checks::{TokenTrace, decode_jwt, form_parameters};
+use crate::provider::exchange::{Reply, Request, Respond};
 use crate::provider::freja::with_headers_delay_and_fault;
 use crate::provider::lock;
 use crate::vector::model::{BodySpec, BrokerEndpoint, ResponseSpec};
@@ -49,13 +49,8 @@ impl Respond for Responder {
             let found = (req.method == hyper::Method::GET)
                 .then(|| canary_document(&core.ctx.pki, doc))
                 .flatten();
-            let (template, status) = match found {
-                Some((ctype, body)) => (
-                    Reply::new(StatusCode::OK)
-                        .set_body_bytes(body)
-                        .insert_header(CONTENT_TYPE, HeaderValue::from_static(ctype)),
-                    200,
-                ),
+            let (reply, status) = match found {
+                Some((ctype, body)) => (Reply::body(StatusCode::OK, ctype, body), 200),
                 None => (Reply::new(StatusCode::NOT_FOUND), 404),
             };
             st.record(
@@ -64,7 +59,7 @@ impl Respond for Responder {
                 path,
                 status,
             );
-            return template;
+            return reply;
         }
         let Some(ep) = SERVED
             .iter()
@@ -74,20 +69,20 @@ impl Respond for Responder {
             return Reply::new(StatusCode::NOT_FOUND);
         };
         let mut st = lock(&core.state);
-        let (template, status) = match ep {
+        let (reply, status) = match ep {
             BrokerEndpoint::BrokerToken => token(core, &mut st, req),
             BrokerEndpoint::BrokerUserinfo => userinfo(core, &mut st, req),
             BrokerEndpoint::BrokerJwks if req.method == hyper::Method::GET => {
                 let doc = &core.jwks[st.current.min(core.jwks.len() - 1)];
-                json_template(StatusCode::OK, doc)
+                json_reply(StatusCode::OK, doc)
             }
             BrokerEndpoint::BrokerDiscovery if req.method == hyper::Method::GET => {
-                json_template(StatusCode::OK, &discovery(core))
+                json_reply(StatusCode::OK, &discovery(core))
             }
             _ => (Reply::new(StatusCode::METHOD_NOT_ALLOWED), 405),
         };
         st.record(ep, req.method.as_str(), path, status);
-        template
+        reply
     }
 }
 
@@ -144,7 +139,7 @@ fn token(core: &Core, st: &mut State, req: &Request) -> (Reply, u16) {
         rec.evidence.client_assertion = assertion.map(|(_, c)| c);
     }
     let Some(login) = form.get("code").and_then(|c| st.codes.get(c)).copied() else {
-        return json_template(StatusCode::BAD_REQUEST, &json!({"error": "invalid_grant"}));
+        return json_reply(StatusCode::BAD_REQUEST, &json!({"error": "invalid_grant"}));
     };
     let mut happy = || -> Result<Body, String> {
         let nonce = st.logins[login]
@@ -171,7 +166,7 @@ fn token(core: &Core, st: &mut State, req: &Request) -> (Reply, u16) {
     };
     let result = match &core.spec(login).token {
         Some(r) => scripted(r, happy),
-        None => happy().map(|(ct, b)| (body_template(StatusCode::OK, ct, b), 200)),
+        None => happy().map(|(ct, b)| (Reply::body(StatusCode::OK, ct, b), 200)),
     };
     result.unwrap_or_else(|e| internal(&e))
 }
@@ -210,7 +205,7 @@ fn userinfo(core: &Core, st: &mut State, req: &Request) -> (Reply, u16) {
         .and_then(|u| u.response.as_ref());
     let result = match scripted_response {
         Some(r) => scripted(r, happy),
-        None => happy().map(|(ct, b)| (body_template(StatusCode::OK, ct, b), 200)),
+        None => happy().map(|(ct, b)| (Reply::body(StatusCode::OK, ct, b), 200)),
     };
     result.unwrap_or_else(|e| internal(&e))
 }
@@ -233,32 +228,18 @@ fn scripted(
         // Refused when the broker starts.
         Some(_) => return Err("a Freja body in a broker script".into()),
     };
-    let mut t = Reply::new(status);
-    if let Some((ct, b)) = body {
-        t = t
-            .set_body_bytes(b)
-            .insert_header(CONTENT_TYPE, HeaderValue::from_static(ct));
-    }
+    let t = match body {
+        Some((ct, b)) => Reply::body(status, ct, b),
+        None => Reply::new(status),
+    };
     with_headers_delay_and_fault(t, r)
 }
 
-fn body_template(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Reply {
-    Reply::new(status)
-        .set_body_bytes(body)
-        .insert_header(CONTENT_TYPE, HeaderValue::from_static(content_type))
-}
-
-fn json_template(status: StatusCode, v: &Value) -> (Reply, u16) {
-    let t = body_template(status, "application/json", v.to_string().into_bytes());
-    (t, status.as_u16())
+fn json_reply(status: StatusCode, v: &Value) -> (Reply, u16) {
+    (Reply::json(status, v), status.as_u16())
 }
 
 /// A harness-side failure (a recipe that does not build): say so instead of panicking.
 fn internal(message: &str) -> (Reply, u16) {
-    let t = body_template(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "text/plain; charset=utf-8",
-        format!("eidconf mock error: {message}").into_bytes(),
-    );
-    (t, 500)
+    (Reply::mock_error(message), 500)
 }
